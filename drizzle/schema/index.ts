@@ -1,0 +1,4 @@
+export * from './commands';
+export * from './hosts';
+export * from './jobs';
+export * from './metrics';

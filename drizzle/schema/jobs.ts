@@ -1,0 +1,79 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+/**
+ * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id)` is the
+ * natural key: BullMQ job ids are only unique inside one queue of one backend.
+ */
+export const jobs = pgTable(
+  'watchtower_jobs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    jobId: text('job_id').notNull(),
+    queue: text('queue').notNull(),
+    connection: text('connection').notNull().default('default'),
+    name: text('name').notNull().default(''),
+    payload: jsonb('payload'),
+    // Payloads over the cap are stored cut down; the flag tells the dashboard to say so.
+    payloadTruncated: boolean('payload_truncated').notNull().default(false),
+    dataSize: integer('data_size').notNull().default(0),
+    status: text('status', {
+      enum: ['queued', 'delayed', 'processing', 'completed', 'failed', 'retrying', 'deleted'],
+    })
+      .notNull()
+      .default('queued'),
+    workerId: text('worker_id'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(1),
+    exception: text('exception'),
+    result: jsonb('result'),
+    // A job re-added from its stored payload after BullMQ dropped it points at the original row.
+    retryOf: bigint('retry_of', { mode: 'number' }),
+    queuedAt: timestamp('queued_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+    waitMs: integer('wait_ms'),
+    runMs: integer('run_ms'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('watchtower_jobs_natural_key').on(t.connection, t.queue, t.jobId),
+    // Recent jobs, newest first (dashboard poll and the unfiltered jobs list).
+    index('watchtower_jobs_recent').on(t.queuedAt.desc(), t.id.desc()),
+    // Jobs list filtered by status, and the failed list.
+    index('watchtower_jobs_status_recent').on(t.status, t.queuedAt.desc(), t.id.desc()),
+    // Jobs list filtered by queue (and optionally status).
+    index('watchtower_jobs_queue_status_recent').on(t.queue, t.status, t.queuedAt.desc(), t.id.desc()),
+    // Retention pruning walks finished jobs by age.
+    index('watchtower_jobs_completed_at')
+      .on(t.completedAt)
+      .where(sql`${t.completedAt} is not null`),
+    index('watchtower_jobs_worker').on(t.workerId).where(sql`${t.status} = 'processing'`),
+    // Search over id, name and exception uses trigrams (the pg_trgm extension).
+    index('watchtower_jobs_search_trgm').using(
+      'gin',
+      sql`(${t.jobId} || ' ' || ${t.name} || ' ' || coalesce(${t.exception}, '')) gin_trgm_ops`,
+    ),
+  ],
+);
+
+/** One row per run of a job by a worker process. */
+export const jobAttempts = pgTable(
+  'watchtower_job_attempts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    connection: text('connection').notNull().default('default'),
+    queue: text('queue').notNull(),
+    jobId: text('job_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    workerId: text('worker_id'),
+    hostId: text('host_id'),
+    status: text('status', { enum: ['processing', 'completed', 'failed', 'stalled'] }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    runMs: integer('run_ms'),
+    errorMessage: text('error_message'),
+    errorStack: text('error_stack'),
+  },
+  (t) => [uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.attempt)],
+);

@@ -1,0 +1,28 @@
+import { bigint, doublePrecision, index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * Per-minute rollups per queue, written by the recorder with additive upserts, so every chart and
+ * stat reads a few hundred rows instead of scanning jobs.
+ */
+export const metrics = pgTable(
+  'watchtower_metrics',
+  {
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    connection: text('connection').notNull().default('default'),
+    queue: text('queue').notNull(),
+    queued: bigint('queued', { mode: 'number' }).notNull().default(0),
+    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
+    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+    retried: bigint('retried', { mode: 'number' }).notNull().default(0),
+    runMsSum: doublePrecision('run_ms_sum').notNull().default(0),
+    runMsMax: doublePrecision('run_ms_max').notNull().default(0),
+    waitMsSum: doublePrecision('wait_ms_sum').notNull().default(0),
+    waitMsMax: doublePrecision('wait_ms_max').notNull().default(0),
+    // Queue depth sampled at the end of the minute (waiting + delayed), when a host saw it.
+    depth: bigint('depth', { mode: 'number' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.minute, t.connection, t.queue] }),
+    index('watchtower_metrics_queue_minute').on(t.queue, t.minute.desc()),
+  ],
+);
