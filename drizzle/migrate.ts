@@ -32,18 +32,23 @@ async function countApplied(client: pg.Client): Promise<number> {
     "select 1 from information_schema.tables where table_schema = 'drizzle' and table_name = '__drizzle_migrations'",
   );
   if (exists.rowCount === 0) return 0;
-  const { rows } = await client.query<{ n: string }>('select count(*)::text as n from drizzle.__drizzle_migrations');
+  const { rows } = await client.query<{ n: string }>(
+    'select count(*)::text as n from drizzle.__drizzle_migrations',
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.error('DATABASE_URL is not set: give the Postgres database to migrate, e.g. postgres://user@host:5432/db');
+    console.error(
+      'DATABASE_URL is not set: give the Postgres database to migrate, e.g. postgres://user@host:5432/db',
+    );
     process.exit(2);
   }
   migrateDatabase(url).then(
-    ({ applied }) => console.log(applied === 0 ? 'Database is up to date.' : `Applied ${applied} migration(s).`),
+    ({ applied }) =>
+      console.log(applied === 0 ? 'Database is up to date.' : `Applied ${applied} migration(s).`),
     (error: unknown) => {
       console.error('Migration failed:', error instanceof Error ? error.message : error);
       process.exit(1);

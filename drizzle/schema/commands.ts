@@ -36,9 +36,7 @@ export const commands = pgTable(
       .where(sql`${t.status} in ('pending', 'claimed')`),
     // Cleaning: finished commands by age, and open ones past their TTL.
     index('watchtower_commands_finished').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
-    index('watchtower_commands_expiry')
-      .on(t.expiresAt)
-      .where(sql`${t.status} in ('pending', 'claimed')`),
+    index('watchtower_commands_expiry').on(t.expiresAt).where(sql`${t.status} in ('pending', 'claimed')`),
     index('watchtower_commands_recent').on(t.createdAt.desc()),
   ],
 );

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 /**
  * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id)` is the
@@ -45,9 +55,7 @@ export const jobs = pgTable(
     // Jobs list filtered by queue (and optionally status).
     index('watchtower_jobs_queue_status_recent').on(t.queue, t.status, t.queuedAt.desc(), t.id.desc()),
     // Retention pruning walks finished jobs by age.
-    index('watchtower_jobs_completed_at')
-      .on(t.completedAt)
-      .where(sql`${t.completedAt} is not null`),
+    index('watchtower_jobs_completed_at').on(t.completedAt).where(sql`${t.completedAt} is not null`),
     index('watchtower_jobs_worker').on(t.workerId).where(sql`${t.status} = 'processing'`),
     // Search over id, name and exception uses trigrams (the pg_trgm extension).
     index('watchtower_jobs_search_trgm').using(

@@ -1,0 +1,14 @@
+import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
+import { PgNotificationListener } from '../../worker-host/bus/pg-notification-listener';
+import { createNodeDatabase } from '../../worker-host/db/node-database';
+import { testEnv } from '../setup/test-env';
+import { commandBusContract } from './command-bus.contract';
+
+commandBusContract(
+  'database driver, node',
+  async () => {
+    const { db, close } = createNodeDatabase(testEnv.databaseUrl);
+    return new DatabaseCommandBus(db, { listener: new PgNotificationListener(testEnv.databaseUrl), close });
+  },
+  { push: true },
+);

@@ -1,0 +1,9 @@
+/** Where the tests find their services; each can be overridden from the environment. */
+export const testEnv = {
+  databaseUrl:
+    process.env.WATCHTOWER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/watchtower_test',
+  redisUrl: process.env.WATCHTOWER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  relayPort: Number(process.env.WATCHTOWER_TEST_RELAY_PORT ?? 18432),
+  upstashPort: Number(process.env.WATCHTOWER_TEST_UPSTASH_PORT ?? 18079),
+  upstashToken: 'local-test-token',
+};
