@@ -25,6 +25,8 @@ export const MAX_CLAIM_TARGETS = 5000;
 export const MAX_TARGET_ID_LENGTH = 200;
 
 // Printable ASCII without spaces: keys end up in Redis key names, SQL parameters and log lines.
+// The Redis driver keeps its commands under these names; a put there would overwrite one.
+const RESERVED_PREFIXES = ['watchtower:command:', 'watchtower:commands:'];
 const KEY_PATTERN = /^watchtower:[\x21-\x7e]+$/;
 const TARGET_ID_PATTERN = /^[\x21-\x7e]+$/;
 const TYPE_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
@@ -40,6 +42,9 @@ export function validateKey(key: unknown): string {
       'invalid_key',
       `key ${JSON.stringify(key.slice(0, 60))} must start with "watchtower:" and hold only printable ASCII without spaces`,
     );
+  }
+  if (RESERVED_PREFIXES.some((prefix) => key.startsWith(prefix))) {
+    throw new BusError('invalid_key', `keys under ${RESERVED_PREFIXES.join(' and ')} belong to the commands`);
   }
   return key;
 }

@@ -4,6 +4,7 @@ import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { testEnv } from '../setup/test-env';
 import { commandBusContract } from './command-bus.contract';
 
+// The contract on the database driver as a worker-host opens it: node-postgres plus LISTEN for push.
 commandBusContract(
   'database driver, node',
   async () => {

@@ -1,0 +1,44 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Stable, machine-readable error codes of the API. Clients switch on these, never on messages. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'misconfigured'
+  | 'unavailable'
+  | 'internal_error';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/**
+ * The one exception routes and middleware throw to answer with an error. `app.onError` renders it,
+ * so every error response has the same shape: `{ error: { code, message, details? } }`.
+ */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+/** A deployment problem (a missing secret, an unknown driver): the operator, not the client, must act. */
+export function misconfigured(message: string): HttpError {
+  return new HttpError(500, 'misconfigured', message);
+}

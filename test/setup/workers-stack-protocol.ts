@@ -1,0 +1,9 @@
+/** What test/setup/workers-stack.ts prints when ready, read by the workers global setup. */
+export const READY_PREFIX = 'WATCHTOWER_STACK_READY ';
+
+export interface StackReady {
+  databaseUrl: string;
+  relayPort: number;
+  upstashUrl: string;
+  upstashToken: string;
+}
