@@ -12,7 +12,6 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { CommandBus, CommandTarget } from '../../core/bus/command-bus';
 import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
-import { createIoredisClient } from '../../worker-host/bus/ioredis-client';
 import { workerCommandKey } from '../../core/bus/keys';
 import { RedisCommandBus } from '../../core/bus/redis-command-bus';
 import { createUpstashRedisClient } from '../../core/bus/upstash-redis-client';
@@ -20,6 +19,7 @@ import { migrateDatabase } from '../../drizzle/migrate';
 import { ensureDatabase, ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
 import { startUpstashRest } from '../../scripts/local-only/upstash-rest';
 import { CommandPoller } from '../../worker-host/bus/command-poller';
+import { createIoredisClient } from '../../worker-host/bus/ioredis-client';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
 
 const DATABASE_URL =
