@@ -5,14 +5,13 @@
  *    (sequential, one process: this is the bus's own cost, without any polling delay).
  * 2. Bus operations one idle host makes per hour, with 1 and with 50 workers: Watchtower's one
  *    claim per poll for all targets, against the seed's design (one `get` per worker per poll),
- *    both run for real and counted on the server (Redis INFO commandstats, Postgres xact_commit).
+ *    both run for real, counting the round trips each makes to its server.
  */
 
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { CommandBus, CommandTarget } from '../../core/bus/command-bus';
 import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
 import { workerCommandKey } from '../../core/bus/keys';
+import type { RedisClient } from '../../core/bus/redis-client';
 import { RedisCommandBus } from '../../core/bus/redis-command-bus';
 import { createUpstashRedisClient } from '../../core/bus/upstash-redis-client';
 import { migrateDatabase } from '../../drizzle/migrate';
@@ -32,8 +31,8 @@ const IDLE_POLLS = 40;
 interface Driver {
   name: string;
   open(): Promise<CommandBus>;
-  /** Operations the server has served so far (the difference is what a run cost). */
-  serverOps(): Promise<number>;
+  /** Round trips to the server so far (the difference is what a run cost). */
+  roundTrips(): number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -79,7 +78,7 @@ async function idleCost(
     onCommands: async () => undefined,
   });
   // The poller runs flat out here; what matters is operations per poll, not wall time.
-  const before = await driver.serverOps();
+  const before = driver.roundTrips();
   const originalClaim = bus.claim.bind(bus);
   let polls = 0;
   await new Promise<void>((resolve) => {
@@ -92,13 +91,13 @@ async function idleCost(
   });
   await poller.stop();
   bus.claim = originalClaim;
-  const watchtowerOps = (await driver.serverOps()) - before - 1; // less the one serverOps read
+  const watchtowerOps = driver.roundTrips() - before;
   // The seed: every worker reads its own key every poll.
-  const seedBefore = await driver.serverOps();
+  const seedBefore = driver.roundTrips();
   for (let poll = 0; poll < IDLE_POLLS; poll++) {
     await Promise.all(workerIds.map((id) => bus.get(workerCommandKey(id))));
   }
-  const seedOps = (await driver.serverOps()) - seedBefore - 1;
+  const seedOps = driver.roundTrips() - seedBefore;
   return { watchtower: watchtowerOps / polls, seed: seedOps / IDLE_POLLS };
 }
 
@@ -108,42 +107,50 @@ async function main(): Promise<void> {
   await migrateDatabase(DATABASE_URL);
   const upstashToken = 'local-bench-token';
   const upstash = await startUpstashRest({ port: 0, token: upstashToken, redisUrl: REDIS_URL });
-  const stats = new pg.Client({ connectionString: DATABASE_URL });
-  await stats.connect();
-  const redisStats = new Redis(REDIS_URL);
-  const redisOps = async () => {
-    const info = await redisStats.info('stats');
-    return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
-  };
-  const pgOps = async () => {
-    // Statements ran as single-statement transactions, so commits count round trips that did work.
-    const { rows } = await stats.query<{ n: string }>(
-      'select xact_commit::text as n from pg_stat_database where datname = current_database()',
-    );
-    // pg_stat_database is refreshed lazily; ask for a fresh snapshot each time.
-    await stats.query('select pg_stat_clear_snapshot()');
-    return Number(rows[0]?.n ?? 0);
+  const counts = { database: 0, ioredis: 0, upstash: 0 };
+  const countRedis = (client: RedisClient, key: keyof typeof counts): RedisClient => {
+    const counted =
+      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> => {
+        counts[key]++;
+        return call(...args);
+      };
+    return {
+      eval: counted(client.eval.bind(client)),
+      get: counted(client.get.bind(client)),
+      set: counted(client.set.bind(client)),
+      del: counted(client.del.bind(client)),
+      close: () => client.close(),
+    };
   };
 
   const drivers: Driver[] = [
     {
       name: 'database (node-postgres)',
       open: async () => {
-        const { db, close } = createNodeDatabase(DATABASE_URL, { max: 8 });
+        const { db, pool, close } = createNodeDatabase(DATABASE_URL, { max: 8 });
+        // drizzle sends every statement through pool.query: one call, one round trip.
+        const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+        (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+          counts.database++;
+          return query(...args);
+        };
         return new DatabaseCommandBus(db, { close });
       },
-      serverOps: pgOps,
+      roundTrips: () => counts.database,
     },
     {
       name: 'redis (ioredis, TCP)',
-      open: async () => new RedisCommandBus(createIoredisClient(REDIS_URL)),
-      serverOps: redisOps,
+      open: async () => new RedisCommandBus(countRedis(createIoredisClient(REDIS_URL), 'ioredis')),
+      roundTrips: () => counts.ioredis,
     },
     {
       name: 'redis (@upstash/redis, REST)',
       open: async () =>
-        new RedisCommandBus(createUpstashRedisClient({ url: upstash.url, token: upstashToken })),
-      serverOps: redisOps,
+        new RedisCommandBus(
+          countRedis(createUpstashRedisClient({ url: upstash.url, token: upstashToken }), 'upstash'),
+        ),
+      roundTrips: () => counts.upstash,
     },
   ];
 
@@ -182,11 +189,9 @@ async function main(): Promise<void> {
   ];
   printTable(header, rows);
   console.log(
-    `\nops/h: server operations an idle host makes per hour at a ${POLL_SECONDS} s poll, counted on the server` +
-      ' (Redis total_commands_processed; Postgres xact_commit) and scaled from the measured polls.',
+    `\nops/h: round trips to the bus an idle host makes per hour at a ${POLL_SECONDS} s poll, counted at the` +
+      ' client over the measured polls and scaled; "seed" is the seed design run for real (one get per worker per poll).',
   );
-  await stats.end();
-  redisStats.disconnect();
   await upstash.close();
 }
 
