@@ -1,0 +1,59 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../setup/test-env';
+
+// `npm start` brings the system up (database migrated, stand-ins, the Cloudflare Worker in workerd)
+// and Ctrl-C stops all of it, leaving no process behind.
+describe('npm start', () => {
+  const database = new URL(testEnv.databaseUrl);
+  database.pathname = '/watchtower_e2e_dev';
+  const port = 18_787;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('serves the API and the dashboard, and stops cleanly on Ctrl-C', async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: database.toString(),
+        PORT: String(port),
+        WATCHTOWER_LOCAL_NEON_RELAY_PORT: '15488',
+        WATCHTOWER_LOCAL_UPSTASH_PORT: '18080',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('Ready. Ctrl-C stops everything.')) {
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm start was not ready within 90 s:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', bus: 'ok' } });
+    const page = await fetch(`http://127.0.0.1:${port}/some/dashboard/page`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Watchtower');
+
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/api/health`)).rejects.toThrow();
+    const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(`--port ${port}`) || line.includes(`:${port}`));
+    expect(leftovers).toEqual([]);
+  }, 120_000);
+});
