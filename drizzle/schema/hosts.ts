@@ -15,6 +15,9 @@ export const hosts = pgTable(
     connections: jsonb('connections').$type<string[]>().notNull().default([]),
     supervisors: jsonb('supervisors').$type<unknown[]>().notNull().default([]),
     memoryBytes: bigint('memory_bytes', { mode: 'number' }),
+    // What the host counts about itself (bus polls, heartbeats, the recorder's figures), as of the
+    // last heartbeat: for `watchtower status`, the dashboard and the benchmark.
+    stats: jsonb('stats').$type<Record<string, unknown>>().notNull().default({}),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastHeartbeat: timestamp('last_heartbeat', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -40,6 +43,10 @@ export const workers = pgTable(
     jobsProcessed: bigint('jobs_processed', { mode: 'number' }).notNull().default(0),
     jobsFailed: bigint('jobs_failed', { mode: 'number' }).notNull().default(0),
     memoryBytes: bigint('memory_bytes', { mode: 'number' }),
+    // Processes this worker id has had after its first (crashes, memory restarts, restart commands).
+    restarts: integer('restarts').notNull().default(0),
+    // Why its last process died or could not start (a processor that fails to load, a signal).
+    lastError: text('last_error'),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastHeartbeat: timestamp('last_heartbeat', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

@@ -2,3 +2,5 @@ export * from './commands';
 export * from './hosts';
 export * from './jobs';
 export * from './metrics';
+export * from './recorder';
+export * from './security';

@@ -62,6 +62,9 @@ export const jobs = pgTable(
       'gin',
       sql`(${t.jobId} || ' ' || ${t.name} || ' ' || coalesce(${t.exception}, '')) gin_trgm_ops`,
     ),
+    // Search over the job's data: the start of its JSON text, capped so a big payload costs no more
+    // to index than a small one. functions/queries/job-search.ts uses exactly this expression.
+    index('watchtower_jobs_data_trgm').using('gin', sql`(left(${t.payload}::text, 256)) gin_trgm_ops`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "watchtower_jobs_data_trgm" ON "watchtower_jobs" USING gin ((left("payload"::text, 256)) gin_trgm_ops);
