@@ -1,0 +1,99 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../core/db/database';
+import { type HostBeat, type WorkerBeat, writeHeartbeat } from '../../worker-host/heartbeat/heartbeat';
+import { hostRow, openTestDatabase, uniqueName, workersOf } from './harness';
+
+describe('heartbeats', () => {
+  const database = openTestDatabase();
+  afterAll(() => database.close());
+
+  const host = (hostId: string, status: HostBeat['status'] = 'running'): HostBeat => ({
+    hostId,
+    hostname: 'test-machine',
+    pid: 4242,
+    version: 'test',
+    status,
+    connections: ['default'],
+    supervisors: [{ name: 'emails' }],
+    memoryBytes: 1_000_000,
+    stats: { polls: 3 },
+    startedAt: new Date(),
+  });
+  const worker = (n: number, status = 'running'): WorkerBeat => ({
+    workerId: uniqueName(`hb-worker-${n}`),
+    supervisor: 'emails',
+    connection: 'default',
+    queue: 'emails',
+    pid: 1000 + n,
+    status,
+    currentJob: n % 2 ? String(n) : null,
+    jobsProcessed: n * 10,
+    jobsFailed: n,
+    memoryBytes: 50_000_000,
+    restarts: 0,
+    lastError: null,
+    startedAt: new Date(),
+  });
+
+  it('writes the host and all its workers in one statement', async () => {
+    let statements = 0;
+    const counting = new Proxy(database.db, {
+      get(target, property, receiver) {
+        if (property === 'execute') {
+          return (query: Parameters<Database['execute']>[0]) => {
+            statements++;
+            return target.execute(query);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const hostId = uniqueName('hb-host');
+    const workers = Array.from({ length: 20 }, (_, n) => worker(n));
+    const result = await writeHeartbeat(counting, host(hostId), workers, { deadAfterSeconds: 15 });
+    expect(statements).toBe(1);
+    expect(result.workers).toBe(20);
+    const rows = await workersOf(database.db, hostId);
+    expect(rows).toHaveLength(20);
+    expect(rows.find((r) => r.worker_id === workers[3]!.workerId)).toMatchObject({
+      status: 'running',
+      pid: 1003,
+      current_job: '3',
+      jobs_processed: 30,
+      jobs_failed: 3,
+    });
+    // The next beat updates in place.
+    workers[3] = { ...workers[3]!, status: 'paused', jobsProcessed: 31 };
+    await writeHeartbeat(counting, host(hostId), workers, { deadAfterSeconds: 15 });
+    expect(statements).toBe(2);
+    expect(
+      (await workersOf(database.db, hostId)).find((r) => r.worker_id === workers[3]!.workerId),
+    ).toMatchObject({
+      status: 'paused',
+      jobs_processed: 31,
+    });
+    expect(await hostRow(database.db, hostId)).toMatchObject({ status: 'running', stats: { polls: 3 } });
+  });
+
+  it('marks a host unseen for deadAfter seconds dead, with its workers, from any other host’s beat', async () => {
+    const silent = uniqueName('hb-silent');
+    const alive = uniqueName('hb-alive');
+    const silentWorkers = [worker(1), worker(2, 'paused'), worker(3, 'stopped')];
+    await writeHeartbeat(database.db, host(silent), silentWorkers, { deadAfterSeconds: 15 });
+    // Its last heartbeat was 16 s ago.
+    await database.db.execute(
+      sql`update watchtower_hosts set last_heartbeat = now() - interval '16 seconds' where host_id = ${silent}`,
+    );
+    await database.db.execute(
+      sql`update watchtower_workers set last_heartbeat = now() - interval '16 seconds' where host_id = ${silent}`,
+    );
+    const result = await writeHeartbeat(database.db, host(alive), [worker(4)], { deadAfterSeconds: 15 });
+    expect(result.deadHosts).toBeGreaterThanOrEqual(1);
+    expect((await hostRow(database.db, silent))?.status).toBe('dead');
+    const rows = await workersOf(database.db, silent);
+    expect(rows.map((r) => r.status).sort()).toEqual(['dead', 'dead', 'stopped']);
+    expect(rows.every((r) => r.current_job === null || r.status === 'stopped')).toBe(true);
+    expect((await hostRow(database.db, alive))?.status).toBe('running');
+  });
+});

@@ -1,0 +1,488 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeDatabase } from '../../worker-host/db/node-database';
+import { capJson, type JobEvent } from '../../worker-host/recorder/job-event';
+import { watchQueues } from '../../worker-host/recorder/queue-watcher';
+import { createRecorder, type Recorder } from '../../worker-host/recorder/recorder';
+import { testEnv } from '../setup/test-env';
+import {
+  countsFor,
+  fillQueue,
+  pollUntil,
+  type RecorderChild,
+  startRecorderChild,
+} from './fixtures/recorder-harness';
+
+const run = Math.random().toString(36).slice(2, 8);
+const spoolDir = mkdtempSync(join(tmpdir(), 'wt-recorder-spool-'));
+const database = createNodeDatabase(testEnv.databaseUrl);
+const client = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
+
+afterAll(async () => {
+  // The test database is shared and long-lived: leave it as it was found.
+  for (const table of [
+    'watchtower_job_attempts',
+    'watchtower_jobs',
+    'watchtower_metrics',
+    'watchtower_recorder_cursors',
+  ]) {
+    await client.query(`delete from ${table} where queue like $1`, [`rec-%-${run}`]);
+  }
+  await database.close();
+  await client.end();
+  rmSync(spoolDir, { recursive: true, force: true });
+});
+
+function event(queue: string, fields: Partial<JobEvent> & Pick<JobEvent, 'kind' | 'jobId'>): JobEvent {
+  return { connection: 'default', queue, attempt: 0, ...fields };
+}
+
+async function jobRow(queue: string, jobId: string) {
+  const { rows } = await client.query(
+    'select status, attempts, worker_id, exception, payload, payload_truncated, data_size, wait_ms, run_ms, name from watchtower_jobs where queue = $1 and job_id = $2',
+    [queue, jobId],
+  );
+  return rows[0];
+}
+
+describe('recorder: ordering and idempotence', () => {
+  let recorder: Recorder;
+  beforeAll(() => {
+    recorder = createRecorder({ db: database.db, hostId: `order-${run}`, spoolDir });
+  });
+  afterAll(async () => {
+    await recorder.close();
+  });
+
+  it('never moves a job backwards, and counts each transition once', async () => {
+    const queue = `rec-order-${run}`;
+    const t = Date.now() - 1_000;
+    const completed = event(queue, {
+      kind: 'completed',
+      jobId: '1',
+      attempt: 1,
+      queuedAt: t,
+      startedAt: t + 100,
+      finishedAt: t + 150,
+      payload: '{"a":1}',
+      dataSize: 7,
+      name: 'send',
+      workerId: 'w1',
+    });
+    recorder.record([completed]);
+    await recorder.flush();
+    // A late start and a late add of the same job: both older than what is stored.
+    recorder.record([
+      event(queue, { kind: 'active', jobId: '1', attempt: 1, startedAt: t + 100, workerId: 'w2' }),
+    ]);
+    await recorder.flush();
+    recorder.record([event(queue, { kind: 'queued', jobId: '1', queuedAt: t })]);
+    await recorder.flush();
+    // The same completion again (a retried flush, a replay, the sweep): changes nothing.
+    recorder.record([{ ...completed }]);
+    await recorder.flush();
+
+    expect(await jobRow(queue, '1')).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      worker_id: 'w1',
+      payload: { a: 1 },
+      wait_ms: 100,
+      run_ms: 50,
+      name: 'send',
+    });
+    const counts = await countsFor(client, queue);
+    expect(counts).toMatchObject({ jobs: 1, completed: 1, attempts: 1, completedAttempts: 1 });
+    expect(counts).toMatchObject({ metricsQueued: 1, metricsCompleted: 1, metricsFailed: 0 });
+  });
+
+  it('records retries as attempts and a retried metric, within one flush or across flushes', async () => {
+    const queue = `rec-retry-${run}`;
+    const t = Date.now() - 1_000;
+    const failedOnce = (jobId: string) =>
+      event(queue, {
+        kind: 'failed',
+        jobId,
+        attempt: 1,
+        startedAt: t,
+        finishedAt: t + 5,
+        willRetry: true,
+        error: 'boom',
+        stack: 'Error: boom\n    at here',
+        queuedAt: t - 10,
+      });
+    const secondRun = (jobId: string, kind: 'completed' | 'failed') =>
+      event(queue, {
+        kind,
+        jobId,
+        attempt: 2,
+        startedAt: t + 20,
+        finishedAt: t + 30,
+        queuedAt: t - 10,
+        error: 'again',
+      });
+
+    // Job a: every step in one flush. Job b: one step per flush. Job c: fails for good.
+    recorder.record([failedOnce('a'), secondRun('a', 'completed')]);
+    recorder.record([failedOnce('b')]);
+    recorder.record([failedOnce('c')]);
+    await recorder.flush();
+    expect(await jobRow(queue, 'b')).toMatchObject({ status: 'retrying', exception: 'boom', attempts: 1 });
+    recorder.record([event(queue, { kind: 'active', jobId: 'b', attempt: 2, startedAt: t + 20 })]);
+    await recorder.flush();
+    expect(await jobRow(queue, 'b')).toMatchObject({ status: 'processing', attempts: 2 });
+    recorder.record([secondRun('b', 'completed'), secondRun('c', 'failed')]);
+    await recorder.flush();
+
+    expect(await jobRow(queue, 'a')).toMatchObject({ status: 'completed', attempts: 2, exception: null });
+    expect(await jobRow(queue, 'c')).toMatchObject({ status: 'failed', attempts: 2, exception: 'again' });
+    const { rows } = await client.query(
+      'select job_id, attempt, status, error_message, error_stack from watchtower_job_attempts where queue = $1 order by job_id, attempt',
+      [queue],
+    );
+    expect(rows.map((r) => `${r.job_id}${r.attempt}:${r.status}`)).toEqual([
+      'a1:failed',
+      'a2:completed',
+      'b1:failed',
+      'b2:completed',
+      'c1:failed',
+      'c2:failed',
+    ]);
+    expect(rows[0]).toMatchObject({ error_message: 'boom', error_stack: 'Error: boom\n    at here' });
+    const counts = await countsFor(client, queue);
+    expect(counts).toMatchObject({
+      metricsQueued: 3,
+      metricsCompleted: 2,
+      metricsFailed: 1,
+      metricsRetried: 3,
+    });
+  });
+
+  it('marks a run as stalled once a later run of the job is seen', async () => {
+    const queue = `rec-stall-${run}`;
+    const t = Date.now() - 1_000;
+    recorder.record([
+      event(queue, { kind: 'active', jobId: 's', attempt: 1, startedAt: t, workerId: 'dead' }),
+    ]);
+    await recorder.flush();
+    recorder.record([
+      event(queue, { kind: 'completed', jobId: 's', attempt: 2, startedAt: t + 50, finishedAt: t + 60 }),
+    ]);
+    await recorder.flush();
+    const { rows } = await client.query(
+      'select attempt, status, worker_id from watchtower_job_attempts where queue = $1 order by attempt',
+      [queue],
+    );
+    expect(rows).toEqual([
+      { attempt: 1, status: 'stalled', worker_id: 'dead' },
+      { attempt: 2, status: 'completed', worker_id: null },
+    ]);
+    expect(await jobRow(queue, 's')).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  it('stores large payloads capped and flagged, with their full size', async () => {
+    const queue = `rec-payload-${run}`;
+    const big = { text: 'é'.repeat(20_000) };
+    const capped = capJson(big);
+    expect(capped.truncated).toBe(true);
+    recorder.record([
+      event(queue, {
+        kind: 'queued',
+        jobId: 'big',
+        payload: capped.text,
+        payloadTruncated: true,
+        dataSize: capped.size,
+      }),
+    ]);
+    await recorder.flush();
+    const row = await jobRow(queue, 'big');
+    expect(row.payload_truncated).toBe(true);
+    expect(row.data_size).toBe(Buffer.byteLength(JSON.stringify(big)));
+    expect(typeof row.payload).toBe('string');
+    expect(Buffer.byteLength(row.payload)).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('spools what Postgres will not take, and a later recorder replays it', async () => {
+    const queue = `rec-spool-${run}`;
+    const dir = mkdtempSync(join(tmpdir(), 'wt-spool-replay-'));
+    // Nothing listens on port 1: every write fails at once.
+    const unreachable = createNodeDatabase('postgres://postgres@127.0.0.1:1/none', { max: 1 });
+    const failing = createRecorder({
+      db: unreachable.db,
+      hostId: `gone-${run}`,
+      spoolDir: dir,
+      retryInitialMs: 20,
+      retryMaxMs: 50,
+      closeTimeoutMs: 300,
+    });
+    const t = Date.now() - 1_000;
+    failing.record(
+      Array.from({ length: 300 }, (_, i) =>
+        event(queue, { kind: 'completed', jobId: String(i), attempt: 1, startedAt: t, finishedAt: t + 1 }),
+      ),
+    );
+    await expect(failing.flush()).rejects.toThrow();
+    await failing.close();
+    await unreachable.close();
+    expect(failing.stats()).toMatchObject({ spilled: 600, dropped: 0, buffered: 0 });
+    expect(failing.stats().retries).toBeGreaterThan(0);
+
+    // Another host (or this one restarted) finds the orphaned file and writes it.
+    const replaying = createRecorder({
+      db: database.db,
+      hostId: `next-${run}`,
+      spoolDir: dir,
+      spoolOrphanAfterMs: 0,
+      flushIntervalMs: 20,
+    });
+    await pollUntil(
+      async () => replaying.stats().replayed,
+      (n) => n === 600,
+      10_000,
+      50,
+    );
+    expect(replaying.stats().replayed).toBe(600);
+    const counts = await countsFor(client, queue);
+    expect(counts).toMatchObject({ completed: 300, completedAttempts: 300, metricsCompleted: 300 });
+    await replaying.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses malformed IPC messages and events, counting them', () => {
+    const before = recorder.stats().rejected;
+    expect(recorder.accept({ type: 'worker-state' })).toBe(false);
+    expect(recorder.accept(null)).toBe(false);
+    expect(recorder.accept({ type: 'job-events', events: [{ kind: 'exploded' }, 42] })).toBe(true);
+    expect(recorder.stats().rejected).toBe(before + 2);
+  });
+});
+
+describe('queue watcher', () => {
+  const hostA = `watch-a-${run}`;
+  const hostB = `watch-b-${run}`;
+  const watch = (recorder: Recorder, queue: string, hostId: string, waitingScan = 1_000) =>
+    watchQueues({
+      waitingScan,
+      db: database.db,
+      connection: 'default',
+      url: testEnv.redisUrl,
+      queues: [queue],
+      recorder,
+      hostId,
+      streamIntervalMs: 100,
+      sweepIntervalMs: 60_000, // sweeps are run by hand below
+      settleMs: 300,
+      overlapMs: 1_000,
+    });
+
+  it('records jobs added by any producer, resumes from its saved cursor, and leases the queue', async () => {
+    const queueName = `rec-watch-${run}`;
+    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const recorder = createRecorder({ db: database.db, hostId: hostA, spoolDir });
+    try {
+      // No waiting-list scan: what is recorded here comes from the event stream and its cursor.
+      let watcher = watch(recorder, queueName, hostA, 0);
+      await pollUntil(
+        async () => watcher.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        20,
+      );
+      // A second host finds the queue leased and stands by.
+      const standby = watch(recorder, queueName, hostB);
+      await standby.sweep();
+      expect(standby.stats().watching).toEqual([]);
+      await standby.close();
+
+      await queue.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: 'mail', data: { to: `u${i}` } })));
+      await queue.add('later', { x: 1 }, { delay: 60_000 });
+      const rows = async () =>
+        (
+          await client.query<{ status: string; n: string }>(
+            'select status, count(*) as n from watchtower_jobs where queue = $1 group by status order by status',
+            [queueName],
+          )
+        ).rows.map((r) => `${r.status}:${r.n}`);
+      expect(await pollUntil(rows, (r) => r.join() === 'delayed:1,queued:40', 10_000)).toEqual([
+        'delayed:1',
+        'queued:40',
+      ]);
+      expect(await jobRow(queueName, '1')).toMatchObject({
+        name: 'mail',
+        payload: { to: 'u0' },
+        status: 'queued',
+      });
+      await watcher.close();
+      const cursor = await client.query(
+        'select last_event_id, owner from watchtower_recorder_cursors where queue = $1',
+        [queueName],
+      );
+      expect(cursor.rows[0]?.last_event_id).toMatch(/^\d+-\d+$/);
+
+      // Added while nobody watched: the next watcher reads them from the saved cursor.
+      await queue.addBulk(Array.from({ length: 10 }, (_, i) => ({ name: 'mail', data: { to: `v${i}` } })));
+      watcher = watch(recorder, queueName, hostB, 0);
+      expect(await pollUntil(rows, (r) => r.join() === 'delayed:1,queued:50', 10_000)).toEqual([
+        'delayed:1',
+        'queued:50',
+      ]);
+      expect(watcher.stats().watching).toEqual([queueName]);
+      await watcher.close();
+      const counts = await countsFor(client, queueName);
+      expect(counts.metricsQueued).toBe(51);
+    } finally {
+      await recorder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+
+  it('sweeps up jobs finished without events reaching the recorder, kept or removed by Redis', async () => {
+    const queueName = `rec-sweep-${run}`;
+    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const recorder = createRecorder({ db: database.db, hostId: hostA, spoolDir });
+    const watcher = watch(recorder, queueName, hostA);
+    // A worker Watchtower does not run: nothing it does reaches the recorder directly.
+    const worker = new Worker(
+      queueName,
+      async (job) => {
+        if (job.data.fail) throw new Error('no luck');
+        return { ok: job.data.i };
+      },
+      { connection: { url: testEnv.redisUrl }, concurrency: 10 },
+    );
+    worker.on('error', () => undefined);
+    try {
+      await pollUntil(
+        async () => watcher.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        20,
+      );
+      await queue.addBulk([
+        ...Array.from({ length: 30 }, (_, i) => ({ name: 'kept', data: { i } })),
+        ...Array.from({ length: 10 }, (_, i) => ({
+          name: 'gone',
+          data: { i },
+          opts: { removeOnComplete: true },
+        })),
+        { name: 'bad', data: { fail: true } },
+      ]);
+      await pollUntil(
+        async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()),
+        (n) => n === 31,
+        10_000,
+        50,
+      );
+      await pollUntil(
+        async () => (await queue.getJobCounts('active', 'waiting')).waiting,
+        (n) => n === 0,
+        10_000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 700)); // past settleMs and one stream read
+      await watcher.sweep();
+      const counts = await countsFor(client, queueName);
+      expect(counts).toMatchObject({
+        jobs: 41,
+        completed: 40,
+        failed: 1,
+        metricsCompleted: 40,
+        metricsFailed: 1,
+      });
+      expect(await jobRow(queueName, '1')).toMatchObject({
+        status: 'completed',
+        name: 'kept',
+        payload: { i: 0 },
+      });
+      const failed = await client.query(
+        "select exception, status from watchtower_jobs where queue = $1 and name = 'bad'",
+        [queueName],
+      );
+      expect(failed.rows[0]).toMatchObject({ status: 'failed', exception: 'no luck' });
+      expect(watcher.stats().recoveredFromStream).toBe(10);
+      // A second sweep finds nothing new, and counts nothing twice.
+      await watcher.sweep();
+      expect(await countsFor(client, queueName)).toMatchObject({ metricsCompleted: 40, metricsFailed: 1 });
+    } finally {
+      await worker.close();
+      await watcher.close();
+      await recorder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
+
+describe('recorder: a burst through worker processes', () => {
+  const queueName = `rec-burst-${run}`;
+  const total = 20_000;
+  const children: RecorderChild[] = [];
+  let queue: Queue;
+
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.kill()));
+    await queue?.obliterate({ force: true }).catch(() => undefined);
+    await queue?.close();
+  });
+
+  it('ends a burst of 20,000 jobs with exactly 20,000 completed records and metrics', async () => {
+    const recorder = createRecorder({ db: database.db, hostId: `burst-${run}`, spoolDir });
+    queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const watcher = watchQueues({
+      db: database.db,
+      connection: 'default',
+      url: testEnv.redisUrl,
+      queues: [queueName],
+      recorder,
+      hostId: `burst-${run}`,
+      sweepIntervalMs: 2_000,
+      settleMs: 2_000,
+    });
+    try {
+      await pollUntil(
+        async () => watcher.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        50,
+      );
+      await fillQueue(queue, total);
+      for (let i = 0; i < 2; i++) {
+        children.push(
+          startRecorderChild({
+            queue: queueName,
+            url: testEnv.redisUrl,
+            onMessage: (m) => recorder.accept(m),
+          }),
+        );
+      }
+      await Promise.all(children.map((c) => c.ready));
+      const counts = await pollUntil(
+        () => countsFor(client, queueName),
+        (c) => c.completed === total && c.metricsCompleted === total,
+        120_000,
+        500,
+      );
+      expect(counts).toMatchObject({
+        jobs: total,
+        completed: total,
+        completedAttempts: total,
+        attempts: total,
+        metricsCompleted: total,
+        metricsQueued: total,
+        metricsFailed: 0,
+      });
+      const stats = recorder.stats();
+      expect(stats.dropped).toBe(0);
+      expect(stats.rejected).toBe(0);
+      console.log('burst recorder stats', JSON.stringify(stats), 'watcher', JSON.stringify(watcher.stats()));
+    } finally {
+      await Promise.all(children.map((c) => c.stop()));
+      await watcher.close();
+      await recorder.close();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,64 @@
+import { configPath, loadConfig } from '../config/load-config';
+import { Host } from '../host/host';
+import { type CliCommand, databaseUrl, parse, print, printError, UsageError } from './cli-support';
+
+const usage = `Usage: watchtower supervisor [--supervisor=name] [--config=path]
+
+Runs this machine's host: the configured supervisors and their worker processes, the command
+poller, heartbeats and the recorder. Runs until terminated.
+
+Options:
+  --supervisor=name  Run only this supervisor of the configuration
+  --config=path      Configuration file (.js, .mjs, .ts or .json); default $WATCHTOWER_CONFIG,
+                     else REDIS_URL + WATCHTOWER_QUEUES + WATCHTOWER_PROCESSOR
+  -h, --help         Show this help
+
+Signals: SIGTERM or Ctrl-C terminate gracefully (a second Ctrl-C kills the worker processes),
+SIGUSR1 restarts the worker processes, SIGUSR2 pauses them, SIGCONT continues them.`;
+
+export const command: CliCommand = {
+  name: 'supervisor',
+  summary: "Run this machine's host",
+  usage,
+  async run(argv) {
+    const { values } = parse('supervisor', argv, {
+      supervisor: { type: 'string' },
+      config: { type: 'string' },
+    });
+    if (values.help) {
+      print(usage);
+      return 0;
+    }
+    const path = configPath({ path: values.config });
+    const config = await loadConfig({ path });
+    const only = values.supervisor;
+    if (only !== undefined && !config.supervisors.some((s) => s.name === only)) {
+      const names = config.supervisors.map((s) => s.name);
+      throw new UsageError(
+        `--supervisor=${only}: the configuration has no supervisor of that name (it has: ${names.join(', ') || 'none'})`,
+      );
+    }
+    if (config.supervisors.length === 0) {
+      throw new UsageError(`The configuration (${config.source}) has no supervisors: nothing to run`);
+    }
+    const host = new Host({ config, configPath: path, databaseUrl: databaseUrl(), only });
+
+    // Handlers only set flags; the host's loop acts on them. A second Ctrl-C forces.
+    let interrupts = 0;
+    process.on('SIGINT', () => host.signal(++interrupts > 1 ? 'force' : 'terminate'));
+    process.on('SIGTERM', () => host.signal('terminate'));
+    process.on('SIGUSR1', () => host.signal('restart'));
+    process.on('SIGUSR2', () => host.signal('pause'));
+    process.on('SIGCONT', () => host.signal('continue'));
+    // The host outlives a bug in one of its parts: report it and carry on.
+    process.on('uncaughtException', (error) => printError(`Uncaught: ${error.stack ?? error.message}`));
+    process.on('unhandledRejection', (reason) =>
+      printError(
+        `Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+      ),
+    );
+
+    await host.start();
+    return host.done;
+  },
+};

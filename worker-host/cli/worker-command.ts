@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../config/load-config';
+import { CONNECTION_URL_ENV } from '../supervisor/spawn-worker';
+import { runWorker, type WorkerRunOptions } from '../worker/run-worker';
+import { type CliCommand, numberOption, parse, print, printError, UsageError } from './cli-support';
+
+const usage = `Usage: watchtower worker [queue] [options]
+
+Runs one worker process: a BullMQ Worker on the queue with its processor. A supervisor starts these
+itself; run it by hand to try a processor. Standalone, it records job events to DATABASE_URL when
+that is set.
+
+Options:
+  --worker-id=id       Worker id (default: a new uuid)
+  --tries=n            Runs of a job that does not set attempts itself (default from the configuration, else 1)
+  --timeout=seconds    A job running longer fails as timed out; 0 for no limit (default 60)
+  --memory=megabytes   Restart between jobs above this RSS; 0 for no limit (default 512)
+  --sleep=seconds      Wait for a job on an empty queue before asking again (default 3)
+  --rest=seconds       Rest after each job (default 0)
+  --concurrency=n      Jobs at once (default 1)
+  --connection=name    Connection of the configuration (default: the one of the queue's supervisor)
+  --config=path        Configuration file (default $WATCHTOWER_CONFIG)
+  --processor=path     Processor module (default: processors[queue] of the configuration)
+  -h, --help           Show this help`;
+
+export const command: CliCommand = {
+  name: 'worker',
+  summary: 'Run one worker process on a queue',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parse(
+      'worker',
+      argv,
+      {
+        'worker-id': { type: 'string' },
+        tries: { type: 'string' },
+        timeout: { type: 'string' },
+        memory: { type: 'string' },
+        sleep: { type: 'string' },
+        rest: { type: 'string' },
+        concurrency: { type: 'string' },
+        connection: { type: 'string' },
+        config: { type: 'string' },
+        processor: { type: 'string' },
+        // Set by the supervisor that starts this process.
+        supervisor: { type: 'string' },
+        'host-id': { type: 'string' },
+        grace: { type: 'string' },
+        paused: { type: 'boolean' },
+      },
+      true,
+    );
+    if (values.help) {
+      print(usage);
+      return 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`worker takes one queue, got ${positionals.join(' ')}`);
+    let queue = positionals[0];
+    const fromSupervisor = process.env[CONNECTION_URL_ENV];
+
+    let connectionUrl = fromSupervisor;
+    let connection = values.connection;
+    let processorPath = values.processor;
+    let defaults = { tries: 1, timeout: 60, memory: 512, sleep: 3, rest: 0, concurrency: 1 };
+    if (!connectionUrl || !processorPath || !queue) {
+      // By hand: the configuration says where the queue lives and what runs its jobs.
+      const config = await loadConfig({ path: values.config });
+      if (!queue) {
+        const queues = [...new Set(config.supervisors.flatMap((s) => s.queues))];
+        if (queues.length !== 1) {
+          throw new UsageError(
+            `Name the queue: watchtower worker <queue> (configured: ${queues.join(', ') || 'none'})`,
+          );
+        }
+        queue = queues[0]!;
+      }
+      const supervisor = config.supervisors.find(
+        (s) => s.queues.includes(queue!) && (!connection || s.connection === connection),
+      );
+      connection ??= supervisor?.connection ?? 'default';
+      connectionUrl ??= config.connections[connection]?.url;
+      if (!connectionUrl) {
+        throw new UsageError(`The configuration has no connection "${connection}" for queue ${queue}`);
+      }
+      processorPath ??= config.processors[queue] ?? config.processors['*'];
+      if (!processorPath) throw new UsageError(`The configuration has no processor for queue ${queue}`);
+      if (supervisor) {
+        const { tries, timeout, memory, sleep, rest, concurrency } = supervisor;
+        defaults = { tries, timeout, memory, sleep, rest, concurrency };
+      }
+    }
+
+    const options: WorkerRunOptions = {
+      workerId: values['worker-id'] ?? randomUUID(),
+      hostId: values['host-id'] ?? `standalone-${process.pid}`,
+      supervisor: values.supervisor ?? 'standalone',
+      connection: connection ?? 'default',
+      connectionUrl,
+      queue,
+      processorPath,
+      concurrency: numberOption('concurrency', values.concurrency, defaults.concurrency, {
+        min: 1,
+        max: 1000,
+        integer: true,
+      }),
+      tries: numberOption('tries', values.tries, defaults.tries, { min: 1, max: 1000, integer: true }),
+      timeout: numberOption('timeout', values.timeout, defaults.timeout, { max: 86_400 }),
+      memory: numberOption('memory', values.memory, defaults.memory, { max: 1_000_000 }),
+      sleep: numberOption('sleep', values.sleep, defaults.sleep, { max: 300 }),
+      rest: numberOption('rest', values.rest, defaults.rest, { max: 3600 }),
+      graceSeconds: numberOption('grace', values.grace, 30, { max: 3600 }),
+      paused: values.paused === true,
+    };
+
+    if (fromSupervisor) return runWorker(options);
+    return runStandalone(options);
+  },
+};
+
+/** By hand there is no supervisor to record job events: a recorder runs in this process instead. */
+async function runStandalone(options: WorkerRunOptions): Promise<number> {
+  const url = process.env.DATABASE_URL?.trim();
+  if (!url) {
+    printError('DATABASE_URL is not set: job events of this worker are not recorded.');
+    return runWorker(options);
+  }
+  const [{ createNodeDatabase }, { createRecorder }] = await Promise.all([
+    import('../db/node-database'),
+    import('../recorder/recorder'),
+  ]);
+  const database = createNodeDatabase(url, { max: 2 });
+  const recorder = createRecorder({ db: database.db, hostId: options.hostId });
+  try {
+    return await runWorker({ ...options, send: (message) => recorder.accept(message) });
+  } finally {
+    await recorder.close().catch(() => undefined);
+    await database.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+
+/**
+ * The worker-host configuration file, as users write it. Durations are in seconds and memory in
+ * megabytes, like Horizon's options, so a Horizon user can carry numbers over.
+ */
+
+// Names end up in bus targets, Redis keys and log lines: printable ASCII without spaces.
+const identifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+const seconds = (min: number, max: number) =>
+  z
+    .number({ message: 'must be a number of seconds' })
+    .min(min, `must be at least ${min} seconds`)
+    .max(max, `must be at most ${max} seconds`);
+
+const count = (min: number, max: number) =>
+  z
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+export const CONNECTION_URL_PATTERN = /^(rediss?|postgres(ql)?):\/\/./;
+
+export const connectionSchema = z.strictObject({
+  url: z
+    .string({ message: 'must be a string: redis://, rediss:// or postgres://' })
+    .regex(
+      CONNECTION_URL_PATTERN,
+      'must start with redis:// or rediss:// (BullMQ on Redis) or postgres:// (BullMQ on Postgres)',
+    ),
+});
+
+export const BALANCE_STRATEGIES = ['simple', 'auto'] as const;
+
+export const supervisorSchema = z
+  .strictObject({
+    name: identifier,
+    connection: identifier.default('default'),
+    queues: z
+      .array(identifier, { message: 'must be a list of queue names' })
+      .min(1, 'must name at least one queue'),
+    /** Worker processes the supervisor keeps on each of its queues, whatever the load (as Horizon). */
+    minProcesses: count(0, 1000).default(1),
+    /** Worker processes of the supervisor in total, over all its queues (as Horizon). */
+    maxProcesses: count(1, 1000).optional(),
+    /** `simple`: processes split evenly over the queues; `auto`: by each queue's time to clear. */
+    balance: z.enum(BALANCE_STRATEGIES, { message: 'must be "simple" or "auto"' }).default('simple'),
+    /** Seconds between two auto-balancing steps. */
+    balanceCooldown: seconds(0, 3600).default(3),
+    /** Most processes auto balancing adds or removes in one step, per queue. */
+    balanceMaxShift: count(1, 100).default(1),
+    /** Jobs one worker process runs at once (BullMQ's `concurrency`). */
+    concurrency: count(1, 1000).default(1),
+    /** Runs of a job before it stays failed, when the job does not set `attempts` itself. */
+    tries: count(1, 1000).default(1),
+    /** Seconds a job may run before it fails as timed out; 0 for no limit. */
+    timeout: seconds(0, 24 * 3600).default(60),
+    /** Megabytes of RSS above which a worker process restarts between jobs; 0 for no limit. */
+    memory: count(0, 1_000_000).default(512),
+    /** Seconds a worker waits for a job on an empty queue before asking again (BullMQ's drainDelay). */
+    sleep: seconds(0, 300).default(3),
+    /** Seconds a worker rests after each job. */
+    rest: seconds(0, 3600).default(0),
+  })
+  .transform((supervisor) => ({
+    ...supervisor,
+    maxProcesses: supervisor.maxProcesses ?? Math.max(supervisor.minProcesses * supervisor.queues.length, 1),
+  }))
+  .superRefine((supervisor, ctx) => {
+    const floor = supervisor.minProcesses * supervisor.queues.length;
+    if (supervisor.maxProcesses < floor) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxProcesses'],
+        message: `must be at least minProcesses × queues (${supervisor.minProcesses} × ${supervisor.queues.length} = ${floor}), got ${supervisor.maxProcesses}`,
+      });
+    }
+    const seen = new Set<string>();
+    supervisor.queues.forEach((queue, index) => {
+      if (seen.has(queue)) {
+        ctx.addIssue({ code: 'custom', path: ['queues', index], message: `lists "${queue}" twice` });
+      }
+      seen.add(queue);
+    });
+  });
+
+export const hostOptionsSchema = z.strictObject({
+  /** Seconds between two heartbeats (one write for the host and all its workers). */
+  heartbeatInterval: seconds(0.1, 60).default(5),
+  /**
+   * Seconds between two bus reads. Push (LISTEN/NOTIFY, Redis pub/sub) wakes the host at once, so
+   * polling only backs push up; 3 s is the seed's interval: 1,200 reads per host-hour.
+   */
+  pollInterval: seconds(0.05, 60).default(3),
+  /** Seconds current jobs get on terminate before their processes are killed. */
+  gracePeriod: seconds(0, 3600).default(30),
+  /** Seconds without a heartbeat after which a host (and its workers) counts as dead. */
+  deadAfter: seconds(1, 3600).default(15),
+});
+
+export const configSchema = z
+  .strictObject({
+    connections: z.record(identifier, connectionSchema, { message: 'must map names to { url }' }).default({}),
+    supervisors: z.array(supervisorSchema, { message: 'must be a list of supervisors' }).default([]),
+    /** Queue name (or `*` for every other queue) to the path of a module whose default export runs a job. */
+    processors: z.record(z.string(), z.string().min(1, 'must be a module path')).default({}),
+    host: hostOptionsSchema.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.supervisors.forEach((supervisor, index) => {
+      if (names.has(supervisor.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['supervisors', index, 'name'],
+          message: `"${supervisor.name}" is used by two supervisors`,
+        });
+      }
+      names.add(supervisor.name);
+      if (!Object.hasOwn(config.connections, supervisor.connection)) {
+        const known = Object.keys(config.connections);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['supervisors', index, 'connection'],
+          message: `"${supervisor.connection}" is not in connections (${known.length ? known.join(', ') : 'none defined'})`,
+        });
+      }
+      supervisor.queues.forEach((queue, queueIndex) => {
+        if (!Object.hasOwn(config.processors, queue) && !Object.hasOwn(config.processors, '*')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['supervisors', index, 'queues', queueIndex],
+            message: `queue "${queue}" has no processor: add processors["${queue}"] (or processors["*"])`,
+          });
+        }
+      });
+    });
+  });
+
+export type ConnectionConfig = z.output<typeof connectionSchema>;
+export type SupervisorConfig = z.output<typeof supervisorSchema>;
+export type HostOptions = z.output<typeof hostOptionsSchema>;
+export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
+
+/** A validated configuration, with processor paths made absolute. */
+export interface WatchtowerConfig {
+  connections: Record<string, ConnectionConfig>;
+  supervisors: SupervisorConfig[];
+  processors: Record<string, string>;
+  host: HostOptions;
+  /** Where it came from: a file path, or `environment`. */
+  source: string;
+}
+
+/** What users may write (defaults not yet applied). */
+export type WatchtowerConfigInput = z.input<typeof configSchema>;
+
+/** Typed helper for configuration modules: `export default defineConfig({ ... })`. */
+export function defineConfig(config: WatchtowerConfigInput): WatchtowerConfigInput {
+  return config;
+}

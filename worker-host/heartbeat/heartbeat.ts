@@ -1,0 +1,121 @@
+import { sql } from 'drizzle-orm';
+import { type Database, rowsOf } from '../../core/db/database';
+
+export type HostStatus = 'running' | 'paused' | 'terminating' | 'stopped';
+
+export interface HostBeat {
+  hostId: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  status: HostStatus;
+  connections: string[];
+  supervisors: unknown[];
+  memoryBytes: number;
+  stats: Record<string, unknown>;
+  startedAt: Date;
+}
+
+export interface WorkerBeat {
+  workerId: string;
+  supervisor: string;
+  connection: string;
+  queue: string;
+  pid: number | null;
+  status: string;
+  currentJob: string | null;
+  jobsProcessed: number;
+  jobsFailed: number;
+  memoryBytes: number | null;
+  restarts: number;
+  lastError: string | null;
+  startedAt: Date;
+}
+
+export interface HeartbeatResult {
+  workers: number;
+  /** Other hosts found dead by this beat's sweep, and their workers. */
+  deadHosts: number;
+  deadWorkers: number;
+}
+
+/**
+ * One heartbeat: a single statement that upserts the host's row and all its workers' rows, and
+ * sweeps every other host (and worker) not seen for `deadAfterSeconds` into `dead`. One round
+ * trip per host per interval whatever the number of workers; any live host does the sweep, so a
+ * dead host shows as dead within deadAfter + one interval without a separate job.
+ *
+ * Times come from the database's clock, so hosts with skewed clocks still agree on who is dead.
+ */
+export async function writeHeartbeat(
+  db: Database,
+  host: HostBeat,
+  workers: readonly WorkerBeat[],
+  options: { deadAfterSeconds: number },
+): Promise<HeartbeatResult> {
+  const workersJson = JSON.stringify(
+    workers.map((worker) => ({
+      worker_id: worker.workerId,
+      supervisor: worker.supervisor,
+      connection: worker.connection,
+      queue: worker.queue,
+      pid: worker.pid,
+      status: worker.status,
+      current_job: worker.currentJob,
+      jobs_processed: worker.jobsProcessed,
+      jobs_failed: worker.jobsFailed,
+      memory_bytes: worker.memoryBytes,
+      restarts: worker.restarts,
+      last_error: worker.lastError,
+      started_at: worker.startedAt.toISOString(),
+    })),
+  );
+  const result = await db.execute(sql`
+    with host as (
+      insert into watchtower_hosts (host_id, hostname, pid, version, status, connections, supervisors,
+                                    memory_bytes, stats, started_at, last_heartbeat)
+      values (${host.hostId}, ${host.hostname}, ${host.pid}, ${host.version}, ${host.status},
+              ${JSON.stringify(host.connections)}::jsonb, ${JSON.stringify(host.supervisors)}::jsonb,
+              ${host.memoryBytes}, ${JSON.stringify(host.stats)}::jsonb, ${host.startedAt.toISOString()}, now())
+      on conflict (host_id) do update set
+        hostname = excluded.hostname, pid = excluded.pid, version = excluded.version, status = excluded.status,
+        connections = excluded.connections, supervisors = excluded.supervisors,
+        memory_bytes = excluded.memory_bytes, stats = excluded.stats, last_heartbeat = now()
+      returning 1
+    ), workers as (
+      insert into watchtower_workers (worker_id, host_id, supervisor, connection, queue, pid, status, current_job,
+                                      jobs_processed, jobs_failed, memory_bytes, restarts, last_error,
+                                      started_at, last_heartbeat)
+      select w.worker_id, ${host.hostId}, w.supervisor, w.connection, w.queue, w.pid, w.status, w.current_job,
+             w.jobs_processed, w.jobs_failed, w.memory_bytes, w.restarts, w.last_error, w.started_at, now()
+      from jsonb_to_recordset(${workersJson}::jsonb) as w(
+        worker_id text, supervisor text, connection text, queue text, pid integer, status text,
+        current_job text, jobs_processed bigint, jobs_failed bigint, memory_bytes bigint, restarts integer,
+        last_error text, started_at timestamptz)
+      on conflict (worker_id) do update set
+        host_id = excluded.host_id, supervisor = excluded.supervisor, connection = excluded.connection,
+        queue = excluded.queue, pid = excluded.pid, status = excluded.status, current_job = excluded.current_job,
+        jobs_processed = excluded.jobs_processed, jobs_failed = excluded.jobs_failed,
+        memory_bytes = excluded.memory_bytes, restarts = excluded.restarts, last_error = excluded.last_error,
+        last_heartbeat = now()
+      returning 1
+    ), dead_hosts as (
+      update watchtower_hosts set status = 'dead'
+      where status <> 'dead' and status <> 'stopped' and host_id <> ${host.hostId}
+        and last_heartbeat < now() - make_interval(secs => ${options.deadAfterSeconds}::double precision)
+      returning 1
+    ), dead_workers as (
+      update watchtower_workers set status = 'dead', current_job = null
+      where status <> 'dead' and status <> 'stopped' and host_id <> ${host.hostId}
+        and last_heartbeat < now() - make_interval(secs => ${options.deadAfterSeconds}::double precision)
+      returning 1
+    )
+    select (select count(*) from host)::int as hosts, (select count(*) from workers)::int as workers,
+           (select count(*) from dead_hosts)::int as dead_hosts, (select count(*) from dead_workers)::int as dead_workers`);
+  const row = rowsOf<{ workers: number; dead_hosts: number; dead_workers: number }>(result)[0];
+  return {
+    workers: Number(row?.workers ?? 0),
+    deadHosts: Number(row?.dead_hosts ?? 0),
+    deadWorkers: Number(row?.dead_workers ?? 0),
+  };
+}

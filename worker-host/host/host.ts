@@ -1,0 +1,604 @@
+import { hostname } from 'node:os';
+import type { ClaimedCommand, CommandBus, CommandTarget } from '../../core/bus/command-bus';
+import { CommandExecutor } from '../../core/bus/command-executor';
+import { TERMINATE_KEY } from '../../core/bus/keys';
+import type { Database } from '../../core/db/database';
+import { CommandPoller } from '../bus/command-poller';
+import { openCommandBus } from '../bus/open-command-bus';
+import { handleCommand } from '../commands/handle-command';
+import { QueueRegistry } from '../commands/queue-registry';
+import type { SupervisorConfig, WatchtowerConfig } from '../config/config-schema';
+import { loadConfig } from '../config/load-config';
+import { createNodeDatabase } from '../db/node-database';
+import { type HostBeat, type HostStatus, type WorkerBeat, writeHeartbeat } from '../heartbeat/heartbeat';
+import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
+import { createRecorder, type Recorder } from '../recorder/recorder';
+import { spawnWorker } from '../supervisor/spawn-worker';
+import { Supervisor } from '../supervisor/supervisor';
+import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-process';
+import { backendKind } from '../worker/queue-backend';
+import type { HostControl, ReloadResult } from './host-control';
+import { newHostId, packageVersion } from './host-id';
+
+export interface HostOptions {
+  config: WatchtowerConfig;
+  /** The file to read again on `host.reload` (undefined: the environment's configuration). */
+  configPath: string | undefined;
+  databaseUrl: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run only this supervisor of the configuration (`watchtower supervisor --supervisor=name`). */
+  only?: string;
+  log?: (line: string) => void;
+}
+
+const TICK_MS = 200;
+/** How long a host keeps answering commands for a worker it let go of. */
+const DEPARTED_RETENTION_MS = 30 * 60_000;
+const DEPARTED_MAX = 1000;
+/** The seed's `watchtower:terminate` key is read this often (not every poll: one bus read per poll). */
+const SEED_TERMINATE_EVERY_MS = 30_000;
+const LEASE_SECONDS = 30;
+
+/**
+ * One worker-host: Horizon's master supervisor. It runs the configured supervisors and their
+ * process pools, claims and carries out the commands of all its targets (one bus read per poll,
+ * woken by push), writes one heartbeat per interval for itself and all its workers, and feeds the
+ * recorder with its worker processes' job events.
+ *
+ * Its loop never dies: every step is guarded, and signal handlers only set flags the loop reads.
+ */
+export class Host implements HostControl {
+  readonly hostId = newHostId();
+  readonly startedAt = new Date();
+  readonly db: Database;
+  readonly bus: CommandBus;
+  readonly queues: QueueRegistry;
+  private readonly closeDb: () => Promise<void>;
+  private readonly recorder: Recorder;
+  private watchers: QueueWatcher[] = [];
+  private readonly poller: CommandPoller;
+  private readonly executor: CommandExecutor;
+  private readonly log: (line: string) => void;
+  private readonly stopController = new AbortController();
+  private config: WatchtowerConfig;
+  private list: Supervisor[] = [];
+  private readonly departed = new Map<string, { at: Date; status: string }>();
+  private departedRows: WorkerBeat[] = [];
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly flags = { terminate: false, force: false, restart: false, pause: false, continue: false };
+  private status: HostStatus = 'running';
+  private graceSeconds: number;
+  private loopTimer: ReturnType<typeof setInterval> | undefined;
+  private beating: Promise<void> | undefined;
+  private nextBeatAt = 0;
+  private lastBeatAt = 0;
+  private lastSeedCheck = 0;
+  private checkingSeed = false;
+  private seedBaseline: string | undefined;
+  private finishing: Promise<void> | undefined;
+  private resolveDone: (code: number) => void = () => undefined;
+  readonly done: Promise<number>;
+  private readonly counters = { heartbeats: 0, heartbeatErrors: 0, commands: 0, commandErrors: 0 };
+  private lastError: string | undefined;
+  private readonly hooks: WorkerProcessHooks;
+
+  constructor(private readonly options: HostOptions) {
+    this.config = options.config;
+    this.graceSeconds = options.config.host.gracePeriod;
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    const { db, close } = createNodeDatabase(options.databaseUrl, { max: 4 });
+    this.db = db;
+    this.closeDb = close;
+    this.bus = openCommandBus({
+      env: options.env,
+      databaseUrl: options.databaseUrl,
+      db,
+      onError: (error) => this.note('command bus', error),
+    }).bus;
+    this.queues = new QueueRegistry(this.config.connections);
+    this.recorder = createRecorder({
+      db,
+      hostId: this.hostId,
+      onError: (error) => this.note('recorder', error),
+    });
+    this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));
+    this.poller = new CommandPoller(this.bus, {
+      claimer: this.hostId,
+      targets: () => this.targets(),
+      intervalMs: this.config.host.pollInterval * 1000,
+      leaseSeconds: LEASE_SECONDS,
+      onCommands: async (commands) => this.dispatch(commands),
+      onError: (error) => this.note('command poll', error),
+    });
+    this.hooks = {
+      spawn: spawnWorker,
+      onMessage: (message) => this.recorder.accept(message),
+      // A worker that changed state (came back, stopped) shows within a moment, not a full interval.
+      onChange: () => this.requestHeartbeat(),
+      log: this.log,
+    };
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  get stopping(): AbortSignal {
+    return this.stopController.signal;
+  }
+
+  async start(): Promise<void> {
+    for (const config of this.selected(this.config)) this.addSupervisor(config);
+    this.startWatchers();
+    // The first heartbeat registers the host before it claims anything, so `status` and the
+    // dashboard know it by the time it answers its first command.
+    await this.beat();
+    await this.poller.start();
+    this.loopTimer = setInterval(() => this.tick(), TICK_MS);
+    this.log(
+      `Watchtower host ${this.hostId} started: ${this.list.map((s) => `${s.name} (${s.config.queues.join(', ')})`).join('; ') || 'no supervisors'}`,
+    );
+  }
+
+  /** Signal handlers call this: it only sets flags; the loop acts on them. */
+  signal(name: 'terminate' | 'force' | 'restart' | 'pause' | 'continue'): void {
+    this.flags[name] = true;
+  }
+
+  // ---- HostControl ------------------------------------------------------------------------
+
+  supervisors(): Supervisor[] {
+    return this.list.filter((s) => s.status !== 'terminated');
+  }
+
+  findSupervisor(name: string): Supervisor | undefined {
+    return this.list.find((s) => s.name === name && s.status !== 'terminating' && s.status !== 'terminated');
+  }
+
+  findWorker(workerId: string) {
+    for (const supervisor of this.list) {
+      const worker = supervisor.findWorker(workerId);
+      if (worker) return { worker, supervisor };
+    }
+    return undefined;
+  }
+
+  departedWorker(workerId: string) {
+    return this.departed.get(workerId);
+  }
+
+  restartWorkers(): number {
+    let count = 0;
+    for (const supervisor of this.supervisors()) {
+      supervisor.restart();
+      count += supervisor.workers.length;
+    }
+    return count;
+  }
+
+  requestTerminate(graceSeconds?: number): void {
+    if (graceSeconds !== undefined) this.graceSeconds = graceSeconds;
+    this.flags.terminate = true;
+  }
+
+  requestHeartbeat(): void {
+    // Soon, but never more than one extra write per 250 ms however many changes ask for one.
+    this.nextBeatAt = Math.min(this.nextBeatAt, Math.max(Date.now() + 50, this.lastBeatAt + 250));
+  }
+
+  async reload(): Promise<ReloadResult> {
+    const next = await loadConfig({ path: this.options.configPath, env: this.options.env });
+    const before = new Map(this.supervisors().map((s) => [s.name, s]));
+    const wanted = new Map(this.selected(next).map((c) => [c.name, c]));
+    const result: ReloadResult = {
+      added: [],
+      removed: [],
+      restarted: [],
+      unchanged: [],
+      needsHostRestart: [],
+    };
+    for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter'] as const) {
+      if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
+    }
+    const previous = this.config;
+    this.config = next;
+    this.graceSeconds = next.host.gracePeriod;
+    await this.queues.setConnections(next.connections);
+    for (const [name, supervisor] of before) {
+      const config = wanted.get(name);
+      if (!config) {
+        supervisor.terminate();
+        result.removed.push(name);
+      } else if (fingerprint(previous, supervisor.config) !== fingerprint(next, config)) {
+        // Changed settings need fresh processes: the old supervisor finishes its jobs while the
+        // new one starts, so the queue is never left without workers.
+        supervisor.terminate();
+        this.addSupervisor(config);
+        result.restarted.push(name);
+      } else {
+        result.unchanged.push(name);
+      }
+    }
+    for (const [name, config] of wanted) {
+      if (!before.has(name)) {
+        this.addSupervisor(config);
+        result.added.push(name);
+      }
+    }
+    if (result.added.length || result.removed.length || result.restarted.length) {
+      await this.closeWatchers();
+      this.startWatchers();
+    }
+    this.requestHeartbeat();
+    this.log(`Configuration reloaded: ${JSON.stringify(result)}`);
+    return result;
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------
+
+  private tick(): void {
+    try {
+      this.readFlags();
+      const now = Date.now();
+      for (const supervisor of this.list) {
+        try {
+          supervisor.monitor(now);
+          this.collectDeparted(supervisor);
+          void supervisor
+            .balance(now)
+            .catch((error: unknown) => this.note(`balance ${supervisor.name}`, error));
+        } catch (error) {
+          this.note(`supervisor ${supervisor.name}`, error);
+        }
+      }
+      // Terminated supervisors leave once their last rows are written.
+      if (this.list.some((s) => s.status === 'terminated')) {
+        this.list = this.list.filter((s) => s.status !== 'terminated');
+        this.requestHeartbeat();
+      }
+      this.pruneDeparted(now);
+      if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
+      if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
+      if (this.status === 'terminating' && this.list.length === 0 && !this.finishing) {
+        this.finishing = this.finish();
+      }
+    } catch (error) {
+      this.note('host loop', error);
+    }
+  }
+
+  private readFlags(): void {
+    const flags = this.flags;
+    if (flags.force) {
+      flags.force = false;
+      this.log('Second interrupt: killing worker processes now.');
+      for (const supervisor of this.list) supervisor.killAll();
+      flags.terminate = true;
+    }
+    if (flags.terminate) {
+      flags.terminate = false;
+      this.beginTerminate();
+    }
+    if (this.status === 'terminating') return;
+    if (flags.restart) {
+      flags.restart = false;
+      this.log(`Restarting ${this.restartWorkers()} worker processes.`);
+    }
+    if (flags.pause) {
+      flags.pause = false;
+      for (const supervisor of this.supervisors()) supervisor.pause();
+      this.status = 'paused';
+      this.requestHeartbeat();
+    }
+    if (flags.continue) {
+      flags.continue = false;
+      for (const supervisor of this.supervisors()) supervisor.continue();
+      this.status = 'running';
+      this.requestHeartbeat();
+    }
+  }
+
+  private beginTerminate(): void {
+    if (this.status === 'terminating') return;
+    this.status = 'terminating';
+    this.log(`Terminating: worker processes get ${this.graceSeconds} s to finish their jobs.`);
+    this.stopController.abort();
+    // No new commands; the ones running finish and are acknowledged before the bus closes.
+    void this.poller.stop().catch((error: unknown) => this.note('command poll', error));
+    for (const supervisor of this.list) supervisor.terminate(this.graceSeconds * 1000);
+    this.requestHeartbeat();
+    // Each worker process is killed at the end of its own grace period; this is the last resort
+    // if one still lingers (a kill that did not take), so the host always gets to exit.
+    setTimeout(
+      () => {
+        if (this.finishing) return;
+        this.log('Worker processes did not exit in time; killing them.');
+        for (const supervisor of this.list) supervisor.killAll();
+      },
+      this.graceSeconds * 1000 + 10_000,
+    ).unref();
+  }
+
+  private async finish(): Promise<void> {
+    try {
+      await this.poller.stop().catch(() => undefined);
+      await Promise.all([...this.chains.values()]);
+      this.status = 'stopped';
+      await this.closeWatchers();
+      await this.recorder.close().catch((error: unknown) => this.note('recorder', error));
+      if (this.beating) await this.beating;
+      await this.beat();
+      await this.queues.close();
+      await this.bus.close().catch(() => undefined);
+      await this.closeDb().catch(() => undefined);
+    } catch (error) {
+      this.note('shutdown', error);
+    } finally {
+      clearInterval(this.loopTimer);
+      this.log(`Watchtower host ${this.hostId} stopped.`);
+      this.resolveDone(0);
+    }
+  }
+
+  // ---- commands ---------------------------------------------------------------------------
+
+  private targets(): CommandTarget[] {
+    const targets: CommandTarget[] = [{ kind: 'host', id: this.hostId }];
+    for (const name of this.queues.names()) targets.push({ kind: 'connection', id: name });
+    for (const supervisor of this.list) {
+      if (supervisor.status === 'terminated') continue;
+      targets.push({ kind: 'supervisor', id: supervisor.name });
+      for (const worker of supervisor.workers) targets.push({ kind: 'worker', id: worker.id });
+    }
+    for (const id of this.departed.keys()) targets.push({ kind: 'worker', id });
+    return targets;
+  }
+
+  /**
+   * Runs each target's commands in order on its own chain and returns at once, so a long command
+   * (a bulk retry) holds up only its own target. The bus hands out nothing more for a target
+   * while one of its commands is under lease, and the lease is kept alive while it runs.
+   */
+  private dispatch(commands: ClaimedCommand[]): void {
+    for (const command of commands) {
+      const key = `${command.target.kind}:${command.target.id}`;
+      const previous = this.chains.get(key) ?? Promise.resolve();
+      const next = previous.then(() => this.runCommand(command));
+      this.chains.set(key, next);
+      void next.then(() => {
+        if (this.chains.get(key) === next) this.chains.delete(key);
+      });
+    }
+  }
+
+  private async runCommand(command: ClaimedCommand): Promise<void> {
+    const keeper = setInterval(
+      () => {
+        void this.bus.extendLease(command.id, command.claimToken, LEASE_SECONDS).catch(() => undefined);
+      },
+      (LEASE_SECONDS * 1000) / 3,
+    );
+    try {
+      const [answer] = await this.executor.execute([command]);
+      this.counters.commands++;
+      if (answer instanceof Error) this.note(`acknowledging ${command.type} ${command.id}`, answer);
+      else if (answer?.status === 'failed') {
+        this.counters.commandErrors++;
+        this.log(`Command ${command.type} ${command.id} failed: ${answer.error}`);
+      }
+    } catch (error) {
+      this.note(`command ${command.type}`, error);
+    } finally {
+      clearInterval(keeper);
+    }
+  }
+
+  // ---- heartbeats -------------------------------------------------------------------------
+
+  private beat(): Promise<void> {
+    if (this.beating) return this.beating;
+    this.lastBeatAt = Date.now();
+    this.nextBeatAt = this.lastBeatAt + this.config.host.heartbeatInterval * 1000;
+    const departed = this.departedRows;
+    this.departedRows = [];
+    const workers = [
+      ...departed,
+      ...this.list.flatMap((s) => s.workers.map((w) => workerBeat(s, w, this.status))),
+    ];
+    const beat: HostBeat = {
+      hostId: this.hostId,
+      hostname: hostname(),
+      pid: process.pid,
+      version: packageVersion(),
+      status: this.status,
+      connections: this.queues.names(),
+      supervisors: this.list.map((s) => s.snapshot()),
+      memoryBytes: process.memoryUsage.rss(),
+      stats: this.stats(),
+      startedAt: this.startedAt,
+    };
+    const current = writeHeartbeat(this.db, beat, workers, { deadAfterSeconds: this.config.host.deadAfter })
+      .then(() => {
+        this.counters.heartbeats++;
+      })
+      .catch((error: unknown) => {
+        // Rows of departed workers are kept for the next beat; a failed beat loses nothing.
+        this.departedRows = [...departed, ...this.departedRows];
+        this.counters.heartbeatErrors++;
+        this.note('heartbeat', error);
+      })
+      .finally(() => {
+        this.beating = undefined;
+      });
+    this.beating = current;
+    return current;
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      polls: this.poller.polls,
+      ...this.counters,
+      recorder: this.recorder.stats(),
+      watchers: this.watchers.map((w) => w.stats()),
+      lastError: this.lastError ?? null,
+    };
+  }
+
+  private collectDeparted(supervisor: Supervisor): void {
+    for (const worker of supervisor.takeDeparted()) {
+      const at = new Date();
+      this.departed.set(worker.id, { at, status: 'stopped' });
+      this.departedRows.push(workerBeat(supervisor, worker, this.status));
+    }
+  }
+
+  private pruneDeparted(now: number): void {
+    for (const [id, { at }] of this.departed) {
+      if (now - at.getTime() < DEPARTED_RETENTION_MS && this.departed.size <= DEPARTED_MAX) break;
+      this.departed.delete(id);
+    }
+  }
+
+  private async checkSeedTerminate(now: number): Promise<void> {
+    if (this.checkingSeed || this.status === 'terminating') return;
+    this.checkingSeed = true;
+    this.lastSeedCheck = now;
+    try {
+      // `terminate` puts this key with the time it was asked (the seed's CLI did the same). A time
+      // after this host started is for it; a value without a time counts if it appeared or
+      // changed since the host first looked, so a leftover key never stops a fresh host.
+      const value = await this.bus.get<unknown>(TERMINATE_KEY);
+      const text = JSON.stringify(value);
+      const first = this.seedBaseline === undefined;
+      if (first) this.seedBaseline = text;
+      const at = terminateTime(value);
+      const forThisHost =
+        at !== undefined
+          ? at > this.startedAt.getTime()
+          : value !== null && !first && text !== this.seedBaseline;
+      if (forThisHost) {
+        this.log(`Found ${TERMINATE_KEY}; terminating.`);
+        this.flags.terminate = true;
+      }
+    } catch (error) {
+      this.note('terminate key', error);
+    } finally {
+      this.checkingSeed = false;
+    }
+  }
+
+  // ---- supervisors and watchers -------------------------------------------------------------
+
+  private selected(config: WatchtowerConfig): SupervisorConfig[] {
+    const only = this.options.only;
+    return only ? config.supervisors.filter((s) => s.name === only) : config.supervisors;
+  }
+
+  private addSupervisor(config: SupervisorConfig): Supervisor {
+    const connection = this.config.connections[config.connection];
+    if (!connection) throw new Error(`supervisor ${config.name}: no connection "${config.connection}"`);
+    const processors = this.config.processors;
+    const supervisor = new Supervisor(config, {
+      hostId: this.hostId,
+      connectionUrl: connection.url,
+      processorFor: (queue) => processors[queue] ?? processors['*'] ?? '',
+      graceSeconds: this.graceSeconds,
+      hooks: this.hooks,
+      waitingJobs: (queue) => this.queues.waiting(config.connection, queue),
+    });
+    this.list.push(supervisor);
+    supervisor.start();
+    return supervisor;
+  }
+
+  /** Jobs added by producers reach the recorder through a queue watcher per Redis connection. */
+  private startWatchers(): void {
+    const byConnection = new Map<string, Set<string>>();
+    for (const supervisor of this.supervisors()) {
+      const set = byConnection.get(supervisor.config.connection) ?? new Set<string>();
+      for (const queue of supervisor.config.queues) set.add(queue);
+      byConnection.set(supervisor.config.connection, set);
+    }
+    for (const [connection, queues] of byConnection) {
+      const url = this.config.connections[connection]?.url;
+      // The watcher reads Redis streams; BullMQ's Postgres backend has none to read.
+      if (!url || backendKind(url) !== 'redis') continue;
+      try {
+        this.watchers.push(
+          watchQueues({
+            db: this.db,
+            connection,
+            url,
+            queues: [...queues],
+            recorder: this.recorder,
+            hostId: this.hostId,
+            onError: (error) => this.note(`queue watcher ${connection}`, error),
+          }),
+        );
+      } catch (error) {
+        this.note(`queue watcher ${connection}`, error);
+      }
+    }
+  }
+
+  private async closeWatchers(): Promise<void> {
+    const watchers = this.watchers;
+    this.watchers = [];
+    await Promise.all(
+      watchers.map((w) => w.close().catch((error: unknown) => this.note('queue watcher', error))),
+    );
+  }
+
+  /** Logs an error, at most once per message per minute: a Redis outage must not flood the log. */
+  private readonly noted = new Map<string, number>();
+  private note(what: string, error: unknown): void {
+    const message = `${what}: ${error instanceof Error ? error.message || error.name : String(error)}`;
+    this.lastError = message;
+    const now = Date.now();
+    const last = this.noted.get(message);
+    if (last !== undefined && now - last < 60_000) return;
+    this.noted.set(message, now);
+    if (this.noted.size > 500) this.noted.clear();
+    this.log(message);
+  }
+}
+
+function workerBeat(supervisor: Supervisor, worker: WorkerProcess, hostStatus: HostStatus): WorkerBeat {
+  const leftOrStopping = worker.desired === 'gone' && !worker.alive;
+  return {
+    workerId: worker.id,
+    supervisor: supervisor.name,
+    connection: supervisor.config.connection,
+    queue: worker.spec.queue,
+    pid: worker.pid,
+    status: leftOrStopping || (hostStatus === 'stopped' && !worker.alive) ? 'stopped' : worker.status,
+    currentJob: worker.currentJobs[0] ?? null,
+    jobsProcessed: worker.processed,
+    jobsFailed: worker.failed,
+    memoryBytes: worker.memoryBytes,
+    restarts: worker.restarts,
+    lastError: worker.lastError,
+    startedAt: worker.createdAt,
+  };
+}
+
+/** What a supervisor's rows depend on: a change to any of it needs fresh worker processes. */
+function fingerprint(config: WatchtowerConfig, supervisor: SupervisorConfig): string {
+  return JSON.stringify({
+    supervisor,
+    url: config.connections[supervisor.connection]?.url,
+    processors: supervisor.queues.map((queue) => config.processors[queue] ?? config.processors['*']),
+    grace: config.host.gracePeriod,
+  });
+}
+
+/** The time a terminate was asked: epoch seconds or ms, an ISO string, or `{ at }`; else undefined. */
+function terminateTime(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value < 1e12 ? value * 1000 : value;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  if (typeof value === 'object' && value !== null && 'at' in value)
+    return terminateTime((value as { at: unknown }).at);
+  return undefined;
+}

@@ -1,0 +1,145 @@
+/**
+ * What the recorder records: one step of one job's life. Worker processes send these to their
+ * supervisor over IPC as `{ type: 'job-events', events }`; the queue watcher and its sweep produce
+ * them too. Every event carries its own connection and queue, so a batch may mix queues.
+ *
+ * Times are milliseconds since the epoch, taken from BullMQ's own job fields (`timestamp`,
+ * `processedOn`, `finishedOn`), so an event read back from Redis by the sweep is the same event
+ * the worker process would have sent.
+ */
+export type JobEventKind = 'queued' | 'delayed' | 'active' | 'completed' | 'failed';
+
+export interface JobEvent {
+  kind: JobEventKind;
+  connection: string;
+  queue: string;
+  jobId: string;
+  /**
+   * Which run of the job this is: BullMQ's `attemptsStarted` after the job became active (1 for
+   * the first run; a stalled run counts). 0 for `queued` and `delayed`. Together with the kind it
+   * orders a job's events, so a late event never moves the job backwards.
+   */
+  attempt: number;
+  name?: string;
+  /** The job's data as JSON text, at most the payload cap; a JSON string of a prefix when cut. */
+  payload?: string;
+  payloadTruncated?: boolean;
+  /** Size in bytes of the job's full data as JSON. */
+  dataSize?: number;
+  maxAttempts?: number;
+  queuedAt?: number;
+  /** When the job is due (delayed jobs), so wait time does not count the delay. */
+  dueAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  workerId?: string;
+  hostId?: string;
+  /** Return value as JSON text (capped), for `completed`. */
+  result?: string;
+  error?: string;
+  stack?: string;
+  /** For `failed`: BullMQ will run the job again (an attempt failed, not the job). */
+  willRetry?: boolean;
+}
+
+export interface JobEventsMessage {
+  type: 'job-events';
+  events: JobEvent[];
+}
+
+/** Payloads and results above this many bytes of JSON are stored cut down, flagged as such. */
+export const DEFAULT_PAYLOAD_CAP = 16 * 1024;
+/** Error stacks are kept to this many characters: enough to find the frame, not a log file. */
+export const STACK_CAP = 8 * 1024;
+
+const KINDS: ReadonlySet<string> = new Set(['queued', 'delayed', 'active', 'completed', 'failed']);
+
+/**
+ * A cheap structural check of one event: the fields that address a row and order it. The rest is
+ * optional and typed loosely on purpose; a wrong optional field only costs that field.
+ */
+export function isJobEvent(value: unknown): value is JobEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.kind === 'string' &&
+    KINDS.has(e.kind) &&
+    typeof e.connection === 'string' &&
+    typeof e.queue === 'string' &&
+    typeof e.jobId === 'string' &&
+    typeof e.attempt === 'number' &&
+    Number.isInteger(e.attempt) &&
+    e.attempt >= 0
+  );
+}
+
+export function isJobEventsMessage(message: unknown): message is { type: 'job-events'; events: unknown[] } {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { type?: unknown }).type === 'job-events' &&
+    Array.isArray((message as { events?: unknown }).events)
+  );
+}
+
+export interface CappedJson {
+  text: string | undefined;
+  truncated: boolean;
+  size: number;
+}
+
+/**
+ * JSON text of a value, cut to `cap` bytes when larger. A cut payload is no longer valid JSON, so
+ * it is kept as a JSON string holding the prefix; the flag tells readers which one they have.
+ */
+export function capJson(value: unknown, cap: number = DEFAULT_PAYLOAD_CAP): CappedJson {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // Circular or BigInt data: BullMQ could not have stored it either; say so instead of failing.
+    text = JSON.stringify('[unserializable job data]');
+  }
+  if (text === undefined) return { text: undefined, truncated: false, size: 0 };
+  const size = Buffer.byteLength(text);
+  if (size <= cap) return { text, truncated: false, size };
+  return { text: JSON.stringify(cutToBytes(text, cap)), truncated: true, size };
+}
+
+function cutToBytes(text: string, cap: number): string {
+  const buffer = Buffer.from(text);
+  let end = cap;
+  // Back off to the start of a UTF-8 sequence, so no character is cut in half.
+  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
+  return buffer.subarray(0, end).toString('utf8');
+}
+
+export function capText(text: string | undefined, cap: number): string | undefined {
+  if (text === undefined) return undefined;
+  return text.length > cap ? text.slice(0, cap) : text;
+}
+
+/**
+ * A short account of an error for stats and logs. Drizzle wraps a driver's error in one whose
+ * message is the whole statement with its parameters (megabytes for a flush): the driver's own
+ * error, at the end of the `cause` chain, is what says what went wrong.
+ */
+export function describeError(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = current instanceof Error ? (current as { cause?: unknown }).cause : undefined;
+    if (cause === undefined || cause === null) break;
+    current = cause;
+  }
+  if (current instanceof Error) {
+    // A refused connection arrives as an AggregateError with an empty message.
+    const text = current.message || (current as { code?: string }).code || current.name;
+    return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  }
+  return String(current).slice(0, 300);
+}
+
+/** The error handed to `onError` callbacks: a short message, the original as its cause. */
+export function shortError(error: unknown): Error {
+  return new Error(describeError(error), { cause: error });
+}

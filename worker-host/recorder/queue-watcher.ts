@@ -1,0 +1,665 @@
+import { type Job, Queue } from 'bullmq';
+import { and, eq, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { type Database, rowsOf } from '../../core/db/database';
+import { metrics } from '../../drizzle/schema/metrics';
+import { recorderCursors } from '../../drizzle/schema/recorder';
+import {
+  capJson,
+  capText,
+  DEFAULT_PAYLOAD_CAP,
+  describeError,
+  type JobEvent,
+  STACK_CAP,
+  shortError,
+} from './job-event';
+import type { Recorder } from './recorder';
+
+/**
+ * What happens to a queue outside the worker processes this host runs: jobs added by any producer
+ * (`queued`, `delayed`), and finishes whose events never reached the recorder (a worker process
+ * killed within its send window, a worker run by something else than Watchtower).
+ *
+ * - BullMQ's event stream for the queue (the one `QueueEvents` reads) is read from a cursor saved
+ *   in `watchtower_recorder_cursors`; added jobs are read back from Redis in batches and recorded.
+ *   It is read here rather than through `QueueEvents`, which parses and emits every event as it
+ *   comes: under a burst that is two or three events per job, and measured as the dearest part of
+ *   the whole recorder. Read at most every `streamIntervalMs`, `streamCount` events at a time, the
+ *   cost is bounded whatever the load; what Redis trims in between is the sweep's to find.
+ * - A periodic sweep reads the completed and failed sets by finish time since the last sweep (up
+ *   to `settleMs` ago, so events still in flight are not fetched twice), asks Postgres which of
+ *   those jobs it lacks, and records those from Redis. Jobs the stream reported finished but Redis
+ *   already removed (`removeOnComplete`) are recorded from the stream event alone. The newest
+ *   waiting and delayed jobs are checked the same way, for adds the stream dropped.
+ *
+ * One host watches a queue at a time (a lease on the cursor row); the others stand by.
+ */
+
+export interface WatchQueuesOptions {
+  db: Database;
+  /** The connection's name in Watchtower (the `connection` column). */
+  connection: string;
+  /** `redis://` or `rediss://` URL of the queues' Redis. */
+  url: string;
+  queues: string[];
+  recorder: Recorder;
+  hostId: string;
+  /** BullMQ key prefix; default `bull`. */
+  prefix?: string;
+  sweepIntervalMs?: number;
+  /** Finishes younger than this are left to the worker processes' own events. */
+  settleMs?: number;
+  /** Each sweep re-checks this far before the previous one (clocks of different hosts differ). */
+  overlapMs?: number;
+  /** How far back the first sweep of a queue looks. */
+  initialLookbackMs?: number;
+  /** Ids per Redis read and per Postgres check. */
+  pageSize?: number;
+  /** How many of the newest waiting and delayed jobs each sweep checks. */
+  waitingScan?: number;
+  leaseMs?: number;
+  /** How often the event stream is read (and added jobs read back and recorded). */
+  streamIntervalMs?: number;
+  /** Most events read per queue per read. */
+  streamCount?: number;
+  payloadCap?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface SweepReport {
+  queue: string;
+  checked: number;
+  missing: number;
+  recorded: number;
+}
+
+export interface QueueWatcherStats {
+  /** Queues this host holds the lease for. */
+  watching: string[];
+  added: number;
+  sweeps: number;
+  /** Jobs the sweeps found missing in Postgres and recorded. */
+  recovered: number;
+  /** Finished jobs recorded from a stream event alone (Redis had already removed them). */
+  recoveredFromStream: number;
+  errors: number;
+  lastError: string | undefined;
+}
+
+export interface QueueWatcher {
+  /** Runs one sweep of every watched queue now. */
+  sweep(): Promise<SweepReport[]>;
+  stats(): QueueWatcherStats;
+  close(): Promise<void>;
+}
+
+interface StreamFinish {
+  kind: 'completed' | 'failed';
+  at: number;
+  error?: string;
+}
+
+interface Watched {
+  name: string;
+  queue: Queue;
+  /** The stream's key. */
+  eventsKey: string;
+  leased: boolean;
+  /** Last stream id read (where the next read starts), and the last one whose adds are recorded. */
+  lastSeenId: string | undefined;
+  recordedThroughId: string | undefined;
+  savedId: string | undefined;
+  sweptUntil: number | undefined;
+  added: Map<string, { kind: 'queued' | 'delayed'; dueAt?: number }>;
+  addedChain: Promise<void>;
+  /** Finishes seen on the stream, checked by the next sweep once settled. Bounded. */
+  finished: Map<string, StreamFinish>;
+}
+
+const MAX_STREAM_FINISHES = 200_000;
+
+export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
+  if (!/^rediss?:\/\//.test(options.url)) return unsupported(options);
+  const sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
+  const settleMs = options.settleMs ?? 5_000;
+  const overlapMs = options.overlapMs ?? 5_000;
+  const initialLookbackMs = options.initialLookbackMs ?? 60 * 60_000;
+  const pageSize = options.pageSize ?? 2_000;
+  const waitingScan = options.waitingScan ?? 1_000;
+  const leaseMs = options.leaseMs ?? Math.max(30_000, sweepIntervalMs * 3);
+  const streamIntervalMs = options.streamIntervalMs ?? 500;
+  const streamCount = options.streamCount ?? 5_000;
+  const payloadCap = options.payloadCap ?? DEFAULT_PAYLOAD_CAP;
+  const prefix = options.prefix ?? 'bull';
+  const { db, connection, recorder, hostId } = options;
+  const owner = hostId;
+
+  // The event stream and the finished sets by score: reads BullMQ's client abstraction does not offer.
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 3, lazyConnect: false });
+  redis.on('error', () => undefined);
+
+  const counters = {
+    added: 0,
+    sweeps: 0,
+    recovered: 0,
+    recoveredFromStream: 0,
+    errors: 0,
+    lastError: undefined as string | undefined,
+  };
+
+  const watched: Watched[] = options.queues.map((name) => {
+    const queue = new Queue(name, { connection: { url: options.url }, prefix });
+    queue.on('error', () => undefined);
+    return {
+      name,
+      queue,
+      eventsKey: queue.toKey('events'),
+      leased: false,
+      lastSeenId: undefined,
+      recordedThroughId: undefined,
+      savedId: undefined,
+      sweptUntil: undefined,
+      added: new Map(),
+      addedChain: Promise.resolve(),
+      finished: new Map(),
+    };
+  });
+
+  let closed = false;
+  let sweeping: Promise<SweepReport[]> | undefined;
+
+  function report(error: unknown): void {
+    counters.errors++;
+    counters.lastError = describeError(error);
+    options.onError?.(shortError(error));
+  }
+
+  // ---- lease and cursor -------------------------------------------------------------------
+
+  /** Takes or renews the lease; on taking it, loads the saved cursor. */
+  async function lease(w: Watched): Promise<boolean> {
+    const until = sql`now() + ${`${leaseMs} milliseconds`}::interval`;
+    const rows = await db
+      .insert(recorderCursors)
+      .values({ connection, queue: w.name, owner, leaseUntil: until, updatedAt: sql`now()` })
+      .onConflictDoUpdate({
+        target: [recorderCursors.connection, recorderCursors.queue],
+        set: { owner, leaseUntil: until, updatedAt: sql`now()` },
+        setWhere: sql`${recorderCursors.owner} is null or ${recorderCursors.owner} = ${owner}
+          or ${recorderCursors.leaseUntil} < now()`,
+      })
+      .returning({ lastEventId: recorderCursors.lastEventId, sweptUntil: recorderCursors.sweptUntil });
+    const row = rows[0];
+    if (!row) {
+      w.leased = false;
+      return false;
+    }
+    if (!w.leased) {
+      w.savedId = row.lastEventId ?? undefined;
+      w.sweptUntil = row.sweptUntil?.getTime();
+      // Without a saved cursor, only new events: what came before is the sweep's to find.
+      w.lastSeenId = w.savedId ?? (await streamEnd(w));
+      w.recordedThroughId = w.lastSeenId;
+      w.leased = true;
+    }
+    return true;
+  }
+
+  async function saveCursor(w: Watched, sweptUntil: number | undefined): Promise<void> {
+    const set: Partial<typeof recorderCursors.$inferInsert> = { updatedAt: new Date() };
+    if (w.recordedThroughId && w.recordedThroughId !== w.savedId) set.lastEventId = w.recordedThroughId;
+    if (sweptUntil !== undefined) set.sweptUntil = new Date(sweptUntil);
+    await db
+      .update(recorderCursors)
+      .set(set)
+      .where(
+        and(
+          eq(recorderCursors.connection, connection),
+          eq(recorderCursors.queue, w.name),
+          eq(recorderCursors.owner, owner),
+        ),
+      );
+    w.savedId = w.recordedThroughId;
+    if (sweptUntil !== undefined) w.sweptUntil = sweptUntil;
+  }
+
+  // ---- the event stream -------------------------------------------------------------------
+
+  async function streamEnd(w: Watched): Promise<string> {
+    const last = await redis.xrevrange(w.eventsKey, '+', '-', 'COUNT', 1);
+    return last[0]?.[0] ?? '0-0';
+  }
+
+  /** One read of every watched queue's stream (a single XREAD), folded into `added`/`finished`. */
+  async function readStreams(): Promise<void> {
+    const ready = watched.filter((w) => w.leased && w.lastSeenId !== undefined);
+    if (ready.length === 0) return;
+    const reply = (await redis.xread(
+      'COUNT',
+      streamCount,
+      'STREAMS',
+      ...ready.map((w) => w.eventsKey),
+      ...ready.map((w) => w.lastSeenId as string),
+    )) as [key: string, entries: [id: string, fields: string[]][]][] | null;
+    if (!reply) return;
+    for (const [key, entries] of reply) {
+      const w = ready.find((candidate) => candidate.eventsKey === key);
+      if (!w) continue;
+      for (const [id, fields] of entries) {
+        w.lastSeenId = id;
+        noteEvent(w, id, fields);
+      }
+    }
+  }
+
+  /** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
+  function noteEvent(w: Watched, id: string, fields: string[]): void {
+    let event: string | undefined;
+    let jobId: string | undefined;
+    let delay: string | undefined;
+    let failedReason: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i];
+      const value = fields[i + 1];
+      if (name === 'event') event = value;
+      else if (name === 'jobId') jobId = value;
+      else if (name === 'delay') delay = value;
+      else if (name === 'failedReason') failedReason = value;
+    }
+    if (jobId === undefined) return;
+    switch (event) {
+      case 'added':
+        w.added.set(jobId, { kind: 'queued' });
+        break;
+      case 'delayed':
+        w.added.set(jobId, { kind: 'delayed', dueAt: Number(delay) || undefined });
+        break;
+      case 'completed':
+        noteFinish(w, jobId, { kind: 'completed', at: streamTime(id) });
+        break;
+      case 'failed':
+        noteFinish(w, jobId, { kind: 'failed', at: streamTime(id), error: failedReason });
+        break;
+    }
+  }
+
+  function noteFinish(w: Watched, jobId: string, finish: StreamFinish): void {
+    // A retried job fails more than once; only the last word matters.
+    w.finished.delete(jobId);
+    if (w.finished.size >= MAX_STREAM_FINISHES) {
+      // Oldest first out: the completed-set sweep still covers any job Redis keeps.
+      const oldest = w.finished.keys().next();
+      if (!oldest.done) w.finished.delete(oldest.value);
+    }
+    w.finished.set(jobId, finish);
+  }
+
+  /**
+   * Reads added jobs back from Redis and records them as queued or delayed. Calls run one at a
+   * time per queue, so the cursor never passes adds still being read.
+   */
+  function recordAdded(w: Watched): Promise<void> {
+    const next = w.addedChain.then(() => recordAddedNow(w));
+    w.addedChain = next.catch(() => undefined);
+    return next;
+  }
+
+  async function recordAddedNow(w: Watched): Promise<void> {
+    const through = w.lastSeenId ?? w.recordedThroughId;
+    if (w.added.size === 0) {
+      w.recordedThroughId = through;
+      return;
+    }
+    const entries = [...w.added];
+    w.added.clear();
+    const events: JobEvent[] = [];
+    for (let i = 0; i < entries.length; i += pageSize) {
+      const slice = entries.slice(i, i + pageSize);
+      let jobs: Map<string, Job | null>;
+      try {
+        jobs = await fetchJobs(
+          w,
+          slice.map(([id]) => id),
+        );
+      } catch (error) {
+        // Redis is away: keep what is not read yet for the next round, and the cursor where it is.
+        for (const [id, entry] of entries.slice(i)) if (!w.added.has(id)) w.added.set(id, entry);
+        if (events.length > 0) recorder.record(events);
+        throw error;
+      }
+      for (const [id, entry] of slice) {
+        const job = jobs.get(id);
+        // Gone, or already started: a worker process reports it, and one write beats two.
+        if (!job || job.processedOn) continue;
+        const event = jobEvent(w.name, job, entry.kind);
+        if (entry.dueAt !== undefined) event.dueAt = entry.dueAt;
+        events.push(event);
+      }
+    }
+    counters.added += events.length;
+    if (events.length > 0) recorder.record(events);
+    w.recordedThroughId = through;
+  }
+
+  // ---- reading jobs -----------------------------------------------------------------------
+
+  /** Jobs by id; `null` for ids Redis no longer has. */
+  async function fetchJobs(w: Watched, ids: string[]): Promise<Map<string, Job | null>> {
+    const found = new Map<string, Job | null>();
+    const jobs = await Promise.all(ids.map((id) => w.queue.getJob(id)));
+    ids.forEach((id, i) => {
+      found.set(id, (jobs[i] as Job | undefined) ?? null);
+    });
+    return found;
+  }
+
+  function jobEvent(queue: string, job: Job, kind: JobEvent['kind']): JobEvent {
+    const data = capJson(job.data, payloadCap);
+    const event: JobEvent = {
+      kind,
+      connection,
+      queue,
+      jobId: job.id ?? '',
+      attempt: kind === 'queued' || kind === 'delayed' ? 0 : attemptOf(job),
+      name: job.name,
+      dataSize: data.size,
+      queuedAt: job.timestamp,
+    };
+    if (data.text !== undefined) event.payload = data.text;
+    if (data.truncated) event.payloadTruncated = true;
+    if (job.opts?.delay) event.dueAt = job.timestamp + job.opts.delay;
+    if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
+    if (kind === 'completed' || kind === 'failed') {
+      if (job.processedOn) event.startedAt = job.processedOn;
+      event.finishedAt = job.finishedOn ?? Date.now();
+    }
+    if (kind === 'completed' && job.returnvalue !== undefined && job.returnvalue !== null) {
+      const result = capJson(job.returnvalue, payloadCap);
+      if (result.text !== undefined) event.result = result.text;
+    }
+    if (kind === 'failed') {
+      event.error = capText(job.failedReason || 'failed', payloadCap);
+      const stack = job.stacktrace?.at(-1);
+      if (stack) event.stack = capText(stack, STACK_CAP);
+    }
+    return event;
+  }
+
+  // ---- the sweep --------------------------------------------------------------------------
+
+  /** Ids of jobs finished in [from, to] in one state's sorted set, paged by score. */
+  async function finishedIds(w: Watched, state: 'completed' | 'failed', from: number, to: number) {
+    const key = w.queue.toKey(state);
+    const ids: string[] = [];
+    let min = from;
+    let skip = 0;
+    for (;;) {
+      const reply = await redis.zrangebyscore(key, min, to, 'WITHSCORES', 'LIMIT', skip, pageSize);
+      const pairs = reply.length / 2;
+      if (pairs === 0) break;
+      let lastScore = min;
+      let sameAsLast = 0;
+      for (let i = 0; i < reply.length; i += 2) {
+        ids.push(reply[i] as string);
+        const score = Number(reply[i + 1]);
+        if (score === lastScore) sameAsLast++;
+        else {
+          lastScore = score;
+          sameAsLast = 1;
+        }
+      }
+      // Next page starts at the last score seen, skipping the members with that score already read.
+      if (lastScore === min) skip += pairs;
+      else {
+        min = lastScore;
+        skip = sameAsLast;
+      }
+      if (pairs < pageSize) break;
+    }
+    return ids;
+  }
+
+  /**
+   * Of `ids`, those Postgres has no row for (or, with `finalOnly`, no row in a final state), each
+   * with the attempt number Postgres has for it (0 when it has no row).
+   */
+  async function lacking(queue: string, ids: string[], finalOnly: boolean): Promise<Map<string, number>> {
+    const missing = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += pageSize) {
+      const page = ids.slice(i, i + pageSize);
+      const unfinished = finalOnly ? sql`or j.status not in ('completed', 'failed')` : sql``;
+      const result = await db.execute(sql`
+        select i.id, coalesce(j.attempts, 0) as attempts
+        from unnest(${sql.param(page)}::text[]) as i(id)
+        left join watchtower_jobs j on j.connection = ${connection} and j.queue = ${queue} and j.job_id = i.id
+        where j.job_id is null ${unfinished}`);
+      for (const row of rowsOf<{ id: string; attempts: number | string }>(result)) {
+        missing.set(row.id, Number(row.attempts));
+      }
+    }
+    return missing;
+  }
+
+  async function sweepQueue(w: Watched): Promise<SweepReport> {
+    const reportRow: SweepReport = { queue: w.name, checked: 0, missing: 0, recorded: 0 };
+    const now = Date.now();
+    const to = now - settleMs;
+    const from = w.sweptUntil !== undefined ? w.sweptUntil - overlapMs : now - initialLookbackMs;
+    const events: JobEvent[] = [];
+
+    // Finished jobs: every id in the window, plus settled finishes the stream reported.
+    const candidates = new Map<string, 'completed' | 'failed'>();
+    if (to > from) {
+      for (const state of ['completed', 'failed'] as const) {
+        for (const id of await finishedIds(w, state, from, to)) candidates.set(id, state);
+      }
+    }
+    const fromStream = new Map<string, StreamFinish>();
+    for (const [id, finish] of w.finished) {
+      if (finish.at > to) continue;
+      fromStream.set(id, finish);
+      if (!candidates.has(id)) candidates.set(id, finish.kind);
+    }
+    reportRow.checked += candidates.size;
+
+    const missingFinished = await lacking(w.name, [...candidates.keys()], true);
+    reportRow.missing += missingFinished.size;
+    const missingIds = [...missingFinished.keys()];
+    for (let i = 0; i < missingIds.length; i += pageSize) {
+      const slice = missingIds.slice(i, i + pageSize);
+      const jobs = await fetchJobs(w, slice);
+      for (const id of slice) {
+        const job = jobs.get(id);
+        const state = candidates.get(id) ?? 'completed';
+        // A job that is no longer finished (retried since) is a worker process's to report.
+        if (job && !(typeof job.finishedOn === 'number' && job.finishedOn >= (job.processedOn ?? 0)))
+          continue;
+        if (job) {
+          const event = jobEvent(w.name, job, state);
+          // The job may be known at a later attempt than Redis says (a stalled run counted twice).
+          event.attempt = Math.max(event.attempt, missingFinished.get(id) ?? 0);
+          events.push(event);
+          counters.recovered++;
+          continue;
+        }
+        const finish = fromStream.get(id);
+        if (!finish) continue;
+        // Redis removed the job (removeOnComplete/removeOnFail): the stream event is all there is.
+        const event: JobEvent = {
+          kind: finish.kind,
+          connection,
+          queue: w.name,
+          jobId: id,
+          attempt: Math.max(1, missingFinished.get(id) ?? 0),
+          finishedAt: finish.at,
+          startedAt: finish.at,
+        };
+        if (finish.error !== undefined) event.error = capText(finish.error, payloadCap);
+        events.push(event);
+        counters.recoveredFromStream++;
+      }
+    }
+
+    // The newest waiting and delayed jobs, for adds the stream dropped (or made before the cursor).
+    const waitingIds =
+      waitingScan > 0
+        ? await w.queue.getRanges(['waiting', 'delayed', 'prioritized'], 0, waitingScan - 1, false)
+        : [];
+    if (waitingIds.length > 0) {
+      reportRow.checked += waitingIds.length;
+      const missingWaiting = await lacking(w.name, waitingIds, false);
+      const ids = [...missingWaiting.keys()];
+      reportRow.missing += ids.length;
+      const jobs = await fetchJobs(w, ids);
+      for (const id of ids) {
+        const job = jobs.get(id);
+        if (!job) continue;
+        events.push(
+          jobEvent(
+            w.name,
+            job,
+            job.opts?.delay && job.timestamp + job.opts.delay > now ? 'delayed' : 'queued',
+          ),
+        );
+      }
+    }
+
+    if (events.length > 0) recorder.record(events);
+    // Only now, with the sweep's findings handed over, are the stream's settled finishes done with.
+    for (const [id, finish] of fromStream) if (w.finished.get(id) === finish) w.finished.delete(id);
+    reportRow.recorded = events.length;
+    counters.sweeps++;
+    await recordAdded(w);
+    // The watermark moves only once what the sweep found is written (or safely spooled).
+    await recorder.flush();
+    await saveCursor(w, to > from ? to : undefined);
+    await sampleDepth(w);
+    return reportRow;
+  }
+
+  /** The queue's depth (waiting, delayed, prioritized) on this minute's metrics row. */
+  async function sampleDepth(w: Watched): Promise<void> {
+    const depth = await w.queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    await db
+      .insert(metrics)
+      .values({ minute, connection, queue: w.name, depth })
+      .onConflictDoUpdate({
+        target: [metrics.minute, metrics.connection, metrics.queue],
+        set: { depth },
+      });
+  }
+
+  async function sweepAll(): Promise<SweepReport[]> {
+    const reports: SweepReport[] = [];
+    for (const w of watched) {
+      if (closed) break;
+      try {
+        if (!(await lease(w))) continue;
+        // While the recorder is still catching up from its spool, Postgres looks emptier than it is.
+        if (recorder.stats().spoolPending > 0) {
+          await recordAdded(w);
+          continue;
+        }
+        reports.push(await sweepQueue(w));
+      } catch (error) {
+        report(error);
+      }
+    }
+    return reports;
+  }
+
+  function sweep(): Promise<SweepReport[]> {
+    if (sweeping) return sweeping.then(() => sweep());
+    const current = sweepAll().finally(() => {
+      sweeping = undefined;
+    });
+    sweeping = current;
+    return current;
+  }
+
+  let streamTick: Promise<void> | undefined;
+  const streamTimer = setInterval(() => {
+    if (streamTick || closed) return;
+    streamTick = readStreams()
+      .then(() => Promise.all(watched.filter((w) => w.leased).map((w) => recordAdded(w))))
+      .then(() => undefined, report)
+      .finally(() => {
+        streamTick = undefined;
+      });
+  }, streamIntervalMs);
+  streamTimer.unref();
+
+  const sweepTimer = setInterval(() => {
+    if (!sweeping && !closed) sweep().catch(report);
+  }, sweepIntervalMs);
+  sweepTimer.unref();
+  // The first sweep at once: it takes the leases and finds where the streams are.
+  sweep().catch(report);
+
+  return {
+    sweep,
+    stats: () => ({ ...counters, watching: watched.filter((w) => w.leased).map((w) => w.name) }),
+    async close(): Promise<void> {
+      closed = true;
+      clearInterval(streamTimer);
+      clearInterval(sweepTimer);
+      await streamTick;
+      await sweeping?.catch(() => undefined);
+      for (const w of watched) {
+        try {
+          if (w.leased) {
+            await recordAdded(w);
+            await recorder.flush().catch(() => undefined);
+            await saveCursor(w, undefined);
+            // Hand the lease back so another host can take over at once.
+            await db
+              .update(recorderCursors)
+              .set({ leaseUntil: new Date(0) })
+              .where(
+                and(
+                  eq(recorderCursors.connection, connection),
+                  eq(recorderCursors.queue, w.name),
+                  eq(recorderCursors.owner, owner),
+                ),
+              );
+          }
+        } catch (error) {
+          report(error);
+        }
+        await w.queue.close().catch(() => undefined);
+      }
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * BullMQ's Postgres backend has neither the event stream nor the sorted sets read here: its jobs
+ * are recorded by the worker processes alone. Said once through `onError` and in the stats.
+ */
+function unsupported(options: WatchQueuesOptions): QueueWatcher {
+  const message = `queue watcher: ${options.connection} is not a Redis connection; only worker processes record its jobs`;
+  options.onError?.(new Error(message));
+  const stats: QueueWatcherStats = {
+    watching: [],
+    added: 0,
+    sweeps: 0,
+    recovered: 0,
+    recoveredFromStream: 0,
+    errors: 1,
+    lastError: message,
+  };
+  return { sweep: async () => [], stats: () => ({ ...stats }), close: async () => undefined };
+}
+
+/** A BullMQ stream id is `<milliseconds>-<sequence>`: the event's time for free. */
+function streamTime(id: string): number {
+  const ms = Number(id.slice(0, id.indexOf('-')));
+  return Number.isFinite(ms) && ms > 0 ? ms : Date.now();
+}
+
+function attemptOf(job: Job): number {
+  if (job.attemptsStarted > 0) return job.attemptsStarted;
+  return Math.max(1, job.attemptsMade);
+}

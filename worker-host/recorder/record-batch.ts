@@ -1,0 +1,226 @@
+import type { JobEvent } from './job-event';
+
+/**
+ * The recorder's buffer: events folded into at most one row per job and one row per attempt, so a
+ * job that was queued, started and finished within one flush window costs one row in each table.
+ *
+ * Events are ordered by rank, `attempt * 4 + stage`: a later run beats an earlier one, and within a
+ * run a finish beats a start. The same rule guards the upserts in Postgres, so the order in which
+ * events arrive (IPC batches, the sweep, a replayed spool file) never matters.
+ */
+
+export type JobStatus = 'queued' | 'delayed' | 'processing' | 'retrying' | 'completed' | 'failed';
+export type AttemptStatus = 'processing' | 'completed' | 'failed';
+
+export interface JobRow {
+  connection: string;
+  queue: string;
+  jobId: string;
+  status: JobStatus;
+  attempt: number;
+  name?: string;
+  payload?: string;
+  payloadTruncated?: boolean;
+  dataSize?: number;
+  maxAttempts?: number;
+  workerId?: string;
+  exception?: string;
+  result?: string;
+  queuedAt?: number;
+  dueAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface AttemptRow {
+  connection: string;
+  queue: string;
+  jobId: string;
+  attempt: number;
+  status: AttemptStatus;
+  workerId?: string;
+  hostId?: string;
+  startedAt: number;
+  finishedAt?: number;
+  errorMessage?: string;
+  errorStack?: string;
+  willRetry?: boolean;
+}
+
+/** Rows ready for one flush (or one spool line). */
+export interface RowBatch {
+  jobs: JobRow[];
+  attempts: AttemptRow[];
+}
+
+const JOB_STAGE: Record<JobStatus, number> = {
+  queued: 0,
+  delayed: 0,
+  processing: 1,
+  retrying: 2,
+  completed: 3,
+  failed: 3,
+};
+
+export function jobRank(row: Pick<JobRow, 'attempt' | 'status'>): number {
+  return row.attempt * 4 + JOB_STAGE[row.status];
+}
+
+function attemptStage(status: AttemptStatus): number {
+  return status === 'processing' ? 1 : 3;
+}
+
+export function jobStatusOf(event: JobEvent): JobStatus {
+  switch (event.kind) {
+    case 'queued':
+      return 'queued';
+    case 'delayed':
+      return 'delayed';
+    case 'active':
+      return 'processing';
+    case 'completed':
+      return 'completed';
+    case 'failed':
+      return event.willRetry ? 'retrying' : 'failed';
+  }
+}
+
+function jobRowOf(event: JobEvent): JobRow {
+  const row: JobRow = {
+    connection: event.connection,
+    queue: event.queue,
+    jobId: event.jobId,
+    status: jobStatusOf(event),
+    attempt: event.kind === 'queued' || event.kind === 'delayed' ? 0 : event.attempt,
+  };
+  if (event.name !== undefined) row.name = event.name;
+  if (event.payload !== undefined) {
+    row.payload = event.payload;
+    row.payloadTruncated = event.payloadTruncated === true;
+    row.dataSize = event.dataSize ?? event.payload.length;
+  }
+  if (event.maxAttempts !== undefined) row.maxAttempts = event.maxAttempts;
+  if (event.workerId !== undefined) row.workerId = event.workerId;
+  if (event.kind === 'failed' && event.error !== undefined) row.exception = event.error;
+  if (event.kind === 'completed' && event.result !== undefined) row.result = event.result;
+  if (event.queuedAt !== undefined) row.queuedAt = event.queuedAt;
+  if (event.dueAt !== undefined) row.dueAt = event.dueAt;
+  if (event.kind !== 'queued' && event.kind !== 'delayed') {
+    if (event.startedAt !== undefined) row.startedAt = event.startedAt;
+    if (event.kind !== 'active' && event.finishedAt !== undefined) row.finishedAt = event.finishedAt;
+  }
+  return row;
+}
+
+function attemptRowOf(event: JobEvent, now: number): AttemptRow | undefined {
+  if (event.kind === 'queued' || event.kind === 'delayed' || event.attempt < 1) return undefined;
+  const row: AttemptRow = {
+    connection: event.connection,
+    queue: event.queue,
+    jobId: event.jobId,
+    attempt: event.attempt,
+    status: event.kind === 'active' ? 'processing' : event.kind,
+    // An attempt row needs a start; an event without one is dated by its finish, or by now.
+    startedAt: event.startedAt ?? event.finishedAt ?? now,
+  };
+  if (event.workerId !== undefined) row.workerId = event.workerId;
+  if (event.hostId !== undefined) row.hostId = event.hostId;
+  if (event.kind !== 'active' && event.finishedAt !== undefined) row.finishedAt = event.finishedAt;
+  if (event.kind === 'failed') {
+    if (event.error !== undefined) row.errorMessage = event.error;
+    if (event.stack !== undefined) row.errorStack = event.stack;
+    if (event.willRetry) row.willRetry = true;
+  }
+  return row;
+}
+
+/** Keeps the higher-ranked row and fills what it lacks from the other. */
+export function mergeJobRows(current: JobRow, incoming: JobRow): JobRow {
+  const incomingWins = jobRank(incoming) > jobRank(current);
+  const high = incomingWins ? incoming : current;
+  const low = incomingWins ? current : incoming;
+  if (high.name === undefined && low.name !== undefined) high.name = low.name;
+  if (high.payload === undefined && low.payload !== undefined) {
+    high.payload = low.payload;
+    high.payloadTruncated = low.payloadTruncated;
+    high.dataSize = low.dataSize;
+  }
+  if (high.maxAttempts === undefined && low.maxAttempts !== undefined) high.maxAttempts = low.maxAttempts;
+  if (low.queuedAt !== undefined && (high.queuedAt === undefined || low.queuedAt < high.queuedAt)) {
+    high.queuedAt = low.queuedAt;
+  }
+  if (high.dueAt === undefined && low.dueAt !== undefined) high.dueAt = low.dueAt;
+  if (high.attempt === low.attempt) {
+    if (high.startedAt === undefined && low.startedAt !== undefined) high.startedAt = low.startedAt;
+    if (high.workerId === undefined && low.workerId !== undefined) high.workerId = low.workerId;
+  }
+  return high;
+}
+
+export function mergeAttemptRows(current: AttemptRow, incoming: AttemptRow): AttemptRow {
+  const incomingWins = attemptStage(incoming.status) > attemptStage(current.status);
+  const high = incomingWins ? incoming : current;
+  const low = incomingWins ? current : incoming;
+  if (high.workerId === undefined && low.workerId !== undefined) high.workerId = low.workerId;
+  if (high.hostId === undefined && low.hostId !== undefined) high.hostId = low.hostId;
+  if (low.startedAt < high.startedAt) high.startedAt = low.startedAt;
+  return high;
+}
+
+function jobKey(row: { connection: string; queue: string; jobId: string }): string {
+  return `${row.connection}\u0000${row.queue}\u0000${row.jobId}`;
+}
+
+export class RecordBatch {
+  private jobs = new Map<string, JobRow>();
+  private attempts = new Map<string, AttemptRow>();
+  /** Events folded in since the last `take`, to report how much coalescing saved. */
+  events = 0;
+
+  /** Rows held: what the buffer bound counts. */
+  get size(): number {
+    return this.jobs.size + this.attempts.size;
+  }
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  add(event: JobEvent, now: number): void {
+    this.events++;
+    this.addJob(jobRowOf(event));
+    const attempt = attemptRowOf(event, now);
+    if (attempt) this.addAttempt(attempt);
+  }
+
+  addRows(batch: RowBatch): void {
+    for (const row of batch.jobs) this.addJob(row);
+    for (const row of batch.attempts) this.addAttempt(row);
+  }
+
+  private addJob(row: JobRow): void {
+    const key = jobKey(row);
+    const current = this.jobs.get(key);
+    this.jobs.set(key, current ? mergeJobRows(current, row) : row);
+  }
+
+  private addAttempt(row: AttemptRow): void {
+    const key = `${jobKey(row)}\u0000${row.attempt}`;
+    const current = this.attempts.get(key);
+    this.attempts.set(key, current ? mergeAttemptRows(current, row) : row);
+  }
+
+  /** Empties the buffer into chunks of at most `chunkRows` rows per table. */
+  take(chunkRows: number): RowBatch[] {
+    const jobs = [...this.jobs.values()];
+    const attempts = [...this.attempts.values()];
+    this.jobs = new Map();
+    this.attempts = new Map();
+    this.events = 0;
+    const chunks: RowBatch[] = [];
+    for (let i = 0; i < Math.max(jobs.length, attempts.length); i += chunkRows) {
+      chunks.push({ jobs: jobs.slice(i, i + chunkRows), attempts: attempts.slice(i, i + chunkRows) });
+    }
+    return chunks;
+  }
+}

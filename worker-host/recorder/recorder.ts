@@ -1,0 +1,327 @@
+import type { Database } from '../../core/db/database';
+import { flushStatement, stalledStatement } from './flush-statement';
+import { describeError, isJobEvent, isJobEventsMessage, type JobEvent, shortError } from './job-event';
+import { RecordBatch, type RowBatch } from './record-batch';
+import { Spool } from './spool';
+
+/**
+ * The supervisor's recorder: takes job events from its worker processes (over IPC) and from the
+ * queue watcher, and writes them to Postgres off the jobs' hot path.
+ *
+ * - Events fold into a bounded buffer (one row per job, one per attempt), flushed by size or at
+ *   most every `flushIntervalMs`, one statement per flush for all three tables.
+ * - A failed flush keeps its rows and is retried with backoff; rows past `maxBufferedRows` go to an
+ *   append-only spool file, replayed once Postgres answers again. Only rows that neither Postgres
+ *   nor the spool would take are dropped, and `stats().dropped` counts them.
+ * - Writes are idempotent (see flush-statement.ts), so a retry, a replay or a sweep that finds a
+ *   job already written never double-counts.
+ */
+
+export interface RecorderOptions {
+  db: Database;
+  hostId: string;
+  /** Longest time an event waits in the buffer when Postgres is healthy. */
+  flushIntervalMs?: number;
+  /** Flush at once when this many job rows are buffered. */
+  flushRows?: number;
+  /** Rows per table per statement; a bigger buffer is written as several statements. */
+  chunkRows?: number;
+  /** Rows kept in memory (buffer plus unwritten chunks) before spilling to the spool. */
+  maxBufferedRows?: number;
+  /** Directory of the spool; default `$WATCHTOWER_SPOOL_DIR` or `<tmpdir>/watchtower-spool`. */
+  spoolDir?: string;
+  /** Another host's spool file untouched this long is taken to be orphaned, and replayed here. */
+  spoolOrphanAfterMs?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** How long `close()` keeps trying Postgres before spilling what is left. */
+  closeTimeoutMs?: number;
+  /** Told about every failed write; the recorder carries on regardless. */
+  onError?: (error: unknown) => void;
+}
+
+export interface RecorderStats {
+  /** Events accepted. */
+  events: number;
+  /** Events or messages refused as malformed. */
+  rejected: number;
+  /** Rows waiting in memory (buffer and unwritten chunks). */
+  buffered: number;
+  /** Rows written to Postgres (jobs and attempts), including replayed ones. */
+  written: number;
+  jobRowsWritten: number;
+  attemptRowsWritten: number;
+  /** Flush statements that succeeded, and their average size in rows. */
+  statements: number;
+  rowsPerStatement: number;
+  /** Failed write attempts (each is retried). */
+  retries: number;
+  /** Rows written to the spool, and rows replayed from it. */
+  spilled: number;
+  replayed: number;
+  /** Rows this process spooled that are not replayed yet. */
+  spoolPending: number;
+  /** Rows lost: neither Postgres nor the spool would take them. */
+  dropped: number;
+  /** Spool lines that could not be read back (a write cut short by a crash): their rows are lost. */
+  corruptSpoolLines: number;
+  lastError: string | undefined;
+  lastWriteAt: number | undefined;
+}
+
+export interface Recorder {
+  /** Takes a `{ type: 'job-events', events }` message as received over IPC; ignores other messages. */
+  accept(message: unknown): boolean;
+  record(events: JobEvent[]): void;
+  /** Writes everything buffered now; rejects if Postgres refused (the rows stay buffered). */
+  flush(): Promise<void>;
+  stats(): RecorderStats;
+  /** Final flush: keeps trying until `closeTimeoutMs`, then spills what is left to the spool. */
+  close(): Promise<void>;
+}
+
+const REPLAY_LINES_PER_CYCLE = 4;
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  const flushIntervalMs = options.flushIntervalMs ?? 250;
+  const flushRows = options.flushRows ?? 4_000;
+  const chunkRows = options.chunkRows ?? 5_000;
+  const maxBufferedRows = options.maxBufferedRows ?? 100_000;
+  const retryInitialMs = options.retryInitialMs ?? 200;
+  const retryMaxMs = options.retryMaxMs ?? 5_000;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const { db } = options;
+  const spool = new Spool({
+    dir: options.spoolDir,
+    hostId: options.hostId,
+    orphanAfterMs: options.spoolOrphanAfterMs,
+  });
+
+  const buffer = new RecordBatch();
+  /** Chunks taken from the buffer and not yet written, oldest first. */
+  let pending: RowBatch[] = [];
+  let pendingRows = 0;
+  let cycle: Promise<void> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerAt = 0;
+  let failures = 0;
+  let replayedLastCycle = 0;
+  let closed = false;
+  let spills: Promise<void> = Promise.resolve();
+
+  const stats = {
+    events: 0,
+    rejected: 0,
+    jobRowsWritten: 0,
+    attemptRowsWritten: 0,
+    statements: 0,
+    retries: 0,
+    spilled: 0,
+    replayed: 0,
+    dropped: 0,
+    lastError: undefined as string | undefined,
+    lastWriteAt: undefined as number | undefined,
+  };
+
+  async function write(batch: RowBatch): Promise<void> {
+    await db.execute(flushStatement(batch));
+    const stalled = stalledStatement(batch);
+    if (stalled) await db.execute(stalled);
+    stats.statements++;
+    stats.jobRowsWritten += batch.jobs.length;
+    stats.attemptRowsWritten += batch.attempts.length;
+    stats.lastWriteAt = Date.now();
+  }
+
+  function rowsOf(batches: RowBatch[]): number {
+    let n = 0;
+    for (const b of batches) n += b.jobs.length + b.attempts.length;
+    return n;
+  }
+
+  /** Moves rows out of memory to the spool; counts them as dropped if the spool refuses. */
+  function spill(batches: RowBatch[]): Promise<void> {
+    const rows = rowsOf(batches);
+    if (rows === 0) return spills;
+    // Spills are chained so files are written one at a time and `close()` can wait for them.
+    spills = spills.then(() =>
+      spool.append(batches).then(
+        () => {
+          stats.spilled += rows;
+        },
+        (error: unknown) => {
+          stats.dropped += rows;
+          stats.lastError = `spool: ${describeError(error)}`;
+          options.onError?.(shortError(error));
+        },
+      ),
+    );
+    return spills;
+  }
+
+  /** Keeps memory bounded: past the bound, everything but the chunk being retried is spilled. */
+  function enforceBound(): void {
+    if (buffer.size + pendingRows <= maxBufferedRows) return;
+    const keep = pending.slice(0, 1);
+    const out = [...pending.slice(1), ...buffer.take(chunkRows)];
+    pending = keep;
+    pendingRows = rowsOf(keep);
+    void spill(out);
+  }
+
+  async function runCycle(): Promise<void> {
+    if (buffer.size > 0) {
+      const chunks = buffer.take(chunkRows);
+      pending.push(...chunks);
+      pendingRows += rowsOf(chunks);
+    }
+    while (pending.length > 0) {
+      const chunk = pending[0] as RowBatch;
+      await write(chunk);
+      pending.shift();
+      pendingRows -= chunk.jobs.length + chunk.attempts.length;
+    }
+    failures = 0;
+    replayedLastCycle = 0;
+    if (spool.hasWork) {
+      replayedLastCycle = await spool.replay(write, REPLAY_LINES_PER_CYCLE);
+      stats.replayed += replayedLastCycle;
+    }
+  }
+
+  function startCycle(): Promise<void> {
+    if (cycle) return cycle;
+    clearTimer();
+    const current = runCycle().then(
+      () => {
+        cycle = undefined;
+        if (closed) return;
+        // A spool being replayed goes on at once, a few chunks per cycle between live flushes.
+        if (buffer.jobCount >= flushRows || replayedLastCycle > 0) scheduleNext(0);
+        else if (buffer.size > 0) scheduleNext(flushIntervalMs);
+      },
+      (error: unknown) => {
+        cycle = undefined;
+        failures++;
+        stats.retries++;
+        stats.lastError = describeError(error);
+        options.onError?.(shortError(error));
+        enforceBound();
+        if (!closed) scheduleNext(backoff());
+        throw error;
+      },
+    );
+    cycle = current;
+    return current;
+  }
+
+  function backoff(): number {
+    const base = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(failures - 1, 16));
+    return base / 2 + Math.random() * (base / 2);
+  }
+
+  function clearTimer(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  }
+
+  function scheduleNext(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (timer && timerAt <= at) return;
+    clearTimer();
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      startCycle().catch(() => undefined);
+    }, delayMs);
+    // The recorder never keeps a process alive on its own; close() does the final flush.
+    timer.unref();
+  }
+
+  function record(events: JobEvent[]): void {
+    const now = Date.now();
+    stats.events += events.length;
+    if (closed) {
+      // Too late for Postgres in this process: straight to the spool, for the next start.
+      const late = new RecordBatch();
+      for (const event of events) late.add(event, now);
+      void spill(late.take(chunkRows));
+      return;
+    }
+    for (const event of events) buffer.add(event, now);
+    if (failures > 0) {
+      enforceBound();
+      return; // the retry timer is running; no point knocking sooner
+    }
+    if (buffer.jobCount >= flushRows) {
+      if (!cycle) scheduleNext(0);
+    } else if (!timer && !cycle && !closed) {
+      scheduleNext(flushIntervalMs);
+    }
+    if (buffer.size + pendingRows > maxBufferedRows) enforceBound();
+  }
+
+  // A first cycle soon after start replays whatever a previous run left in the spool.
+  scheduleNext(flushIntervalMs);
+
+  return {
+    accept(message: unknown): boolean {
+      if (!isJobEventsMessage(message)) return false;
+      const events: JobEvent[] = [];
+      for (const event of message.events) {
+        if (!isJobEvent(event)) {
+          stats.rejected++;
+          continue;
+        }
+        // Worker processes leave their host out: it is this one.
+        event.hostId ??= options.hostId;
+        events.push(event);
+      }
+      if (events.length > 0) record(events);
+      return true;
+    },
+
+    record,
+
+    async flush(): Promise<void> {
+      if (cycle) await cycle.catch(() => undefined);
+      await startCycle();
+      await spills;
+    },
+
+    stats(): RecorderStats {
+      const written = stats.jobRowsWritten + stats.attemptRowsWritten;
+      return {
+        ...stats,
+        buffered: buffer.size + pendingRows,
+        written,
+        rowsPerStatement: stats.statements === 0 ? 0 : Math.round(written / stats.statements),
+        spoolPending: spool.pendingRows,
+        corruptSpoolLines: spool.corruptLines,
+      };
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      clearTimer();
+      const deadline = Date.now() + closeTimeoutMs;
+      for (;;) {
+        try {
+          if (cycle) await cycle.catch(() => undefined);
+          await startCycle();
+          if (buffer.size === 0 && pending.length === 0) break;
+        } catch {
+          if (Date.now() + backoff() >= deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, backoff()));
+        }
+      }
+      clearTimer();
+      // Whatever Postgres would not take in time goes to the spool for the next start to replay.
+      const left = [...pending, ...buffer.take(chunkRows)];
+      pending = [];
+      pendingRows = 0;
+      await spill(left);
+      await spills;
+    },
+  };
+}

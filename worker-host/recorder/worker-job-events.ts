@@ -1,0 +1,188 @@
+import type { Job, Worker } from 'bullmq';
+import {
+  capJson,
+  capText,
+  DEFAULT_PAYLOAD_CAP,
+  type JobEvent,
+  type JobEventsMessage,
+  STACK_CAP,
+} from './job-event';
+
+/**
+ * The worker process's half of the recorder: listens to its own BullMQ Worker's events (the only
+ * place they fire) and sends them to the supervisor in small batches over IPC, as
+ * `{ type: 'job-events', events }` messages for `Recorder.accept`. `send` is `process.send`
+ * (bound), or anything that delivers the message to the supervisor's recorder.
+ *
+ * The window is short on purpose: what was handed to `send` is in the pipe and survives this
+ * process being killed; only the last window can be lost, and the supervisor's sweep finds those
+ * jobs in Redis. A job that starts and ends within one window is sent once, as its final event
+ * with its start time, so the attempt is still recorded but costs one event instead of two.
+ */
+
+export interface JobEventsContext {
+  connection: string;
+  queue: string;
+  workerId: string;
+  /** Not sent: the supervisor's recorder stamps its own host on what its children send. */
+  hostId: string;
+}
+
+export interface JobEventsOptions {
+  /** How long an event may wait in this process before it is sent. */
+  windowMs?: number;
+  /** Send at once when this many events are waiting. */
+  maxBatch?: number;
+  payloadCap?: number;
+}
+
+export interface JobEventsHandle {
+  /** Sends everything now, including jobs still running (as `active`). */
+  flush(): void;
+  /**
+   * Flushes, then stops listening. Call it after `await worker.close()`, so the last jobs'
+   * completions go out with it; whatever ends after close() is left to the supervisor's sweep.
+   */
+  close(): void;
+  stats(): { sent: number; messages: number; coalesced: number; sendErrors: number };
+}
+
+type AnyJob = Job<unknown, unknown, string>;
+
+export function attachJobEvents(
+  worker: Worker,
+  context: JobEventsContext,
+  send: (message: unknown) => void,
+  options: JobEventsOptions = {},
+): JobEventsHandle {
+  const windowMs = options.windowMs ?? 50;
+  const maxBatch = options.maxBatch ?? 1_000;
+  const payloadCap = options.payloadCap ?? DEFAULT_PAYLOAD_CAP;
+  // The host is left out of the events: the supervisor receiving them knows which host it is.
+  const { connection, queue, workerId } = context;
+
+  /** Jobs started and not yet reported, with when they started. Keyed by the Job object itself. */
+  let started = new Map<AnyJob, number>();
+  let outgoing: JobEvent[] = [];
+  const counters = { sent: 0, messages: 0, coalesced: 0, sendErrors: 0 };
+
+  function baseEvent(kind: JobEvent['kind'], job: AnyJob): JobEvent {
+    const data = capJson(job.data, payloadCap);
+    const event: JobEvent = {
+      kind,
+      connection,
+      queue,
+      jobId: job.id ?? '',
+      attempt: attemptOf(job),
+      name: job.name,
+      queuedAt: job.timestamp,
+      workerId,
+    };
+    if (data.text !== undefined) event.payload = data.text;
+    // Left out when it is the payload's length (ASCII, not cut), which the recorder assumes.
+    if (data.size !== (data.text?.length ?? 0)) event.dataSize = data.size;
+    if (data.truncated) event.payloadTruncated = true;
+    const delay = job.opts?.delay;
+    if (delay) event.dueAt = job.timestamp + delay;
+    if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
+    if (job.processedOn) event.startedAt = job.processedOn;
+    return event;
+  }
+
+  function push(event: JobEvent): void {
+    outgoing.push(event);
+    if (outgoing.length >= maxBatch) sendNow();
+  }
+
+  function sendNow(): void {
+    if (outgoing.length === 0) return;
+    const events = outgoing;
+    outgoing = [];
+    const message: JobEventsMessage = { type: 'job-events', events };
+    try {
+      send(message);
+      counters.sent += events.length;
+      counters.messages++;
+    } catch {
+      // The channel is gone (the supervisor died): these jobs are found again by the sweep.
+      counters.sendErrors++;
+    }
+  }
+
+  /** Jobs running for at least one window are reported as active, so long jobs show up at once. */
+  function reportLongRunning(all: boolean): void {
+    if (started.size === 0) return;
+    const cutoff = Date.now() - windowMs;
+    const remaining = new Map<AnyJob, number>();
+    for (const [job, at] of started) {
+      if (all || at <= cutoff) outgoing.push(baseEvent('active', job));
+      else remaining.set(job, at);
+    }
+    started = remaining;
+  }
+
+  function tick(): void {
+    reportLongRunning(false);
+    sendNow();
+  }
+
+  const onActive = (job: AnyJob) => {
+    started.set(job, Date.now());
+  };
+
+  const onCompleted = (job: AnyJob, result: unknown) => {
+    if (started.delete(job)) counters.coalesced++;
+    const event = baseEvent('completed', job);
+    event.finishedAt = job.finishedOn ?? Date.now();
+    if (result !== undefined) {
+      const capped = capJson(result, payloadCap);
+      if (capped.text !== undefined) event.result = capped.text;
+    }
+    push(event);
+  };
+
+  const onFailed = (job: AnyJob | undefined, error: Error) => {
+    // BullMQ passes no job when a job that stalled too often was removed; the sweep covers it.
+    if (!job) return;
+    if (started.delete(job)) counters.coalesced++;
+    const event = baseEvent('failed', job);
+    // BullMQ sets finishedOn only when the job failed for good; an attempt with a retry to come has
+    // none (or an older one, from before a manual retry).
+    const final = typeof job.finishedOn === 'number' && job.finishedOn >= (job.processedOn ?? 0);
+    event.finishedAt = final ? (job.finishedOn as number) : Date.now();
+    if (!final) event.willRetry = true;
+    event.error = capText(error?.message ?? job.failedReason ?? 'failed', payloadCap);
+    const stack = capText(error?.stack, STACK_CAP);
+    if (stack !== undefined) event.stack = stack;
+    push(event);
+  };
+
+  worker.on('active', onActive);
+  worker.on('completed', onCompleted);
+  worker.on('failed', onFailed);
+  const timer = setInterval(tick, windowMs);
+  // Never the reason a worker process stays alive.
+  timer.unref();
+
+  return {
+    flush(): void {
+      reportLongRunning(true);
+      sendNow();
+    },
+    close(): void {
+      clearInterval(timer);
+      worker.off('active', onActive);
+      worker.off('completed', onCompleted);
+      worker.off('failed', onFailed);
+      reportLongRunning(true);
+      sendNow();
+    },
+    stats: () => ({ ...counters }),
+  };
+}
+
+/** The run number: BullMQ's attemptsStarted, which also counts runs that stalled. */
+function attemptOf(job: AnyJob): number {
+  if (job.attemptsStarted > 0) return job.attemptsStarted;
+  return Math.max(1, job.attemptsMade);
+}

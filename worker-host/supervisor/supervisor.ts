@@ -1,0 +1,216 @@
+import type { SupervisorConfig } from '../config/config-schema';
+import { autoBalanceStep, type BalanceLimits, simpleBalance } from './balance';
+import { ProcessPool } from './process-pool';
+import type { WorkerProcess, WorkerProcessHooks } from './worker-process';
+import { workerSpec } from './worker-spec';
+
+export type SupervisorStatus = 'running' | 'paused' | 'terminating' | 'terminated';
+
+export interface SupervisorContext {
+  hostId: string;
+  connectionUrl: string;
+  /** The processor module for a queue. */
+  processorFor: (queue: string) => string;
+  graceSeconds: number;
+  hooks: WorkerProcessHooks;
+  /** Jobs waiting on a queue, for auto balancing. */
+  waitingJobs: (queue: string) => Promise<number>;
+}
+
+export interface SupervisorSnapshot {
+  name: string;
+  connection: string;
+  queues: string[];
+  status: SupervisorStatus;
+  balance: string;
+  minProcesses: number;
+  maxProcesses: number;
+  processes: Record<string, number>;
+}
+
+/**
+ * Keeps a process pool per queue for one supervisor configuration (Horizon's Supervisor), with
+ * Horizon's verbs: pause, continue, restart, scale, terminate. Everything it does is driven from
+ * the host's loop through `monitor` and `balance`, so a failure in one step never stops the next.
+ */
+export class Supervisor {
+  status: SupervisorStatus = 'running';
+  readonly pools = new Map<string, ProcessPool>();
+  private limits: BalanceLimits;
+  private lastBalanceAt = 0;
+  private balancing = false;
+
+  constructor(
+    readonly config: SupervisorConfig,
+    private readonly context: SupervisorContext,
+  ) {
+    this.limits = {
+      minPerQueue: config.minProcesses,
+      maxTotal: config.maxProcesses,
+      maxShift: config.balanceMaxShift,
+    };
+    for (const queue of config.queues) {
+      const spec = workerSpec(config, queue, {
+        hostId: context.hostId,
+        connectionUrl: context.connectionUrl,
+        processorPath: context.processorFor(queue),
+        graceSeconds: context.graceSeconds,
+      });
+      this.pools.set(queue, new ProcessPool(queue, spec, context.hooks));
+    }
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get graceMs(): number {
+    return this.context.graceSeconds * 1000;
+  }
+
+  /** Starts the first processes: `simple` splits maxProcesses evenly, `auto` starts at the minimum. */
+  start(): void {
+    const initial =
+      this.config.balance === 'simple'
+        ? simpleBalance(this.config.queues, this.limits)
+        : new Map(this.config.queues.map((queue) => [queue, Math.max(this.limits.minPerQueue, 1)]));
+    for (const [queue, count] of initial) this.pools.get(queue)?.scale(count, this.graceMs);
+  }
+
+  get workers(): WorkerProcess[] {
+    return [...this.pools.values()].flatMap((pool) => pool.all);
+  }
+
+  findWorker(workerId: string): WorkerProcess | undefined {
+    for (const pool of this.pools.values()) {
+      const worker = pool.find(workerId);
+      if (worker) return worker;
+    }
+    return undefined;
+  }
+
+  takeDeparted(): WorkerProcess[] {
+    return [...this.pools.values()].flatMap((pool) => pool.takeDeparted());
+  }
+
+  monitor(now = Date.now()): void {
+    for (const pool of this.pools.values()) pool.monitor(now);
+    if (this.status === 'terminating' && [...this.pools.values()].every((pool) => pool.exited)) {
+      this.status = 'terminated';
+    }
+  }
+
+  /** One auto-balancing step when the cooldown has passed; a no-op for `simple`. */
+  async balance(now = Date.now()): Promise<void> {
+    if (this.config.balance !== 'auto' || this.status !== 'running' || this.balancing) return;
+    if (now - this.lastBalanceAt < this.config.balanceCooldown * 1000) return;
+    this.balancing = true;
+    this.lastBalanceAt = now;
+    try {
+      const loads = await Promise.all(
+        [...this.pools.values()].map(async (pool) => ({
+          queue: pool.queue,
+          waiting: await this.context.waitingJobs(pool.queue),
+          processes: pool.size,
+          msPerJob: pool.processed > 0 ? pool.busyMs / pool.processed : 0,
+        })),
+      );
+      // A command may have changed things while the sizes were read.
+      if (this.status !== 'running') return;
+      for (const [queue, count] of autoBalanceStep(loads, this.limits)) {
+        const pool = this.pools.get(queue);
+        if (pool && pool.size !== count) pool.scale(count, this.graceMs);
+      }
+    } finally {
+      this.balancing = false;
+    }
+  }
+
+  /**
+   * Sets the number of processes: on one queue, or spread over all queues as `simple` would. A
+   * number outside min/max moves the bound for this run, so auto balancing does not undo it.
+   */
+  scale(processes: number, queue?: string): Record<string, number> {
+    if (queue !== undefined) {
+      const pool = this.pools.get(queue);
+      if (!pool) {
+        throw new Error(
+          `supervisor ${this.name} has no queue "${queue}" (its queues: ${this.config.queues.join(', ')})`,
+        );
+      }
+      if (processes < this.limits.minPerQueue) this.limits.minPerQueue = processes;
+      const others = [...this.pools.values()].filter((p) => p !== pool).reduce((n, p) => n + p.size, 0);
+      if (others + processes > this.limits.maxTotal) this.limits.maxTotal = others + processes;
+      pool.scale(processes, this.graceMs);
+    } else {
+      const perQueueFloor = Math.floor(processes / Math.max(this.pools.size, 1));
+      if (perQueueFloor < this.limits.minPerQueue) this.limits.minPerQueue = perQueueFloor;
+      this.limits.maxTotal = Math.max(processes, this.limits.minPerQueue * this.pools.size);
+      const split = simpleBalance(this.config.queues, { ...this.limits, maxTotal: processes });
+      for (const [name, count] of split) this.pools.get(name)?.scale(count, this.graceMs);
+    }
+    // Auto balancing waits a full cooldown before moving anything the operator just set.
+    this.lastBalanceAt = Date.now();
+    return this.sizes();
+  }
+
+  /** Adds one process on a queue (the `worker.start` command); fails at the maximum. */
+  addWorker(queue: string): WorkerProcess {
+    const pool = this.pools.get(queue);
+    if (!pool) {
+      throw new Error(
+        `supervisor ${this.name} does not serve queue "${queue}" (its queues: ${this.config.queues.join(', ')})`,
+      );
+    }
+    if (this.status === 'terminating' || this.status === 'terminated') {
+      throw new Error(`supervisor ${this.name} is terminating`);
+    }
+    const total = [...this.pools.values()].reduce((n, p) => n + p.size, 0);
+    if (total >= this.limits.maxTotal) this.limits.maxTotal = total + 1;
+    this.lastBalanceAt = Date.now();
+    return pool.add();
+  }
+
+  pause(): void {
+    if (this.status !== 'running') return;
+    this.status = 'paused';
+    for (const pool of this.pools.values()) pool.pause();
+  }
+
+  continue(): void {
+    if (this.status !== 'paused') return;
+    this.status = 'running';
+    for (const pool of this.pools.values()) pool.resume();
+  }
+
+  restart(): void {
+    for (const pool of this.pools.values()) pool.restart(this.graceMs);
+  }
+
+  terminate(graceMs = this.graceMs): void {
+    if (this.status === 'terminating' || this.status === 'terminated') return;
+    this.status = 'terminating';
+    for (const pool of this.pools.values()) pool.terminate(graceMs);
+  }
+
+  killAll(): void {
+    for (const pool of this.pools.values()) pool.killAll();
+  }
+
+  sizes(): Record<string, number> {
+    return Object.fromEntries([...this.pools].map(([queue, pool]) => [queue, pool.size]));
+  }
+
+  snapshot(): SupervisorSnapshot {
+    return {
+      name: this.name,
+      connection: this.config.connection,
+      queues: this.config.queues,
+      status: this.status,
+      balance: this.config.balance,
+      minProcesses: this.limits.minPerQueue,
+      maxProcesses: this.limits.maxTotal,
+      processes: this.sizes(),
+    };
+  }
+}
