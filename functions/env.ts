@@ -1,3 +1,4 @@
+import type { Actor } from './auth/actor';
 import type { Services } from './services';
 
 /**
@@ -15,8 +16,20 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** Local development and tests only: "host:port" of the WebSocket relay in front of a local Postgres. */
   WATCHTOWER_LOCAL_NEON_RELAY?: string;
-  /** Secret: the bootstrap admin API token. */
+  /** Secret: the bootstrap admin API token, accepted as `Authorization: Bearer <token>` with the admin role. */
   WATCHTOWER_ADMIN_TOKEN?: string;
+  /** Optional: with WATCHTOWER_ADMIN_PASSWORD, the first admin user, created on the first login while no user exists. */
+  WATCHTOWER_ADMIN_EMAIL?: string;
+  /** Secret, optional: the first admin user's password (see WATCHTOWER_ADMIN_EMAIL). */
+  WATCHTOWER_ADMIN_PASSWORD?: string;
+  /** Cloudflare Access team domain (e.g. `acme.cloudflareaccess.com`); with WATCHTOWER_ACCESS_AUD turns Access JWTs on. */
+  WATCHTOWER_ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's audience tag (AUD). */
+  WATCHTOWER_ACCESS_AUD?: string;
+  /** Role of an Access identity whose email matches no user: viewer (default), operator or admin. */
+  WATCHTOWER_ACCESS_ROLE?: string;
+  /** Tests only: where to fetch the Access signing keys instead of `https://<team>/cdn-cgi/access/certs`. */
+  WATCHTOWER_ACCESS_CERTS_URL?: string;
   /** The dashboard's static assets (web/dist). */
   ASSETS: Fetcher;
 }
@@ -24,5 +37,14 @@ export interface Env {
 /** Hono's environment for this app: bindings plus what middleware puts on the context. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { services: Services };
+  Variables: {
+    services: Services;
+    /**
+     * Set by `authenticate()` on every /api route except the public ones (/api/health, the login):
+     * routes behind it can rely on it.
+     */
+    actor: Actor;
+    /** The browser session's id when the actor came from the session cookie (for logging out). */
+    sessionId: string | undefined;
+  };
 }

@@ -8,6 +8,9 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'too_many_requests'
   | 'misconfigured'
   | 'unavailable'
   | 'internal_error';
@@ -27,6 +30,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Response headers that belong with the error (`Retry-After`, `WWW-Authenticate`). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }

@@ -11,6 +11,9 @@ const CODES_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
   503: 'unavailable',
 };
 
@@ -19,7 +22,7 @@ export function errorHandler(): ErrorHandler<AppEnv> {
   return function renderError(error, c) {
     if (error instanceof HttpError) {
       if (error.status >= 500) console.error(`watchtower: ${error.code}: ${error.message}`);
-      return c.json(error.toBody(), error.status);
+      return c.json(error.toBody(), error.status, error.headers ? { ...error.headers } : undefined);
     }
     if (error instanceof HTTPException) {
       // Hono's own exceptions (body limit, malformed JSON): keep the status, use our shape.

@@ -6,4 +6,12 @@ export const testEnv = {
   relayPort: Number(process.env.WATCHTOWER_TEST_RELAY_PORT ?? 18432),
   upstashPort: Number(process.env.WATCHTOWER_TEST_UPSTASH_PORT ?? 18079),
   upstashToken: 'local-test-token',
+  /**
+   * The bootstrap admin token (WATCHTOWER_ADMIN_TOKEN) the workerd tests run with. Inside workerd
+   * (no `process`) read it as `env.WATCHTOWER_ADMIN_TOKEN`, or use test/workers/support/api.ts.
+   */
+  adminToken: 'wt_test_admin_0123456789abcdef',
+  /** Cloudflare Access as the workerd tests configure it; the keys come from a local stand-in. */
+  accessTeamDomain: 'watchtower-test.cloudflareaccess.com',
+  accessAudience: 'watchtower-test-audience',
 };

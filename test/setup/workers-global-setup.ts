@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { buildWeb } from '../../scripts/build-web';
+import { testEnv } from './test-env';
 import { READY_PREFIX, type StackReady } from './workers-stack-protocol';
 
 declare module 'vitest' {
@@ -29,6 +30,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     WATCHTOWER_LOCAL_NEON_RELAY: `127.0.0.1:${ready.relayPort}`,
     UPSTASH_REDIS_REST_URL: ready.upstashUrl,
     UPSTASH_REDIS_REST_TOKEN: ready.upstashToken,
+    WATCHTOWER_ADMIN_TOKEN: testEnv.adminToken,
+    WATCHTOWER_ACCESS_TEAM_DOMAIN: testEnv.accessTeamDomain,
+    WATCHTOWER_ACCESS_AUD: testEnv.accessAudience,
+    // The auth tests publish their keys under their own names and point a request's env there.
+    WATCHTOWER_ACCESS_CERTS_URL: `${ready.jwksUrl}/jwks/default`,
+    WATCHTOWER_TEST_JWKS_URL: ready.jwksUrl,
   });
   return () => stopStack(child);
 }

@@ -6,4 +6,6 @@ export interface StackReady {
   relayPort: number;
   upstashUrl: string;
   upstashToken: string;
+  /** Base URL of the Cloudflare Access certs stand-in (test/setup/jwks-stand-in.ts). */
+  jwksUrl: string;
 }

@@ -12,6 +12,7 @@
 import { migrateDatabase } from '../../drizzle/migrate';
 import { ensureDatabase, ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
 import { startLocalStack } from '../support/local-stack';
+import { startJwksStandIn } from './jwks-stand-in';
 import { testEnv } from './test-env';
 import { READY_PREFIX, type StackReady } from './workers-stack-protocol';
 
@@ -25,12 +26,13 @@ async function main(): Promise<void> {
     upstashToken: testEnv.upstashToken,
     redisUrl: testEnv.redisUrl,
   });
+  const jwks = await startJwksStandIn();
 
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    stack.close().then(
+    Promise.all([stack.close(), jwks.close()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     relayPort: stack.relayPort,
     upstashUrl: stack.upstashUrl,
     upstashToken: testEnv.upstashToken,
+    jwksUrl: jwks.url,
   };
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(ready)}\n`);
 }

@@ -34,7 +34,11 @@ describe('the Cloudflare Worker inside workerd', () => {
   });
 
   it('answers an unknown /api route with the JSON 404 shape', async () => {
-    const response = await exports.default.fetch('http://watchtower.test/api/nope', { method: 'POST' });
+    // Authenticated: without credentials every /api route but /api/health answers 401 first.
+    const response = await exports.default.fetch('http://watchtower.test/api/nope', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.WATCHTOWER_ADMIN_TOKEN}` },
+    });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json<ErrorResponse>()).toEqual({
