@@ -1,0 +1,103 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../../core/db/database';
+import type { JobAttempt, JobDetail, TimelineEvent } from './job-schemas';
+import { type JobRow, jobColumns, toJobSummary } from './list-jobs';
+import { isoText, query } from './sql';
+
+/** How a route names one job: Watchtower's row id, or BullMQ's natural key. */
+export type JobRef = { id: number } | { connection: string; queue: string; jobId: string };
+
+interface DetailRow extends JobRow {
+  payload: unknown;
+  result: unknown;
+  updated_at: string;
+  attempt_history: JobAttempt[] | null;
+}
+
+// A job retried without end must not make its detail page unbounded.
+const MAX_ATTEMPTS_SHOWN = 200;
+
+/**
+ * One job with its attempts, in one statement: the row by primary key or by the natural-key index,
+ * its attempts by the (connection, queue, job_id, attempt) unique index. Null when there is none.
+ */
+export async function findJob(db: Database, ref: JobRef): Promise<JobDetail | null> {
+  const where: SQL =
+    'id' in ref
+      ? sql`j.id = ${ref.id}`
+      : sql`j.connection = ${ref.connection} and j.queue = ${ref.queue} and j.job_id = ${ref.jobId}`;
+  const rows = await query<DetailRow>(
+    db,
+    sql`select ${jobColumns()}, j.payload, j.result, ${isoText(sql`j.updated_at`)} as updated_at,
+          (select json_agg(json_build_object(
+                    'attempt', a.attempt, 'status', a.status, 'workerId', a.worker_id, 'hostId', a.host_id,
+                    'startedAt', ${isoText(sql`a.started_at`)}, 'finishedAt', ${isoText(sql`a.finished_at`)},
+                    'runMs', a.run_ms, 'errorMessage', a.error_message, 'errorStack', a.error_stack)
+                  order by a.attempt)
+           from (select * from watchtower_job_attempts a
+                 where a.connection = j.connection and a.queue = j.queue and a.job_id = j.job_id
+                 order by a.attempt limit ${MAX_ATTEMPTS_SHOWN}) a) as attempt_history
+        from watchtower_jobs j where ${where}`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const attemptHistory = row.attempt_history ?? [];
+  const summary = toJobSummary(row);
+  return {
+    ...summary,
+    payload: row.payload ?? null,
+    result: row.result ?? null,
+    updatedAt: row.updated_at,
+    attemptHistory,
+    timeline: timelineOf(summary, attemptHistory),
+  };
+}
+
+/**
+ * The job's life, oldest first: queued, each attempt's start and end, and the final state. Where
+ * the recorder kept no attempt rows (jobs recorded only at the end), the job's own times stand in.
+ */
+export function timelineOf(
+  job: Pick<
+    JobDetail,
+    'status' | 'queuedAt' | 'startedAt' | 'completedAt' | 'workerId' | 'exception' | 'attempts'
+  >,
+  attempts: readonly JobAttempt[],
+): TimelineEvent[] {
+  const events: TimelineEvent[] = [event(job.queuedAt, 'queued')];
+  for (const attempt of attempts) {
+    events.push(event(attempt.startedAt, 'started', attempt.attempt, attempt.workerId));
+    if (attempt.finishedAt !== null && attempt.status !== 'processing') {
+      events.push(
+        event(attempt.finishedAt, attempt.status, attempt.attempt, attempt.workerId, attempt.errorMessage),
+      );
+    }
+  }
+  if (attempts.length === 0 && job.startedAt !== null) {
+    events.push(event(job.startedAt, 'started', job.attempts || null, job.workerId));
+  }
+  const finished = attempts.some((attempt) => attempt.status === job.status && attempt.finishedAt !== null);
+  if ((job.status === 'completed' || job.status === 'failed') && job.completedAt !== null && !finished) {
+    events.push(
+      event(
+        job.completedAt,
+        job.status,
+        job.attempts || null,
+        job.workerId,
+        job.status === 'failed' ? job.exception : null,
+      ),
+    );
+  }
+  // Stable: equal instants keep the order above (queued before started before finished).
+  return events.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+function event(
+  at: string,
+  name: TimelineEvent['event'],
+  attempt: number | null = null,
+  workerId: string | null = null,
+  message: string | null = null,
+): TimelineEvent {
+  return { at, event: name, attempt, workerId, message };
+}

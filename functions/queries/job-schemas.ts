@@ -1,0 +1,88 @@
+import { z } from '@hono/zod-openapi';
+import { jobs } from '../../drizzle/schema';
+import { TimestampSchema } from '../schemas/common';
+
+/** Response schemas of the jobs and failed routes (they validate nothing: they document). */
+
+export const JOB_STATUSES = jobs.status.enumValues;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const JobStatusSchema = z.enum(JOB_STATUSES).openapi('JobStatus');
+
+export const JobSummarySchema = z
+  .object({
+    id: z
+      .number()
+      .int()
+      .openapi({ description: "Watchtower's row id: what /api/jobs/{id} and /api/failed/{id} take" }),
+    jobId: z.string().openapi({ description: "BullMQ's job id (unique within its connection and queue)" }),
+    queue: z.string(),
+    connection: z.string(),
+    name: z.string(),
+    status: JobStatusSchema,
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    workerId: z.string().nullable(),
+    exception: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The first 500 characters; the detail has all of it' }),
+    queuedAt: TimestampSchema,
+    startedAt: TimestampSchema.nullable(),
+    completedAt: TimestampSchema.nullable(),
+    waitMs: z.number().int().nullable(),
+    runMs: z.number().int().nullable(),
+    dataSize: z.number().int().openapi({ description: "Bytes of the job's data as BullMQ had it" }),
+    payloadTruncated: z.boolean().openapi({ description: 'The stored payload was cut down to the cap' }),
+    retryOf: z.number().int().nullable().openapi({ description: 'Row id of the job this one re-adds' }),
+  })
+  .openapi('JobSummary');
+export type JobSummary = z.infer<typeof JobSummarySchema>;
+
+export const JobListSchema = z
+  .object({
+    jobs: z.array(JobSummarySchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Pass as `cursor` for the next page; null on the last page' }),
+  })
+  .openapi('JobList');
+
+export const JobAttemptSchema = z
+  .object({
+    attempt: z.number().int(),
+    status: z.enum(['processing', 'completed', 'failed', 'stalled']),
+    workerId: z.string().nullable(),
+    hostId: z.string().nullable(),
+    startedAt: TimestampSchema,
+    finishedAt: TimestampSchema.nullable(),
+    runMs: z.number().int().nullable(),
+    errorMessage: z.string().nullable(),
+    errorStack: z.string().nullable(),
+  })
+  .openapi('JobAttempt');
+export type JobAttempt = z.infer<typeof JobAttemptSchema>;
+
+export const TimelineEventSchema = z
+  .object({
+    at: TimestampSchema,
+    event: z.enum(['queued', 'started', 'completed', 'failed', 'stalled']),
+    attempt: z.number().int().nullable(),
+    workerId: z.string().nullable(),
+    message: z.string().nullable(),
+  })
+  .openapi('JobTimelineEvent');
+export type TimelineEvent = z.infer<typeof TimelineEventSchema>;
+
+export const JobDetailSchema = JobSummarySchema.extend({
+  exception: z.string().nullable().openapi({ description: 'In full' }),
+  payload: z.unknown().openapi({ description: "The job's data as stored (capped: see payloadTruncated)" }),
+  result: z.unknown(),
+  updatedAt: TimestampSchema,
+  attemptHistory: z
+    .array(JobAttemptSchema)
+    .openapi({ description: 'Each run of the job by a worker, oldest first' }),
+  timeline: z.array(TimelineEventSchema).openapi({ description: 'Oldest first' }),
+}).openapi('JobDetail');
+export type JobDetail = z.infer<typeof JobDetailSchema>;

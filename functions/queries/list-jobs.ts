@@ -1,0 +1,163 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../../core/db/database';
+import { encodeJobCursor, type JobCursor } from './job-cursor';
+import { JOB_STATUSES, type JobStatus, type JobSummary } from './job-schemas';
+import { identityContains, jobContains, nameEquals } from './job-search';
+import { isoMicros, isoText, num, numOrNull, query } from './sql';
+
+export type JobSort = 'newest' | 'oldest';
+
+export interface JobListFilter {
+  status?: JobStatus | undefined;
+  queue?: string | undefined;
+  connection?: string | undefined;
+  name?: string | undefined;
+  /** queued_at >= from, queued_at < to (ISO 8601). */
+  from?: string | undefined;
+  to?: string | undefined;
+  /** When the job failed (its completed_at, else its last update): what the bulk failed commands filter on. */
+  failedAfter?: string | undefined;
+  failedBefore?: string | undefined;
+  search?: string | undefined;
+  /** Search the payload too (the jobs list), or only id, name and exception (the failed list, like the bulk commands). */
+  searchData: boolean;
+  cursor?: JobCursor | undefined;
+  sort: JobSort;
+  limit: number;
+}
+
+export interface JobRow {
+  id: number | string;
+  job_id: string;
+  queue: string;
+  connection: string;
+  name: string;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  worker_id: string | null;
+  exception: string | null;
+  queued_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  wait_ms: number | null;
+  run_ms: number | null;
+  data_size: number;
+  payload_truncated: boolean;
+  retry_of: number | string | null;
+}
+
+// `nulls last` / `nulls first` spell out the indexes' order (drizzle creates them DESC NULLS LAST):
+// a bare `desc` means NULLS FIRST and would turn every page into a sort of the whole table.
+const ORDER: Record<JobSort, SQL> = {
+  newest: sql.raw('queued_at desc nulls last, id desc nulls last'),
+  oldest: sql.raw('queued_at asc nulls first, id asc nulls first'),
+};
+
+const OUTER_ORDER: Record<JobSort, SQL> = {
+  newest: sql.raw('j.queued_at desc nulls last, j.id desc nulls last'),
+  oldest: sql.raw('j.queued_at asc nulls first, j.id asc nulls first'),
+};
+
+const BRANCH_COLUMNS = sql.raw(
+  'id, job_id, queue, connection, name, status, attempts, max_attempts, worker_id, left(exception, 500) as exception, ' +
+    'queued_at, started_at, completed_at, wait_ms, run_ms, data_size, payload_truncated, retry_of',
+);
+
+/** The list's columns, formatted; `j` is a set of rows with BRANCH_COLUMNS. */
+export function jobColumns(): SQL {
+  return sql`j.id, j.job_id, j.queue, j.connection, j.name, j.status, j.attempts, j.max_attempts, j.worker_id,
+    j.exception, ${isoText(sql`j.queued_at`)} as queued_at, ${isoText(sql`j.started_at`)} as started_at,
+    ${isoText(sql`j.completed_at`)} as completed_at, j.wait_ms, j.run_ms, j.data_size, j.payload_truncated, j.retry_of`;
+}
+
+/**
+ * One page of jobs, newest or oldest first, by key. Every shape of filter walks an index in order
+ * and stops after a page: status → watchtower_jobs_status_recent, queue + status →
+ * watchtower_jobs_queue_status_recent, nothing → watchtower_jobs_recent, a search → the trigram
+ * indexes. A queue without a status is a merge of one ordered walk per status (Postgres 15 cannot
+ * skip over the status column by itself). Connection and time filters narrow the walk they ride on.
+ */
+export async function listJobs(
+  db: Database,
+  filter: JobListFilter,
+): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
+  return toJobPage(await query<JobPageRow>(db, jobPageSql(filter)), filter.limit);
+}
+
+export type JobPageRow = JobRow & { cursor_at: string };
+
+/** The statement behind listJobs: the page plus one row (which says whether there is a next page). */
+export function jobPageSql(filter: JobListFilter): SQL {
+  const order = ORDER[filter.sort];
+  const take = filter.limit + 1;
+  const common = commonConditions(filter);
+  const statuses = filter.status ? [filter.status] : filter.queue !== undefined ? JOB_STATUSES : [undefined];
+  const branches = statuses.map((status) => {
+    const conditions = [...common];
+    if (filter.queue !== undefined) conditions.push(sql`queue = ${filter.queue}`);
+    if (status !== undefined) conditions.push(sql`status = ${status}`);
+    const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+    return sql`(select ${BRANCH_COLUMNS} from watchtower_jobs ${where} order by ${order} limit ${take})`;
+  });
+  // The outer ORDER BY names j's columns: a bare `queued_at` would mean the formatted output column.
+  return sql`select ${jobColumns()}, ${isoMicros(sql`j.queued_at`)} as cursor_at
+             from (${sql.join(branches, sql` union all `)}) j
+             order by ${OUTER_ORDER[filter.sort]} limit ${take}`;
+}
+
+export function toJobPage(
+  rows: readonly JobPageRow[],
+  limit: number,
+): { jobs: JobSummary[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const nextCursor =
+    rows.length > limit && last ? encodeJobCursor({ queuedAt: last.cursor_at, id: Number(last.id) }) : null;
+  return { jobs: page.map(toJobSummary), nextCursor };
+}
+
+function commonConditions(filter: JobListFilter): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.connection !== undefined) conditions.push(sql`connection = ${filter.connection}`);
+  if (filter.name !== undefined) conditions.push(nameEquals(filter.name));
+  if (filter.from !== undefined) conditions.push(sql`queued_at >= ${filter.from}::timestamptz`);
+  if (filter.to !== undefined) conditions.push(sql`queued_at < ${filter.to}::timestamptz`);
+  if (filter.failedAfter !== undefined) {
+    conditions.push(sql`coalesce(completed_at, updated_at) >= ${filter.failedAfter}::timestamptz`);
+  }
+  if (filter.failedBefore !== undefined) {
+    conditions.push(sql`coalesce(completed_at, updated_at) < ${filter.failedBefore}::timestamptz`);
+  }
+  if (filter.search !== undefined) {
+    conditions.push(filter.searchData ? jobContains(filter.search) : identityContains(filter.search));
+  }
+  if (filter.cursor !== undefined) {
+    const key = sql`(${filter.cursor.queuedAt}::timestamptz, ${filter.cursor.id}::bigint)`;
+    conditions.push(filter.sort === 'newest' ? sql`(queued_at, id) < ${key}` : sql`(queued_at, id) > ${key}`);
+  }
+  return conditions;
+}
+
+export function toJobSummary(row: JobRow): JobSummary {
+  return {
+    id: Number(row.id),
+    jobId: row.job_id,
+    queue: row.queue,
+    connection: row.connection,
+    name: row.name,
+    status: row.status,
+    attempts: num(row.attempts),
+    maxAttempts: num(row.max_attempts),
+    workerId: row.worker_id,
+    exception: row.exception,
+    queuedAt: row.queued_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    waitMs: numOrNull(row.wait_ms),
+    runMs: numOrNull(row.run_ms),
+    dataSize: num(row.data_size),
+    payloadTruncated: row.payload_truncated === true,
+    retryOf: numOrNull(row.retry_of),
+  };
+}

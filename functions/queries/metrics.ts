@@ -1,0 +1,211 @@
+import { z } from '@hono/zod-openapi';
+import { type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../../core/db/database';
+import { TimestampSchema } from '../schemas/common';
+import { JOB_STATS_SQL, type JobStats, type StatsRow, toJobStats } from './job-stats';
+import { num, numOrNull, query } from './sql';
+
+/**
+ * The seed's metrics collector, from the per-minute rollups only. One pass over the last 24 hours
+ * of watchtower_metrics (a primary-key range: 1,440 × queues rows) feeds both the hourly series and
+ * the per-queue figures (GROUPING SETS); the 10-minute series and the depths read a few more
+ * minutes; worker stats read the workers table. Jobs are never scanned.
+ */
+
+const HourSchema = z.object({
+  hour: TimestampSchema,
+  queued: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+
+const MinuteSchema = z.object({
+  minute: TimestampSchema,
+  queued: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+
+const QueueFiguresSchema = z.object({
+  connection: z.string(),
+  queue: z.string(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  avgRunMs: z.number().nullable(),
+  maxRunMs: z.number().nullable(),
+  avgWaitMs: z.number().nullable(),
+  maxWaitMs: z.number().nullable(),
+  failureRate: z.number().nullable().openapi({ description: 'failed / (completed + failed), 0 to 1' }),
+});
+
+const DepthSchema = z.object({
+  connection: z.string(),
+  queue: z.string(),
+  depth: z.number().int(),
+  at: TimestampSchema,
+});
+
+export const MetricsSeriesSchema = z.object({
+  hourlyThroughput: z
+    .array(HourSchema)
+    .openapi({ description: 'The last 24 hours, oldest first; hours without jobs are 0' }),
+  minuteThroughput: z.array(MinuteSchema).openapi({ description: 'The last 10 minutes, oldest first' }),
+  queueDepths: z.array(DepthSchema).openapi({ description: 'Latest sample per queue within 15 minutes' }),
+  queues: z
+    .array(QueueFiguresSchema)
+    .openapi({ description: 'Per queue over 24 hours: durations, wait, failure rate' }),
+  waitTime: z
+    .object({ avgMs: z.number().nullable(), maxMs: z.number().nullable() })
+    .openapi({ description: 'Over 24 hours' }),
+  failureRate: z.number().nullable().openapi({ description: 'Over 24 hours: failed / (completed + failed)' }),
+  workers: z.object({
+    total: z.number().int(),
+    byStatus: z.record(z.string(), z.number().int()),
+    jobsProcessed: z.number().int(),
+    jobsFailed: z.number().int(),
+    memoryBytes: z.number().int(),
+    hosts: z.number().int(),
+  }),
+});
+export type MetricsSeries = z.infer<typeof MetricsSeriesSchema>;
+
+export interface MetricsRow {
+  hours: Array<{ hour: string; queued: number; completed: number; failed: number }> | null;
+  minutes: Array<{ minute: string; queued: number; completed: number; failed: number }> | null;
+  depths: Array<{ connection: string; queue: string; depth: number; at: string }> | null;
+  queues: Array<{
+    connection: string;
+    queue: string;
+    completed: number;
+    failed: number;
+    run_sum: number;
+    run_max: number;
+    wait_sum: number;
+    wait_max: number;
+  }> | null;
+  workers: Record<string, number> | null;
+  jobs_processed: number | string | null;
+  jobs_failed: number | string | null;
+  memory_bytes: number | string | null;
+  hosts: number | string | null;
+}
+
+const UTC_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+/** The statement behind metricsSeries, one row; GET /api/metrics puts the job stats beside it. */
+export const METRICS_SQL: SQL = sql`with day as (
+          select grouping(connection, queue) as by_hour, date_trunc('hour', minute) as hour, connection, queue,
+                 sum(queued) as queued, sum(completed) as completed, sum(failed) as failed,
+                 sum(run_ms_sum) as run_sum, max(run_ms_max) as run_max,
+                 sum(wait_ms_sum) as wait_sum, max(wait_ms_max) as wait_max
+          from watchtower_metrics
+          where minute >= date_trunc('hour', now()) - interval '23 hours'
+          group by grouping sets ((date_trunc('hour', minute)), (connection, queue))
+        ), hours as (
+          select g.hour, coalesce(d.queued, 0) as queued, coalesce(d.completed, 0) as completed,
+                 coalesce(d.failed, 0) as failed
+          from generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()),
+                               interval '1 hour') as g(hour)
+          left join day d on d.by_hour = 3 and d.hour = g.hour
+        ), minutes as (
+          select g.minute, coalesce(m.queued, 0) as queued, coalesce(m.completed, 0) as completed,
+                 coalesce(m.failed, 0) as failed
+          from generate_series(date_trunc('minute', now()) - interval '9 minutes', date_trunc('minute', now()),
+                               interval '1 minute') as g(minute)
+          left join (select minute, sum(queued) as queued, sum(completed) as completed, sum(failed) as failed
+                     from watchtower_metrics where minute >= date_trunc('minute', now()) - interval '9 minutes'
+                     group by minute) m on m.minute = g.minute
+        ), depths as (
+          select distinct on (connection, queue) connection, queue, depth, minute
+          from watchtower_metrics
+          where minute >= date_trunc('minute', now()) - interval '15 minutes' and depth is not null
+          order by connection, queue, minute desc
+        ), workers as (
+          select status, count(*)::int as n, sum(jobs_processed) as processed, sum(jobs_failed) as failed,
+                 sum(coalesce(memory_bytes, 0)) as memory
+          from watchtower_workers where status <> 'dead' group by status
+        )
+        select
+          (select json_agg(json_build_object('hour', to_char(hour at time zone 'UTC', ${sql.raw(UTC_MS)}),
+             'queued', queued, 'completed', completed, 'failed', failed) order by hour) from hours) as hours,
+          (select json_agg(json_build_object('minute', to_char(minute at time zone 'UTC', ${sql.raw(UTC_MS)}),
+             'queued', queued, 'completed', completed, 'failed', failed) order by minute) from minutes) as minutes,
+          (select json_agg(json_build_object('connection', connection, 'queue', queue, 'depth', depth,
+             'at', to_char(minute at time zone 'UTC', ${sql.raw(UTC_MS)})) order by queue, connection) from depths) as depths,
+          (select json_agg(json_build_object('connection', connection, 'queue', queue, 'completed', completed,
+             'failed', failed, 'run_sum', run_sum, 'run_max', run_max, 'wait_sum', wait_sum, 'wait_max', wait_max)
+             order by queue, connection) from day where by_hour = 0) as queues,
+          (select json_object_agg(status, n) from workers) as workers,
+          (select sum(processed) from workers) as jobs_processed,
+          (select sum(failed) from workers) as jobs_failed,
+          (select sum(memory) from workers) as memory_bytes,
+          (select count(*) from watchtower_hosts where status <> 'dead' and status <> 'stopped') as hosts`;
+
+export async function metricsSeries(db: Database): Promise<MetricsSeries> {
+  const [row] = await query<MetricsRow>(db, METRICS_SQL);
+  if (!row) throw new Error('metrics: the statement returned no row');
+  return toMetricsSeries(row);
+}
+
+/** Metrics and job stats in one statement (one round trip). */
+export async function metricsWithStats(db: Database): Promise<MetricsSeries & { stats: JobStats }> {
+  const [row] = await query<MetricsRow & StatsRow>(
+    db,
+    sql`select s.*, m.* from (${JOB_STATS_SQL}) s, (${METRICS_SQL}) m`,
+  );
+  if (!row) throw new Error('metrics: the statement returned no row');
+  return { stats: toJobStats(row), ...toMetricsSeries(row) };
+}
+
+export function toMetricsSeries(row: MetricsRow): MetricsSeries {
+  let completed = 0;
+  let failed = 0;
+  let waitSum = 0;
+  let waitMax: number | null = null;
+  const queues = (row.queues ?? []).map((q) => {
+    const finished = num(q.completed) + num(q.failed);
+    completed += num(q.completed);
+    failed += num(q.failed);
+    waitSum += num(q.wait_sum);
+    if (finished > 0) waitMax = Math.max(waitMax ?? 0, num(q.wait_max));
+    return {
+      connection: q.connection,
+      queue: q.queue,
+      completed: num(q.completed),
+      failed: num(q.failed),
+      avgRunMs: finished > 0 ? Math.round(num(q.run_sum) / finished) : null,
+      maxRunMs: finished > 0 ? num(q.run_max) : null,
+      avgWaitMs: finished > 0 ? Math.round(num(q.wait_sum) / finished) : null,
+      maxWaitMs: finished > 0 ? num(q.wait_max) : null,
+      failureRate: finished > 0 ? num(q.failed) / finished : null,
+    };
+  });
+  const finished = completed + failed;
+  const byStatus = row.workers ?? {};
+  return {
+    hourlyThroughput: (row.hours ?? []).map((h) => ({
+      ...h,
+      queued: num(h.queued),
+      completed: num(h.completed),
+      failed: num(h.failed),
+    })),
+    minuteThroughput: (row.minutes ?? []).map((m) => ({
+      ...m,
+      queued: num(m.queued),
+      completed: num(m.completed),
+      failed: num(m.failed),
+    })),
+    queueDepths: (row.depths ?? []).map((d) => ({ ...d, depth: num(d.depth) })),
+    queues,
+    waitTime: { avgMs: finished > 0 ? Math.round(waitSum / finished) : null, maxMs: waitMax },
+    failureRate: finished > 0 ? failed / finished : null,
+    workers: {
+      total: Object.values(byStatus).reduce((sum, n) => sum + num(n), 0),
+      byStatus,
+      jobsProcessed: num(row.jobs_processed),
+      jobsFailed: num(row.jobs_failed),
+      memoryBytes: num(row.memory_bytes),
+      hosts: num(numOrNull(row.hosts)),
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { z } from '@hono/zod-openapi';
+import { sql } from 'drizzle-orm';
+import type { Database } from '../../core/db/database';
+import { PendingRequestSchema } from '../commands/pending-requests';
+import { TimestampSchema } from '../schemas/common';
+import { num, numOrNull, query } from './sql';
+
+export const QueueSchema = z
+  .object({
+    connection: z.string(),
+    queue: z.string(),
+    depth: z.number().int().nullable().openapi({
+      description: 'Waiting + delayed jobs, as a host last sampled it (null: no sample in 15 min)',
+    }),
+    depthAt: TimestampSchema.nullable().openapi({ description: 'The minute of that sample' }),
+    processing: z.number().int().openapi({ description: 'Jobs running now, as recorded' }),
+    lastHour: z.object({
+      queued: z.number().int(),
+      completed: z.number().int(),
+      failed: z.number().int(),
+      avgWaitMs: z.number().nullable().openapi({ description: 'Mean time from queued to started' }),
+      maxWaitMs: z.number().nullable(),
+      avgRunMs: z.number().nullable(),
+    }),
+    workers: z.object({ total: z.number().int(), running: z.number().int(), paused: z.number().int() }),
+    pending: PendingRequestSchema.nullable().openapi({
+      description: 'A queue.pause or queue.resume no host answered yet',
+    }),
+  })
+  .openapi('Queue');
+export type Queue = z.infer<typeof QueueSchema>;
+export type QueueRow = Omit<Queue, 'pending'>;
+
+interface Row {
+  connection: string;
+  queue: string;
+  depth: number | string | null;
+  depth_at: string | null;
+  processing: number | string | null;
+  queued: number | string | null;
+  completed: number | string | null;
+  failed: number | string | null;
+  wait_sum: number | null;
+  wait_max: number | null;
+  run_sum: number | null;
+  workers_total: number | string | null;
+  workers_running: number | string | null;
+  workers_paused: number | string | null;
+}
+
+// Stale `processing` rows of crashed hosts must not make this walk long.
+const PROCESSING_CAP = 10_000;
+
+/**
+ * Every queue seen in the last hour's rollups, served by a live worker, or configured in a live
+ * host's supervisor, with its latest depth sample and the last hour's figures. Reads minutes of
+ * watchtower_metrics by its primary key (60 × queues rows), the workers table, the live hosts'
+ * snapshots and the (small) set of processing jobs: never the whole jobs table.
+ */
+export async function listQueues(db: Database): Promise<QueueRow[]> {
+  const rows = await query<Row>(
+    db,
+    sql`with recent as (
+          select connection, queue, sum(queued) as queued, sum(completed) as completed, sum(failed) as failed,
+                 sum(wait_ms_sum) as wait_sum, max(wait_ms_max) as wait_max, sum(run_ms_sum) as run_sum
+          from watchtower_metrics where minute >= date_trunc('minute', now()) - interval '59 minutes'
+          group by connection, queue
+        ), depth as (
+          select distinct on (connection, queue) connection, queue, depth, minute
+          from watchtower_metrics
+          where minute >= date_trunc('minute', now()) - interval '15 minutes' and depth is not null
+          order by connection, queue, minute desc
+        ), live as (
+          select connection, queue, count(*) as total, count(*) filter (where status = 'running') as running,
+                 count(*) filter (where status = 'paused') as paused
+          from watchtower_workers where status <> 'dead' and status <> 'stopped'
+          group by connection, queue
+        ), configured as (
+          select coalesce(s.value->>'connection', 'default') as connection, q.value #>> '{}' as queue
+          from watchtower_hosts h
+          cross join lateral jsonb_array_elements(
+            case when jsonb_typeof(h.supervisors) = 'array' then h.supervisors else '[]'::jsonb end) s
+          cross join lateral jsonb_array_elements(
+            case when jsonb_typeof(s.value->'queues') = 'array' then s.value->'queues' else '[]'::jsonb end) q
+          where h.status <> 'dead' and h.status <> 'stopped' and jsonb_typeof(q.value) = 'string'
+        ), processing as (
+          select connection, queue, count(*) as n
+          from (select connection, queue from watchtower_jobs where status = 'processing' limit ${PROCESSING_CAP}) p
+          group by connection, queue
+        ), keys as (
+          select connection, queue from recent union select connection, queue from depth
+          union select connection, queue from live union select connection, queue from configured
+        )
+        select k.connection, k.queue, d.depth,
+               to_char(d.minute at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as depth_at,
+               p.n as processing, r.queued, r.completed, r.failed, r.wait_sum, r.wait_max, r.run_sum,
+               l.total as workers_total, l.running as workers_running, l.paused as workers_paused
+        from keys k
+        left join recent r using (connection, queue)
+        left join depth d using (connection, queue)
+        left join live l using (connection, queue)
+        left join processing p using (connection, queue)
+        order by k.queue, k.connection`,
+  );
+  return rows.map(toQueue);
+}
+
+function toQueue(row: Row): QueueRow {
+  const finished = num(row.completed) + num(row.failed);
+  const mean = (sum: number | null) =>
+    finished > 0 && sum !== null ? Math.round(Number(sum) / finished) : null;
+  return {
+    connection: row.connection,
+    queue: row.queue,
+    depth: numOrNull(row.depth),
+    depthAt: row.depth_at,
+    processing: num(row.processing),
+    lastHour: {
+      queued: num(row.queued),
+      completed: num(row.completed),
+      failed: num(row.failed),
+      avgWaitMs: mean(row.wait_sum),
+      maxWaitMs: row.wait_max === null ? null : Number(row.wait_max),
+      avgRunMs: mean(row.run_sum),
+    },
+    workers: {
+      total: num(row.workers_total),
+      running: num(row.workers_running),
+      paused: num(row.workers_paused),
+    },
+  };
+}
+
+/**
+ * Whether Watchtower knows the queue at all: a job recorded on it (the natural-key index's prefix),
+ * a rollup, a worker or a supervisor. Commands for unknown queues answer 404 instead of waiting
+ * for a host that will say "no such queue".
+ */
+export async function queueKnown(db: Database, connection: string, queue: string): Promise<boolean> {
+  const rows = await query<{ known: boolean }>(
+    db,
+    sql`select exists (select 1 from watchtower_jobs where connection = ${connection} and queue = ${queue})
+          or exists (select 1 from watchtower_metrics where queue = ${queue} and connection = ${connection})
+          or exists (select 1 from watchtower_workers where queue = ${queue} and connection = ${connection})
+          or exists (select 1 from watchtower_hosts h
+                     cross join lateral jsonb_array_elements(
+                       case when jsonb_typeof(h.supervisors) = 'array' then h.supervisors else '[]'::jsonb end) s
+                     where h.status <> 'dead' and h.status <> 'stopped'
+                       and coalesce(s.value->>'connection', 'default') = ${connection}
+                       and jsonb_typeof(s.value->'queues') = 'array' and s.value->'queues' ? ${queue}) as known`,
+  );
+  return rows[0]?.known === true;
+}

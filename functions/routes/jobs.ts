@@ -1,0 +1,108 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Database } from '../../core/db/database';
+import { createRouter } from '../app';
+import { HttpError } from '../http-error';
+import { requireRole } from '../middleware/require-role';
+import { decodeJobCursor } from '../queries/job-cursor';
+import { findJob, type JobRef } from '../queries/job-detail';
+import { JobDetailSchema, JobListSchema, JobStatusSchema } from '../queries/job-schemas';
+import { listJobs } from '../queries/list-jobs';
+import {
+  CursorParam,
+  IsoDateTime,
+  JobRowParams,
+  NameText,
+  PageLimitSchema,
+  SearchParam,
+  SortSchema,
+  targetId,
+} from '../queries/params';
+import { errorResponses, jsonResponse, singleLineText } from '../schemas/common';
+
+const ListQuerySchema = z.strictObject({
+  status: JobStatusSchema.optional(),
+  queue: NameText.optional(),
+  connection: targetId('Connection name').optional(),
+  name: NameText.optional().openapi({ description: "The job's name, exact" }),
+  from: IsoDateTime.optional().openapi({ description: 'Queued at or after' }),
+  to: IsoDateTime.optional().openapi({ description: 'Queued before' }),
+  q: SearchParam.optional().openapi({
+    description:
+      'Text in the job id, name, exception or the first 256 characters of its data (case-insensitive)',
+  }),
+  cursor: CursorParam.optional(),
+  sort: SortSchema,
+  limit: PageLimitSchema,
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['jobs'],
+  summary: 'Jobs, newest (or oldest) first, filtered and searched, paged by key',
+  'x-required-role': 'viewer',
+  middleware: [requireRole('viewer')],
+  request: { query: ListQuerySchema },
+  responses: { 200: jsonResponse(JobListSchema, 'A page of jobs'), ...errorResponses(400, 401, 403) },
+});
+
+const detailRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags: ['jobs'],
+  summary: 'One job by row id, with its data, attempts and timeline',
+  'x-required-role': 'viewer',
+  middleware: [requireRole('viewer')],
+  request: { params: JobRowParams },
+  responses: { 200: jsonResponse(JobDetailSchema, 'The job'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const byKeyRoute = createRoute({
+  method: 'get',
+  path: '/{connection}/{queue}/{jobId}',
+  tags: ['jobs'],
+  summary: "One job by BullMQ's key: connection, queue and job id (URL-encoded)",
+  'x-required-role': 'viewer',
+  middleware: [requireRole('viewer')],
+  request: {
+    params: z.object({
+      connection: targetId('Connection name'),
+      queue: NameText,
+      jobId: singleLineText({ min: 1, max: 200 }).openapi({ description: "BullMQ's job id" }),
+    }),
+  },
+  responses: { 200: jsonResponse(JobDetailSchema, 'The job'), ...errorResponses(400, 401, 403, 404) },
+});
+
+async function detail(db: Database, ref: JobRef) {
+  const job = await findJob(db, ref);
+  if (!job) {
+    const name =
+      'id' in ref ? `${ref.id}` : `${ref.jobId} in queue ${ref.queue} (connection ${ref.connection})`;
+    throw new HttpError(404, 'not_found', `No job ${name}`);
+  }
+  return job;
+}
+
+export const jobs = createRouter()
+  .openapi(listRoute, async (c) => {
+    const query = c.req.valid('query');
+    const page = await listJobs(c.get('services').db, {
+      status: query.status,
+      queue: query.queue,
+      connection: query.connection,
+      name: query.name,
+      from: query.from,
+      to: query.to,
+      search: query.q,
+      searchData: true,
+      cursor: query.cursor === undefined ? undefined : decodeJobCursor(query.cursor),
+      sort: query.sort,
+      limit: query.limit,
+    });
+    return c.json(page, 200);
+  })
+  .openapi(detailRoute, async (c) =>
+    c.json(await detail(c.get('services').db, { id: c.req.valid('param').id }), 200),
+  )
+  .openapi(byKeyRoute, async (c) => c.json(await detail(c.get('services').db, c.req.valid('param')), 200));
