@@ -30,6 +30,20 @@ export interface Env {
   WATCHTOWER_ACCESS_ROLE?: string;
   /** Tests only: where to fetch the Access signing keys instead of `https://<team>/cdn-cgi/access/certs`. */
   WATCHTOWER_ACCESS_CERTS_URL?: string;
+  /** Days to keep completed (and deleted) jobs, by completion time; the cron prunes older ones. 0 keeps them forever. Default 7. */
+  WATCHTOWER_RETENTION_COMPLETED_DAYS?: string;
+  /** Days to keep failed jobs and their attempts. 0 keeps them forever. Default 30. */
+  WATCHTOWER_RETENTION_FAILED_DAYS?: string;
+  /** Days to keep the per-minute metrics rollups. 0 keeps them forever. Default 30. */
+  WATCHTOWER_RETENTION_METRICS_DAYS?: string;
+  /** Days to keep finished commands (done, failed, expired). 0 keeps them forever. Default 3. */
+  WATCHTOWER_RETENTION_COMMANDS_DAYS?: string;
+  /** Seconds without a heartbeat after which the cron marks a host and its workers dead. Default 15. */
+  WATCHTOWER_HOST_DEAD_AFTER_SECONDS?: string;
+  /** Rows one prune statement deletes at most. Default 1000. */
+  WATCHTOWER_PRUNE_BATCH_SIZE?: string;
+  /** Prune statements per table per cron run at most; the next run carries on. Default 10. */
+  WATCHTOWER_PRUNE_MAX_BATCHES?: string;
   /** The dashboard's static assets (web/dist). */
   ASSETS: Fetcher;
 }

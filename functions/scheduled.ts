@@ -1,9 +1,12 @@
 import type { Env } from './env';
+import { runHousekeeping } from './housekeeping/run-housekeeping';
 import { Services } from './services';
 
 /**
- * The cron (every minute, see wrangler.toml): bounded housekeeping, so one run never holds the
- * database for long however much has piled up; the next run carries on.
+ * The cron (every minute, see wrangler.toml): bounded housekeeping (functions/housekeeping/), so
+ * one run never holds the database for long however much has piled up; the next run carries on.
+ * Steps are independent: one that fails is logged, the others still run, and the run then throws
+ * so that the Cloudflare dashboard shows it as failed.
  */
 export async function scheduled(
   _controller: ScheduledController,
@@ -12,8 +15,23 @@ export async function scheduled(
 ): Promise<void> {
   const services = new Services(env);
   try {
-    const touched = await services.bus.cleanup();
-    if (touched > 0) console.log(`watchtower: bus cleanup touched ${touched} row(s)`);
+    const run = await runHousekeeping({
+      get db() {
+        return services.db;
+      },
+      get bus() {
+        return services.bus;
+      },
+      env,
+    });
+    console.log(run.summary);
+    if (run.failures.length > 0) {
+      throw new Error(
+        `housekeeping: ${run.failures.length} step(s) failed: ${run.failures
+          .map((failure) => `${failure.step}: ${failure.error}`)
+          .join('; ')}`,
+      );
+    }
   } finally {
     ctx.waitUntil(services.close());
   }

@@ -1,0 +1,49 @@
+import { pruneAuth } from './prune-auth-state';
+import { pruneCommands } from './prune-commands';
+import { pruneCompletedJobs, pruneFailedJobs } from './prune-jobs';
+import { pruneMetrics } from './prune-metrics';
+import type { HousekeepingContext, HousekeepingStep } from './step';
+import { sweepDeadHosts } from './sweep-dead-hosts';
+
+/** In order of urgency: who is dead first, then the bus, then retention. */
+export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
+  sweepDeadHosts,
+  pruneCommands,
+  pruneAuth,
+  pruneCompletedJobs,
+  pruneFailedJobs,
+  pruneMetrics,
+];
+
+export interface HousekeepingRun {
+  /** One line for the log: every step's account, failed ones marked. */
+  summary: string;
+  failures: { step: string; error: string }[];
+}
+
+/**
+ * Runs every step one after the other; a step that throws is logged and the next still runs.
+ * Returns the summary line and the failures, for the caller to report.
+ */
+export async function runHousekeeping(
+  context: HousekeepingContext,
+  steps: readonly HousekeepingStep[] = HOUSEKEEPING_STEPS,
+): Promise<HousekeepingRun> {
+  const started = Date.now();
+  const parts: string[] = [];
+  const failures: HousekeepingRun['failures'] = [];
+  for (const step of steps) {
+    try {
+      parts.push(`${step.name}: ${await step.run(context)}`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`watchtower: housekeeping step "${step.name}" failed: ${message}`);
+      failures.push({ step: step.name, error: message });
+      parts.push(`${step.name}: FAILED`);
+    }
+  }
+  return {
+    summary: `watchtower: housekeeping in ${Date.now() - started} ms; ${parts.join('; ')}`,
+    failures,
+  };
+}

@@ -1,0 +1,296 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { inArray, sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { NeonDatabaseHandle } from '../../core/db/neon-database';
+import {
+  commands,
+  hosts,
+  jobAttempts,
+  jobs,
+  loginAttempts,
+  metrics,
+  sessions,
+  workers,
+} from '../../drizzle/schema';
+import { numberVariable } from '../../functions/config';
+import type { Env } from '../../functions/env';
+import worker from '../../functions/index';
+import { createUser, unique } from './support/api';
+import { openTestDatabase } from './support/database';
+import { job, Seed } from './support/seed';
+
+/**
+ * The cron inside workerd. Other suites share the database and some run the cron with the default
+ * retention (7 days and more) meanwhile, so every "old" row here is 2 to 5 days old and these runs
+ * use shorter retention: only this file's runs can prune them, and they touch nothing the other
+ * suites seed (those rows are minutes old at most).
+ */
+
+const DAY = 86_400_000;
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+/** The test's retention: completed, metrics and commands 1 day, failed 4 days. */
+const retention: Partial<Env> = {
+  WATCHTOWER_RETENTION_COMPLETED_DAYS: '1',
+  WATCHTOWER_RETENTION_FAILED_DAYS: '4',
+  WATCHTOWER_RETENTION_METRICS_DAYS: '1',
+  WATCHTOWER_RETENTION_COMMANDS_DAYS: '1',
+};
+
+async function runCron(overrides: Partial<Env> = {}): Promise<void> {
+  const ctx = createExecutionContext();
+  try {
+    await worker.scheduled(createScheduledController({ cron: '* * * * *' }), { ...env, ...overrides }, ctx);
+  } finally {
+    await waitOnExecutionContext(ctx);
+  }
+}
+
+let database: NeonDatabaseHandle;
+let seed: Seed;
+const commandIds: string[] = [];
+
+beforeAll(() => {
+  database = openTestDatabase();
+  seed = new Seed(database.db);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+afterAll(async () => {
+  await seed.cleanup();
+  if (commandIds.length > 0) await database.db.delete(commands).where(inArray(commands.id, commandIds));
+  await database.close();
+});
+
+async function jobIdsLeft(queue: string): Promise<string[]> {
+  const rows = await database.db
+    .select({ jobId: jobs.jobId })
+    .from(jobs)
+    .where(sql`${jobs.queue} = ${queue}`)
+    .orderBy(jobs.jobId);
+  return rows.map((row) => row.jobId);
+}
+
+async function seedCommand(status: 'pending' | 'done' | 'failed' | 'expired', finishedMsAgo: number | null) {
+  const id = crypto.randomUUID();
+  commandIds.push(id);
+  await database.db.insert(commands).values({
+    id,
+    targetKind: 'host',
+    targetId: `cron-test-${id}`,
+    type: 'host.status',
+    status,
+    createdAt: ago((finishedMsAgo ?? 0) + 60_000),
+    expiresAt: status === 'pending' ? new Date(Date.now() + 3_600_000) : ago(finishedMsAgo ?? 0),
+    finishedAt: finishedMsAgo === null ? null : ago(finishedMsAgo),
+  });
+  return id;
+}
+
+describe('the cron', () => {
+  it('prunes exactly what is past its retention, sweeps stale hosts and logs one summary line', async () => {
+    const queue = unique('cron-q');
+    await seed.jobs([
+      job(queue, 'completed-old', { completedAt: ago(2 * DAY) }),
+      job(queue, 'deleted-old', { status: 'deleted', completedAt: ago(2 * DAY) }),
+      job(queue, 'completed-new', { completedAt: ago(DAY / 2) }),
+      job(queue, 'failed-old', { status: 'failed', completedAt: ago(5 * DAY) }),
+      job(queue, 'failed-new', { status: 'failed', completedAt: ago(2 * DAY) }),
+      job(queue, 'processing-long', { status: 'processing', queuedAt: ago(10 * DAY) }),
+    ]);
+    const attempt = (jobId: string, n: number, status: 'completed' | 'failed') => ({
+      queue,
+      jobId,
+      attempt: n,
+      status,
+      startedAt: ago(6 * DAY),
+      finishedAt: ago(5 * DAY),
+    });
+    await seed.attempts([
+      attempt('completed-old', 1, 'completed'),
+      attempt('failed-old', 1, 'failed'),
+      attempt('failed-old', 2, 'failed'),
+      attempt('failed-new', 1, 'failed'),
+    ]);
+    await seed.metrics([
+      { queue, minutesAgo: 2 * 24 * 60, completed: 1 },
+      { queue, minutesAgo: 60, completed: 2 },
+    ]);
+    const oldDone = await seedCommand('done', 2 * DAY);
+    const oldFailed = await seedCommand('failed', 2 * DAY);
+    const oldExpired = await seedCommand('expired', 2 * DAY);
+    const newDone = await seedCommand('done', 3_600_000);
+    const pending = await seedCommand('pending', null);
+
+    const stale = unique('cron-stale-host');
+    const fresh = unique('cron-fresh-host');
+    const w = (workerId: string, hostId: string, status: 'running' | 'stopped', lastHeartbeat: Date) => ({
+      workerId,
+      hostId,
+      supervisor: 'sup',
+      queue,
+      status,
+      currentJob: status === 'running' ? 'job-1' : null,
+      lastHeartbeat,
+    });
+    await seed.host({ hostId: stale, lastHeartbeat: ago(60_000) });
+    await seed.host({ hostId: fresh });
+    await seed.workers([
+      w(`${stale}-w1`, stale, 'running', ago(60_000)),
+      w(`${stale}-w2`, stale, 'stopped', ago(60_000)),
+      w(`${fresh}-w1`, fresh, 'running', new Date()),
+    ]);
+
+    const user = await createUser('viewer');
+    const sessionOld = `cron-${crypto.randomUUID()}`;
+    const sessionLive = `cron-${crypto.randomUUID()}`;
+    await database.db.insert(sessions).values([
+      { id: sessionOld, userId: user.id, expiresAt: ago(2 * DAY) },
+      { id: sessionLive, userId: user.id, expiresAt: new Date(Date.now() + DAY) },
+    ]);
+    const rateOld = `cron-${crypto.randomUUID()}`;
+    const rateNow = `cron-${crypto.randomUUID()}`;
+    await database.db.insert(loginAttempts).values([
+      { key: rateOld, windowStart: ago(3_600_000), failures: 3 },
+      { key: rateNow, windowStart: new Date(), failures: 1 },
+    ]);
+
+    // The fresh host and worker beat just before the run, however long the seeding took.
+    await database.db.execute(
+      sql`update watchtower_hosts set last_heartbeat = now() where host_id = ${fresh}`,
+    );
+    await database.db.execute(
+      sql`update watchtower_workers set last_heartbeat = now() where host_id = ${fresh}`,
+    );
+    const log = vi.spyOn(console, 'log');
+    await runCron(retention);
+
+    const summaries = log.mock.calls.filter((args) => String(args[0]).startsWith('watchtower: housekeeping'));
+    expect(summaries).toHaveLength(1);
+    expect(String(summaries[0]?.[0])).toMatch(/dead hosts: .*completed jobs: .*failed jobs: .*metrics: /);
+
+    expect(await jobIdsLeft(queue)).toEqual(['completed-new', 'failed-new', 'processing-long']);
+    const attemptsLeft = await database.db
+      .select({ jobId: jobAttempts.jobId })
+      .from(jobAttempts)
+      .where(sql`${jobAttempts.queue} = ${queue}`);
+    expect(attemptsLeft).toEqual([{ jobId: 'failed-new' }]);
+    const metricsLeft = await database.db
+      .select({ completed: metrics.completed })
+      .from(metrics)
+      .where(sql`${metrics.queue} = ${queue}`);
+    expect(metricsLeft).toEqual([{ completed: 2 }]);
+    const commandsLeft = await database.db
+      .select({ id: commands.id })
+      .from(commands)
+      .where(inArray(commands.id, [oldDone, oldFailed, oldExpired, newDone, pending]));
+    expect(commandsLeft.map((row) => row.id).sort()).toEqual([newDone, pending].sort());
+
+    const hostRows = await database.db
+      .select({ hostId: hosts.hostId, status: hosts.status })
+      .from(hosts)
+      .where(inArray(hosts.hostId, [stale, fresh]))
+      .orderBy(hosts.hostId);
+    expect(hostRows).toEqual(
+      [
+        { hostId: stale, status: 'dead' },
+        { hostId: fresh, status: 'running' },
+      ].sort((a, b) => a.hostId.localeCompare(b.hostId)),
+    );
+    const workerRows = await database.db
+      .select({ workerId: workers.workerId, status: workers.status, currentJob: workers.currentJob })
+      .from(workers)
+      .where(inArray(workers.hostId, [stale, fresh]))
+      .orderBy(workers.workerId);
+    expect(workerRows).toEqual(
+      [
+        { workerId: `${stale}-w1`, status: 'dead', currentJob: null },
+        { workerId: `${stale}-w2`, status: 'stopped', currentJob: null },
+        { workerId: `${fresh}-w1`, status: 'running', currentJob: 'job-1' },
+      ].sort((a, b) => a.workerId.localeCompare(b.workerId)),
+    );
+
+    const sessionsLeft = await database.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(inArray(sessions.id, [sessionOld, sessionLive]));
+    expect(sessionsLeft).toEqual([{ id: sessionLive }]);
+    const attemptsRateLeft = await database.db
+      .select({ key: loginAttempts.key })
+      .from(loginAttempts)
+      .where(inArray(loginAttempts.key, [rateOld, rateNow]));
+    expect(attemptsRateLeft).toEqual([{ key: rateNow }]);
+  });
+
+  it('deletes at most one batch per table per run when told so; the next run carries on', async () => {
+    const queue = unique('cron-batch-q');
+    await seed.jobs(
+      Array.from({ length: 12 }, (_, i) =>
+        job(queue, `old-${String(i).padStart(2, '0')}`, { completedAt: ago(2 * DAY + i * 60_000) }),
+      ),
+    );
+    const bounded = { ...retention, WATCHTOWER_PRUNE_BATCH_SIZE: '5', WATCHTOWER_PRUNE_MAX_BATCHES: '1' };
+    await runCron(bounded);
+    // Oldest first: the five with the largest index went.
+    expect(await jobIdsLeft(queue)).toEqual([
+      'old-00',
+      'old-01',
+      'old-02',
+      'old-03',
+      'old-04',
+      'old-05',
+      'old-06',
+    ]);
+    await runCron(bounded);
+    expect(await jobIdsLeft(queue)).toEqual(['old-00', 'old-01']);
+    // Two batches per run: the rest goes in one.
+    await runCron({ ...bounded, WATCHTOWER_PRUNE_MAX_BATCHES: '2' });
+    expect(await jobIdsLeft(queue)).toEqual([]);
+  });
+
+  it('runs the other steps when one fails, then fails the run naming the step and the variable', async () => {
+    const queue = unique('cron-fail-q');
+    await seed.jobs([job(queue, 'completed-old', { completedAt: ago(2 * DAY) })]);
+    const errors = vi.spyOn(console, 'error');
+    await expect(runCron({ ...retention, WATCHTOWER_RETENTION_FAILED_DAYS: 'thirty' })).rejects.toThrow(
+      /failed jobs: WATCHTOWER_RETENTION_FAILED_DAYS must be a number of days .* got "thirty"/,
+    );
+    expect(errors.mock.calls.some((args) => String(args[0]).includes('"failed jobs" failed'))).toBe(true);
+    expect(await jobIdsLeft(queue)).toEqual([]);
+  });
+});
+
+describe('the housekeeping variables', () => {
+  const read = (value: string | undefined) =>
+    numberVariable(
+      { ...env, WATCHTOWER_RETENTION_METRICS_DAYS: value },
+      'WATCHTOWER_RETENTION_METRICS_DAYS',
+      30,
+      {
+        min: 0,
+        max: 36_500,
+        unit: 'days',
+      },
+    );
+
+  it('default when unset or blank, and accept whole and fractional numbers', () => {
+    expect(read(undefined)).toBe(30);
+    expect(read('  ')).toBe(30);
+    expect(read('0')).toBe(0);
+    expect(read(' 14 ')).toBe(14);
+    expect(read('0.5')).toBe(0.5);
+  });
+
+  it.each(['-1', 'NaN', '1e3', '7d', '36501', 'Infinity', '0x10'])(
+    'refuse %j, naming the variable',
+    (value) => {
+      expect(() => read(value)).toThrow(
+        `WATCHTOWER_RETENTION_METRICS_DAYS must be a number of days from 0 to 36500, got ${JSON.stringify(value)}`,
+      );
+    },
+  );
+});
