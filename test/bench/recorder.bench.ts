@@ -85,12 +85,23 @@ async function redisCpuMs(redis: Redis): Promise<number> {
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
-/** Postgres backends serving the benchmark's database (the recorder's and the naive writers'). */
-async function postgresCpuMs(client: pg.Client): Promise<number> {
+/**
+ * CPU ms of each Postgres backend serving the benchmark's database (the recorder's and the naive
+ * writers'), by pid: backends come and go between two readings (pools close idle clients), so the
+ * cost of a run is the sum of per-backend differences, never a difference of sums.
+ */
+async function postgresCpuByPid(client: pg.Client): Promise<Map<number, number>> {
   const { rows } = await client.query<{ pid: number }>(
     'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
   );
-  return processCpuMs(rows.map((r) => r.pid));
+  return new Map(rows.map((r) => [r.pid, processCpuMs([r.pid])]));
+}
+
+/** CPU the backends spent between two readings; one that ended meanwhile loses its last share. */
+function postgresCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += Math.max(0, ms - (before.get(pid) ?? 0));
+  return total;
 }
 
 async function measure(
@@ -149,7 +160,7 @@ async function measure(
     const cpuBefore = {
       supervisor: process.cpuUsage(),
       redis: await redisCpuMs(probes.redis),
-      postgres: await postgresCpuMs(probes.postgres),
+      postgres: await postgresCpuByPid(probes.postgres),
     };
     const started = performance.now();
     child.start();
@@ -185,7 +196,7 @@ async function measure(
       worker: perThousand(cpuMs),
       supervisor: recording ? perThousand((supervisor.user + supervisor.system) / 1000) : 0,
       redis: perThousand((await redisCpuMs(probes.redis)) - cpuBefore.redis),
-      postgres: perThousand((await postgresCpuMs(probes.postgres)) - cpuBefore.postgres),
+      postgres: perThousand(postgresCpuSince(cpuBefore.postgres, await postgresCpuByPid(probes.postgres))),
     };
     await child.stop();
     return result;
@@ -299,6 +310,26 @@ async function main(): Promise<void> {
     `recorder: ${stats.events} events, ${stats.statements} statements, ${stats.rowsPerStatement} rows/statement ` +
       `(jobs + attempts), retries ${stats.retries}, spilled ${stats.spilled}, dropped ${stats.dropped}`,
   );
+
+  // The figures issue 3 asks for, on their own: medians of the rounds, ratios to the bare worker.
+  const bare = medianOf('bare');
+  const summary: [string, Variant, string][] = [
+    ['bare BullMQ Worker', 'bare', ''],
+    ['worker with recording', 'recorded', 'target >= 0.90'],
+    ['recording + queue watcher', 'recorded+watcher', ''],
+    ['naive, one write per event', 'naive', 'reference: ~0.15'],
+  ];
+  console.log(
+    `\nSummary (median jobs/s over ${ROUNDS} rounds of ${JOBS} jobs; naive: one run of ${NAIVE_JOBS}):`,
+  );
+  for (const [label, variant, note] of summary) {
+    if (runsOf(variant).length === 0) continue;
+    const jobsPerSecond = medianOf(variant);
+    const ratio = variant === 'bare' ? '' : `ratio ${(jobsPerSecond / bare).toFixed(2)}`;
+    console.log(
+      `  ${label.padEnd(28)}${String(Math.round(jobsPerSecond)).padStart(7)} jobs/s  ${ratio.padEnd(11)} ${note}`.trimEnd(),
+    );
+  }
 }
 
 function cpuText(cpu: CpuShare): string {
