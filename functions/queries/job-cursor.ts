@@ -33,7 +33,7 @@ export function decodeJobCursor(text: string): JobCursor {
     parsed.length === 2 &&
     typeof parsed[0] === 'string' &&
     QUEUED_AT.test(parsed[0]) &&
-    !Number.isNaN(Date.parse(parsed[0])) &&
+    isRealTime(parsed[0]) &&
     Number.isSafeInteger(parsed[1]) &&
     parsed[1] > 0
   ) {
@@ -47,4 +47,14 @@ export function decodeJobCursor(text: string): JobCursor {
       message: 'not a cursor this API handed out',
     },
   ]);
+}
+
+/** A time Postgres reads as written: not 2026-02-30 (which Date.parse rolls over) nor year 0. */
+function isRealTime(text: string): boolean {
+  const ms = Date.parse(text);
+  return (
+    !Number.isNaN(ms) &&
+    !text.startsWith('0000-') &&
+    new Date(ms).toISOString().slice(0, 19) === text.slice(0, 19)
+  );
 }

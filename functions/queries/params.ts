@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { singleLineText } from '../schemas/common';
+import { DateTimeParam, singleLineText } from '../schemas/common';
 
 /** Request pieces the routes of workers, hosts, supervisors, queues and jobs share. */
 
@@ -88,4 +88,4 @@ export const SearchParam = singleLineText({ min: 3, max: 200 }).openapi({
     'At least 3 characters (trigram search). To open one job by its BullMQ id use /api/jobs/{connection}/{queue}/{jobId}.',
 });
 
-export const IsoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+export const IsoDateTime = DateTimeParam;

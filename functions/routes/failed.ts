@@ -11,6 +11,7 @@ import { JobListSchema } from '../queries/job-schemas';
 import { listJobs } from '../queries/list-jobs';
 import {
   CursorParam,
+  IsoDateTime,
   JobRowParams,
   PageLimitSchema,
   refuseControlCharacters,
@@ -25,8 +26,17 @@ import { errorResponses, jsonResponse } from '../schemas/common';
  * the job id, name and exception, like the worker-host's bulk walk does.
  */
 
+/**
+ * The bulk commands' filter with request-side dates: the worker-host's schema takes any ISO
+ * date-time, but year 0 would fail in Postgres (a 500 for the list, a doomed command for a bulk).
+ */
+const FailedFilterSchema = failedJobFilterSchema.extend({
+  failedAfter: IsoDateTime.optional(),
+  failedBefore: IsoDateTime.optional(),
+});
+
 const ListQuerySchema = refuseControlCharacters(
-  failedJobFilterSchema.extend({
+  FailedFilterSchema.extend({
     // Stricter than the bulk filter: a list answers within its time budget only through the index.
     search: SearchParam.optional(),
     cursor: CursorParam.optional(),
@@ -40,7 +50,7 @@ const ListQuerySchema = refuseControlCharacters(
 const BulkBodySchema = refuseControlCharacters(
   // `filter` required here (the command defaults it to {}): `{}` must not retry every failed job
   // by accident; `{ "filter": {} }` says so on purpose.
-  commandDefinitions['failed.retry-all'].args.extend({ filter: failedJobFilterSchema }),
+  commandDefinitions['failed.retry-all'].args.extend({ filter: FailedFilterSchema }),
 ).meta({
   id: 'FailedBulkRequest',
   description:

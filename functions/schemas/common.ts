@@ -152,6 +152,14 @@ export const LimitSchema = integerQuery({ min: 1, max: 500, default: 50 });
 /** Timestamps are ISO 8601 strings in responses. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
+/**
+ * An ISO 8601 date-time in a request: also one Postgres can read. Postgres has no year 0, so
+ * `0000-01-01T00:00:00Z` would otherwise reach the database and fail there as a 500.
+ */
+export const DateTimeParam = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+  .refine((value) => !value.startsWith('0000-'), 'must be a date-time from year 1 on');
+
 export function iso(date: Date): string;
 export function iso(date: Date | null): string | null;
 export function iso(date: Date | null): string | null {

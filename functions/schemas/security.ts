@@ -3,7 +3,15 @@ import type { AuditRow } from '../audit';
 import type { ApiTokenRow } from '../auth/api-tokens';
 import { base64UrlDecode, base64UrlEncode, utf8 } from '../auth/crypto';
 import type { UserRow } from '../auth/users';
-import { EmailSchema, iso, LimitSchema, RoleSchema, singleLineText, TimestampSchema } from './common';
+import {
+  DateTimeParam,
+  EmailSchema,
+  iso,
+  LimitSchema,
+  RoleSchema,
+  singleLineText,
+  TimestampSchema,
+} from './common';
 
 /** Request and response schemas of the auth, users, tokens and audit routes. */
 
@@ -201,8 +209,8 @@ export const AuditQuerySchema = z.object({
   targetType: z.string().regex(NameLike, 'a target type such as user').optional(),
   targetId: singleLineText({ min: 1, max: 500 }).optional(),
   result: z.enum(['ok', 'error', 'accepted']).optional(),
-  from: TimestampSchema.optional().openapi({ description: 'Entries at or after this time' }),
-  to: TimestampSchema.optional().openapi({ description: 'Entries at or before this time' }),
+  from: DateTimeParam.optional().openapi({ description: 'Entries at or after this time' }),
+  to: DateTimeParam.optional().openapi({ description: 'Entries at or before this time' }),
   cursor: z
     .string()
     .regex(/^[1-9][0-9]{0,15}$/, 'not a cursor from a previous page')
