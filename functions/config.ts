@@ -28,7 +28,7 @@ export const HOUSEKEEPING_DEFAULTS = {
   completedDays: 7,
   failedDays: 30,
   metricsDays: 30,
-  commandsDays: 3,
+  commandsDays: 7,
   hostDeadAfterSeconds: 15,
   batchSize: 1000,
   maxBatches: 10,

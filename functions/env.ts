@@ -36,7 +36,7 @@ export interface Env {
   WATCHTOWER_RETENTION_FAILED_DAYS?: string;
   /** Days to keep the per-minute metrics rollups. 0 keeps them forever. Default 30. */
   WATCHTOWER_RETENTION_METRICS_DAYS?: string;
-  /** Days to keep finished commands (done, failed, expired). 0 keeps them forever. Default 3. */
+  /** Days to keep finished commands (done, failed, expired). 0 keeps them forever. Default 7 (as the command routes promise). */
   WATCHTOWER_RETENTION_COMMANDS_DAYS?: string;
   /** Seconds without a heartbeat after which the cron marks a host and its workers dead. Default 15. */
   WATCHTOWER_HOST_DEAD_AFTER_SECONDS?: string;
