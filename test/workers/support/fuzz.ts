@@ -23,6 +23,11 @@ import { type CallInit, call } from './api';
 export type FuzzMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface FuzzRoute {
+  /**
+   * The operation as the OpenAPI document names it, `METHOD /api/path/{param}`: the test checks
+   * that every operation of the document has fuzz cases. Defaults to `METHOD path`.
+   */
+  operation?: string;
   method: FuzzMethod;
   /** A concrete path that would succeed with `body` and `query` (existing ids filled in). */
   path: string;
@@ -50,6 +55,10 @@ export interface FuzzRoute {
    */
   idTemplate?: string;
   idKind?: 'uuid' | 'number' | 'text';
+  /** More values per query parameter that must be refused (out of this route's range, bad cursors). */
+  badQuery?: Record<string, string[]>;
+  /** Whole bodies that must be refused (nested fields the generic cases do not reach). */
+  badBodies?: { label: string; body: unknown }[];
 }
 
 export interface WatchedRows {
@@ -75,12 +84,16 @@ export interface FuzzOptions {
 
 export interface FuzzReport {
   requests: number;
+  /** Cases per route (by `operation`), so a test can check that none has none. */
+  casesByOperation: Record<string, number>;
   byStatus: Record<number, number>;
   /** The five slowest cases: a slow answer to a bad input is a denial-of-service waiting to happen. */
   slowest: { label: string; ms: number }[];
 }
 
 interface Case {
+  /** Set by fuzzRoutes: the route's operation. */
+  operation?: string;
   label: string;
   method: FuzzMethod;
   path: string;
@@ -207,14 +220,47 @@ function bodyCases(route: FuzzRoute, marker: string): Case[] {
       });
     for (const value of wrongTypes(sample, route.nullable?.includes(field) ?? false))
       send(`wrong type ${JSON.stringify(value)}`, value);
+    // Every number the API takes is a whole, non-negative count with a sane maximum.
+    if (typeof sample === 'number') for (const value of [-1, 0.5, 1e15]) send(`number ${value}`, value);
     if (typeof sample !== 'string') continue;
     const strings = route.freeText?.includes(field)
       ? invalidEverywhere(marker)
       : [...invalidEverywhere(marker), ...hostile(marker)];
     for (const value of strings) send(`string ${JSON.stringify(value.slice(0, 40))}`, value);
   }
+  for (const bad of route.badBodies ?? []) {
+    cases.push({ ...base, label: `body ${bad.label}`, headers: json, body: JSON.stringify(bad.body) });
+  }
   return cases;
 }
+
+/** Dates Postgres or a date parser may choke on, or read as something the client did not mean. */
+export const BAD_DATE_VALUES: readonly string[] = [
+  '2026-02-30T00:00:00Z',
+  '2026-13-01T00:00:00Z',
+  '2026-01-01T24:00:01Z',
+  '0000-01-01T00:00:00Z',
+  '+275760-09-13T00:00:00Z',
+  '2026-01-01T00:00:00+99:00',
+  '2026-01-01',
+  'yesterday',
+  '1700000000',
+];
+
+/** Cursors this API never handed out: valid base64 of the wrong JSON, or of dates Postgres refuses. */
+const BAD_CURSORS = [
+  btoa('[1,2,3]'),
+  btoa('{"a":1}'),
+  btoa('null'),
+  btoa('["2026-02-30T00:00:00.000000Z",1]'),
+  btoa('["0000-01-01T00:00:00Z",1]'),
+  btoa('["2026-01-01T00:00:00Z",-1]'),
+  btoa('["2026-01-01T00:00:00Z",1e300]'),
+  btoa('["a@example.test","not-a-uuid"]'),
+  'AAAA',
+  '!!!!',
+  '=',
+];
 
 function queryCases(route: FuzzRoute, marker: string): Case[] {
   if (!route.query) return [];
@@ -244,6 +290,49 @@ function queryCases(route: FuzzRoute, marker: string): Case[] {
       for (const value of ['abc', '1.5', '-5', '1e400', '0x10', 'Infinity', '99999999999999999999'])
         send(value, value);
     }
+    if (/^\d{4}-\d\d-\d\dT/.test(sample)) for (const value of BAD_DATE_VALUES) send(value, value);
+    if (param === 'cursor') for (const value of BAD_CURSORS) send(`cursor ${value}`, value);
+    for (const value of route.badQuery?.[param] ?? []) send(value, value);
+  }
+  return cases;
+}
+
+/**
+ * What every route gets, whatever its inputs: a method it does not have (404 or 405), unknown and
+ * hostile query parameters (refused, or ignored by a route that takes none: then any 2xx is fine),
+ * and, for a route that takes no body, one over the body limit (413 before anything runs).
+ */
+function anyRouteCases(route: FuzzRoute, marker: string): Case[] {
+  const path = withQuery(route.path, route.query);
+  const cases: Case[] = [{ label: 'a method it does not have', method: 'PUT', path, body: '{}' }];
+  // Only where reading is all a route does: a write that ignores unknown parameters would go ahead.
+  if (!route.query && route.method === 'GET') {
+    const junk = new URLSearchParams({
+      limit: '-1',
+      cursor: `\u0000${marker}`,
+      wait: 'NaN',
+      [`<script>${marker}`]: `'; drop table watchtower_jobs; --`,
+    });
+    cases.push({
+      label: 'unknown query parameters',
+      method: route.method,
+      path: `${route.path}?${junk.toString()}`,
+      mayPass: true,
+      ...(route.body !== undefined && {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(route.body),
+      }),
+    });
+  }
+  if (route.method !== 'GET' && route.body === undefined) {
+    cases.push({
+      label: `a ${HUGE_BYTES >> 10} KiB body`,
+      method: route.method,
+      path,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ padding: 'x'.repeat(HUGE_BYTES) }),
+      status: 413,
+    });
   }
   return cases;
 }
@@ -341,11 +430,17 @@ export async function fuzzRoutes(options: FuzzOptions): Promise<FuzzReport> {
   const ip = `2001:db8:${marker.slice(2, 6)}:${marker.slice(6, 10)}::${marker.slice(10, 14)}`;
   const headers = { ...options.headers, 'cf-connecting-ip': ip };
   const send = options.send ?? call;
-  const cases = options.routes.flatMap((route) => [
-    ...bodyCases(route, marker),
-    ...queryCases(route, marker),
-    ...idCases(route, marker),
-  ]);
+  const cases = options.routes.flatMap((route) => {
+    const operation = route.operation ?? `${route.method} ${route.path}`;
+    return [
+      ...bodyCases(route, marker),
+      ...queryCases(route, marker),
+      ...idCases(route, marker),
+      ...anyRouteCases(route, marker),
+    ].map((c) => ({ ...c, operation }));
+  });
+  const casesByOperation: Record<string, number> = {};
+  for (const c of cases) casesByOperation[c.operation] = (casesByOperation[c.operation] ?? 0) + 1;
   const before = await snapshot(options, marker, ip);
   const failures: string[] = [];
   const byStatus: Record<number, number> = {};
@@ -377,7 +472,7 @@ export async function fuzzRoutes(options: FuzzOptions): Promise<FuzzReport> {
       `${failures.length} of ${cases.length} fuzz cases broke the contract:\n${shown.join('\n')}`,
     );
   }
-  return { requests: cases.length, byStatus, slowest };
+  return { requests: cases.length, casesByOperation, byStatus, slowest };
 }
 
 async function runCase(
@@ -399,7 +494,7 @@ async function runCase(
   byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
   const text = await response.text();
   if (c.mayPass && response.status >= 200 && response.status < 300) {
-    return isJson(text) ? null : `${response.status} with a body that is not JSON`;
+    return text === '' || isJson(text) ? null : `${response.status} with a body that is not JSON`;
   }
   if (c.status !== undefined && response.status !== c.status)
     return `expected ${c.status}, got ${response.status}: ${text.slice(0, 200)}`;
