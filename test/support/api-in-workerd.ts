@@ -1,0 +1,96 @@
+/**
+ * LOCAL TEST TOOLING: the Cloudflare Worker as `wrangler deploy` would ship it, run in workerd
+ * through Miniflare, for end-to-end tests from Node.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Miniflare } from 'miniflare';
+import { buildWeb } from '../../scripts/build-web';
+
+const run = promisify(execFile);
+const repoRoot = resolve(import.meta.dirname, '../..');
+
+export interface WorkerBundle {
+  scriptPath: string;
+  compatibilityDate: string;
+  cleanup(): void;
+}
+
+/** Bundles functions/ offline with `wrangler deploy --dry-run` into a scratch directory. */
+export async function buildWorkerBundle(): Promise<WorkerBundle> {
+  // wrangler checks that the assets directory exists; build it only when missing, so a test does
+  // not rewrite web/dist under another run that is reading it.
+  if (!existsSync(join(repoRoot, 'web/dist/index.html'))) await buildWeb();
+  const outdir = mkdtempSync(join(tmpdir(), 'watchtower-e2e-bundle-'));
+  await run('./node_modules/.bin/wrangler', ['deploy', '--dry-run', '--outdir', outdir], {
+    cwd: repoRoot,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  const toml = readFileSync(join(repoRoot, 'wrangler.toml'), 'utf8');
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  if (!date) throw new Error('wrangler.toml has no compatibility_date');
+  return {
+    scriptPath: join(outdir, 'index.js'),
+    compatibilityDate: date,
+    cleanup: () => rmSync(outdir, { recursive: true, force: true }),
+  };
+}
+
+export interface ApiInWorkerd {
+  /** `fetch` against the Cloudflare Worker, with the bootstrap admin token. */
+  request(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API answered.
+  body: any;
+  /** Milliseconds from the request to the whole answer, for reporting only. */
+  ms: number;
+}
+
+/** Starts the bundle in workerd with these bindings (strings only: vars and secrets alike). */
+export async function startApiInWorkerd(
+  bundle: WorkerBundle,
+  bindings: Record<string, string> & { WATCHTOWER_ADMIN_TOKEN: string },
+): Promise<ApiInWorkerd> {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: bundle.scriptPath,
+    // Module names are relative to this root; workerd refuses a path that climbs out of it.
+    modulesRoot: dirname(bundle.scriptPath),
+    compatibilityDate: bundle.compatibilityDate,
+    bindings,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  await mf.ready;
+  return {
+    async request(method, path, body) {
+      const started = performance.now();
+      const response = await mf.dispatchFetch(`http://127.0.0.1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${bindings.WATCHTOWER_ADMIN_TOKEN}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      const ms = performance.now() - started;
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text so a failing assertion shows it
+      }
+      return { status: response.status, headers: response.headers as unknown as Headers, body: parsed, ms };
+    },
+    close: () => mf.dispose(),
+  };
+}
