@@ -75,8 +75,9 @@ export function jobColumns(): SQL {
  * One page of jobs, newest or oldest first, by key. Every shape of filter walks an index in order
  * and stops after a page: status → watchtower_jobs_status_recent, queue + status →
  * watchtower_jobs_queue_status_recent, nothing → watchtower_jobs_recent, a search → the trigram
- * indexes. A queue without a status is a merge of one ordered walk per status (Postgres 15 cannot
- * skip over the status column by itself). Connection and time filters narrow the walk they ride on.
+ * indexes (after a short ordered walk, see SEARCH_WALK). A queue without a status is a merge of one
+ * ordered walk per status (Postgres 15 cannot skip over the status column by itself). Connection
+ * and time filters narrow the walk they ride on.
  */
 export async function listJobs(
   db: Database,
@@ -87,23 +88,62 @@ export async function listJobs(
 
 export type JobPageRow = JobRow & { cursor_at: string };
 
+/**
+ * A search first reads this many rows of the filter's ordered index walk and tests the term on
+ * each; only when they hold less than a page of matches does it turn to the trigram indexes. Fewer
+ * rows when the term is also looked for in the data: casting each payload to text costs about three
+ * times the id, name and exception test.
+ *
+ * The planner cannot tell a common term from a rare one (it guesses ~100 matches for any ILIKE), so
+ * on its own it always takes the trigram bitmap, which must then read and recheck every match to
+ * sort them: on 1M rows, "ECONNREFUSED" in the failed list (13k matches) took 530 ms that way, and
+ * 3 ms by the ordered walk, which stops after a page of matches. A rare term costs the walk on top
+ * of the bitmap (see test/bench/api.bench.ts for both).
+ */
+export const SEARCH_WALK = { identity: 1000, data: 500 } as const;
+
 /** The statement behind listJobs: the page plus one row (which says whether there is a next page). */
 export function jobPageSql(filter: JobListFilter): SQL {
-  const order = ORDER[filter.sort];
   const take = filter.limit + 1;
-  const common = commonConditions(filter);
+  const page = (branches: SQL[]) =>
+    sql`select ${jobColumns()}, ${isoMicros(sql`j.queued_at`)} as cursor_at
+        from (${sql.join(branches, sql` union all `)}) j
+        order by ${OUTER_ORDER[filter.sort]} limit ${take}`;
+  const search = searchCondition(filter);
   const statuses = filter.status ? [filter.status] : filter.queue !== undefined ? JOB_STATUSES : [undefined];
-  const branches = statuses.map((status) => {
-    const conditions = [...common];
-    if (filter.queue !== undefined) conditions.push(sql`queue = ${filter.queue}`);
-    if (status !== undefined) conditions.push(sql`status = ${status}`);
-    const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
-    return sql`(select ${BRANCH_COLUMNS} from watchtower_jobs ${where} order by ${order} limit ${take})`;
-  });
-  // The outer ORDER BY names j's columns: a bare `queued_at` would mean the formatted output column.
-  return sql`select ${jobColumns()}, ${isoMicros(sql`j.queued_at`)} as cursor_at
-             from (${sql.join(branches, sql` union all `)}) j
-             order by ${OUTER_ORDER[filter.sort]} limit ${take}`;
+  const indexed = page(statuses.map((status) => branch(filter, status, search, take)));
+  // The walk is exact only on one ordered index walk, not on a merge of several.
+  if (search === undefined || statuses.length > 1) return indexed;
+  // The first `take` matches of the walk are the page when there are that many; otherwise the
+  // trigram statement answers (the one-time filters run only one of the two).
+  return sql`with walked as materialized (
+               select ${BRANCH_COLUMNS} from (${branch(filter, statuses[0], undefined, filter.searchData ? SEARCH_WALK.data : SEARCH_WALK.identity, sql`*`)}) w
+               where ${search} order by ${ORDER[filter.sort]} limit ${take}
+             ), enough as (select count(*) = ${take} as yes from walked)
+             select * from (${page([sql`(select * from walked)`])}) p where (select yes from enough)
+             union all
+             select * from (${indexed}) t where not (select yes from enough)`;
+}
+
+/** One ordered index walk: the filter, one status (or none), an extra condition, the first `rows`. */
+function branch(
+  filter: JobListFilter,
+  status: JobStatus | undefined,
+  extra: SQL | undefined,
+  rows: number,
+  columns: SQL = BRANCH_COLUMNS,
+): SQL {
+  const conditions = commonConditions(filter);
+  if (filter.queue !== undefined) conditions.push(sql`queue = ${filter.queue}`);
+  if (status !== undefined) conditions.push(sql`status = ${status}`);
+  if (extra !== undefined) conditions.push(extra);
+  const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+  return sql`(select ${columns} from watchtower_jobs ${where} order by ${ORDER[filter.sort]} limit ${rows})`;
+}
+
+function searchCondition(filter: JobListFilter): SQL | undefined {
+  if (filter.search === undefined) return undefined;
+  return filter.searchData ? jobContains(filter.search) : identityContains(filter.search);
 }
 
 export function toJobPage(
@@ -128,9 +168,6 @@ function commonConditions(filter: JobListFilter): SQL[] {
   }
   if (filter.failedBefore !== undefined) {
     conditions.push(sql`coalesce(completed_at, updated_at) < ${filter.failedBefore}::timestamptz`);
-  }
-  if (filter.search !== undefined) {
-    conditions.push(filter.searchData ? jobContains(filter.search) : identityContains(filter.search));
   }
   if (filter.cursor !== undefined) {
     const key = sql`(${filter.cursor.queuedAt}::timestamptz, ${filter.cursor.id}::bigint)`;
