@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandBus } from '../../core/bus/command-bus';
 import {
@@ -8,6 +9,7 @@ import {
   scratchDir,
   sendAndWait,
   startHost,
+  testQueue,
   uniqueName,
   waitFor,
   workersOf,
@@ -27,13 +29,19 @@ describe('worker commands through the bus', () => {
   const queue = uniqueName('wc-queue');
   let host: HostProcess;
   let workerId: string;
+  let pausedJobId = '';
+  let queueObject: Queue | undefined;
+  const queueHandle = (): Queue => {
+    queueObject ??= testQueue(queue);
+    return queueObject;
+  };
 
   const statusOf = async (id: string) => (await workersOf(db, host.hostId)).find((w) => w.worker_id === id);
 
   beforeAll(async () => {
     bus = openTestBus(db);
     const config = writeConfig(scratch.dir, [
-      { name: supervisor, queues: [queue], minProcesses: 1, maxProcesses: 1 },
+      { name: supervisor, queues: [queue], minProcesses: 1, maxProcesses: 1, sleep: 3 },
     ]);
     host = await startHost(config, db);
     const rows = await workersOf(db, host.hostId);
@@ -42,6 +50,7 @@ describe('worker commands through the bus', () => {
   });
 
   afterAll(async () => {
+    await queueObject?.close();
     await host?.stop();
     await killAllHosts();
     await bus?.close();
@@ -57,17 +66,32 @@ describe('worker commands through the bus', () => {
     expect(command.status, command.error ?? '').toBe('done');
     expect(command.result).toMatchObject({ workerId, status: 'paused', confirmed: true });
     expect(command.deliveries).toBe(1);
-    await waitFor(async () => (await statusOf(workerId))?.status === 'paused', 5000, 'the paused row');
+    // The host writes its heartbeat before it acknowledges: no read after the answer sees the old state.
+    expect((await statusOf(workerId))?.status).toBe('paused');
   });
 
-  it('resumes it', async () => {
+  it('takes no job while paused, not even one arriving just after the pause', async () => {
+    // BullMQ's pause(true) left the blocking fetch open: a job arriving within `sleep` was still
+    // taken after the worker had said paused. Added right after the answer, it must stay waiting.
+    const job = await queueHandle().add('while-paused', { label: 'while-paused' });
+    pausedJobId = job.id!;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await queueHandle().getJobState(pausedJobId)).toBe('waiting');
+  });
+
+  it('resumes it, and the job that waited then runs', async () => {
     const command = await sendAndWait(bus, {
       target: { kind: 'worker', id: workerId },
       type: 'worker.resume',
     });
     expect(command.status, command.error ?? '').toBe('done');
     expect(command.result).toMatchObject({ workerId, status: 'running', confirmed: true });
-    await waitFor(async () => (await statusOf(workerId))?.status === 'running', 5000, 'the running row');
+    expect((await statusOf(workerId))?.status).toBe('running');
+    await waitFor(
+      async () => (await queueHandle().getJobState(pausedJobId)) === 'completed',
+      15_000,
+      'the job added while paused to complete after resume',
+    );
   });
 
   it('stops it: the process exits, the row says stopped, and the pool does not replace it', async () => {

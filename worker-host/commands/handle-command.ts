@@ -24,7 +24,7 @@ export async function handleCommand(host: HostControl, command: ClaimedCommand):
     case 'supervisor.scale': {
       const supervisor = supervisorOf(host, command);
       const processes = supervisor.scale(parsed.args.processes, parsed.args.queue);
-      host.requestHeartbeat();
+      await host.heartbeatNow();
       return { supervisor: supervisor.name, processes };
     }
     case 'supervisor.pause':
@@ -34,7 +34,7 @@ export async function handleCommand(host: HostControl, command: ClaimedCommand):
       else supervisor.continue();
       const want = parsed.type === 'supervisor.pause' ? 'paused' : 'running';
       const confirmed = await confirmAll(supervisor.workers, want);
-      host.requestHeartbeat();
+      await host.heartbeatNow();
       return {
         supervisor: supervisor.name,
         status: supervisor.status,
@@ -45,7 +45,7 @@ export async function handleCommand(host: HostControl, command: ClaimedCommand):
     case 'supervisor.terminate': {
       const supervisor = supervisorOf(host, command);
       supervisor.terminate();
-      host.requestHeartbeat();
+      await host.heartbeatNow();
       return { supervisor: supervisor.name, status: supervisor.status };
     }
     case 'job.retry':
@@ -73,7 +73,7 @@ export async function handleCommand(host: HostControl, command: ClaimedCommand):
       return host.reload();
     case 'host.restart': {
       const workers = host.restartWorkers();
-      host.requestHeartbeat();
+      await host.heartbeatNow();
       return { hostId: host.hostId, restarting: workers };
     }
     case 'host.terminate':
@@ -133,7 +133,7 @@ async function workerCommand(
       );
       break;
   }
-  host.requestHeartbeat();
+  await host.heartbeatNow();
   return { ...describeWorker(worker, supervisor.name), confirmed };
 }
 
@@ -161,7 +161,7 @@ async function startWorker(
   }
   const worker = supervisor.addWorker(args.queue);
   const confirmed = await worker.waitFor((w) => w.status === 'running' || w.status === 'paused', CONFIRM_MS);
-  host.requestHeartbeat();
+  await host.heartbeatNow();
   return { ...describeWorker(worker, supervisor.name), confirmed };
 }
 

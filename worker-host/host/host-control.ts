@@ -26,6 +26,12 @@ export interface HostControl {
   requestTerminate(graceSeconds?: number): void;
   /** Writes a heartbeat soon, so a confirmed change shows in watchtower_workers at once. */
   requestHeartbeat(): void;
+  /**
+   * Writes a heartbeat now (after any write in flight) and resolves once it is written or failed.
+   * Awaited before a command is acknowledged, so a list read after the acknowledgement already
+   * shows the confirmed state; best effort: it never rejects.
+   */
+  heartbeatNow(): Promise<void>;
 }
 
 export interface ReloadResult {

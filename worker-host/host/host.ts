@@ -180,6 +180,12 @@ export class Host implements HostControl {
     this.flags.terminate = true;
   }
 
+  async heartbeatNow(): Promise<void> {
+    // A beat in flight may have read the state before the change: wait for it, then write again.
+    if (this.beating) await this.beating;
+    await this.beat();
+  }
+
   requestHeartbeat(): void {
     // Soon, but never more than one extra write per 250 ms however many changes ask for one.
     this.nextBeatAt = Math.min(this.nextBeatAt, Math.max(Date.now() + 50, this.lastBeatAt + 250));

@@ -280,7 +280,10 @@ export async function runWorker(options: WorkerRunOptions): Promise<number> {
       }
       if (requested.delete('pause')) {
         pausedByCommand = true;
-        void current.pause(true).then(() => {
+        // Not pause(true): that leaves the blocking fetch open, and a job arriving within `sleep`
+        // would still be taken after we said paused. pause() cuts the fetch, then waits for the
+        // running jobs, so `paused` is only reported once no job runs and none will be taken.
+        void current.pause().then(() => {
           status = 'paused';
           return state();
         });
