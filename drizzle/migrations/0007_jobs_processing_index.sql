@@ -1,0 +1,1 @@
+CREATE INDEX "watchtower_jobs_processing" ON "watchtower_jobs" USING btree ("connection","queue") WHERE "watchtower_jobs"."status" = 'processing';
