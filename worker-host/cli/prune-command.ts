@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { type SQL, sql } from 'drizzle-orm';
-import { type Database, rowsOf } from '../../core/db/database';
+import type { Database } from '../../core/db/database';
+import { deleteJobBatch, finishedBefore } from '../../core/db/prune-jobs';
 import { createNodeDatabase } from '../db/node-database';
 import { type CliCommand, databaseUrl, numberOption, parse, print, UsageError } from './cli-support';
 
@@ -53,14 +54,10 @@ export const command: CliCommand = {
       // The same conditions as the completed_at index, so each batch is a short index scan.
       const completed = await pruneWhere(
         database.db,
-        sql`status in ('completed', 'deleted') and completed_at < now() - make_interval(secs => ${completedDays * 86_400}::double precision)`,
+        finishedBefore(['completed', 'deleted'], completedDays),
         batch,
       );
-      const failed = await pruneWhere(
-        database.db,
-        sql`status = 'failed' and completed_at < now() - make_interval(secs => ${failedDays * 86_400}::double precision)`,
-        batch,
-      );
+      const failed = await pruneWhere(database.db, finishedBefore(['failed'], failedDays), batch);
       print(
         `Deleted ${completed} completed job record(s) older than ${completedDays} day(s) and ${failed} failed one(s) older than ${failedDays} day(s).`,
       );
@@ -75,22 +72,9 @@ export const command: CliCommand = {
 export async function pruneWhere(db: Database, condition: SQL, batch: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const rows = rowsOf<{ n: number }>(
-      await db.execute(sql`
-        with doomed as (
-          select id, connection, queue, job_id from watchtower_jobs where ${condition} limit ${batch}
-        ), attempts as (
-          delete from watchtower_job_attempts a using doomed d
-          where a.connection = d.connection and a.queue = d.queue and a.job_id = d.job_id
-          returning 1
-        ), jobs as (
-          delete from watchtower_jobs where id in (select id from doomed) returning 1
-        )
-        select (select count(*) from jobs)::int as n, (select count(*) from attempts)::int as attempts`),
-    );
-    const deleted = Number(rows[0]?.n ?? 0);
-    total += deleted;
-    if (deleted < batch) return total;
+    const { jobs } = await deleteJobBatch(db, condition, batch);
+    total += jobs;
+    if (jobs < batch) return total;
   }
 }
 
