@@ -26,3 +26,32 @@ export const metrics = pgTable(
     index('watchtower_metrics_queue_minute').on(t.queue, t.minute.desc()),
   ],
 );
+
+/**
+ * Hourly rollups per queue, recomputed from watchtower_metrics by the Cloudflare Worker's cron
+ * (functions/housekeeping/rollup-metrics.ts), so a 24-hour chart reads ~24 rows per queue instead of
+ * ~1,440. Same measures as the per-minute rows: counts and sums add up, maxima are the hour's
+ * maximum, `depth` is the hour's last sample. `rolled_at` says when the hour was last recomputed:
+ * the metrics query trusts an hour only once it was recomputed after the hour had ended (see
+ * functions/queries/metrics.ts), and reads the minutes for any other hour.
+ */
+export const metricsHourly = pgTable(
+  'watchtower_metrics_hourly',
+  {
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    connection: text('connection').notNull().default('default'),
+    queue: text('queue').notNull(),
+    queued: bigint('queued', { mode: 'number' }).notNull().default(0),
+    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
+    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+    retried: bigint('retried', { mode: 'number' }).notNull().default(0),
+    runMsSum: doublePrecision('run_ms_sum').notNull().default(0),
+    runMsMax: doublePrecision('run_ms_max').notNull().default(0),
+    waitMsSum: doublePrecision('wait_ms_sum').notNull().default(0),
+    waitMsMax: doublePrecision('wait_ms_max').notNull().default(0),
+    // The last depth sample of the hour (the latest minute that had one), when a host saw one.
+    depth: bigint('depth', { mode: 'number' }),
+    rolledAt: timestamp('rolled_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.connection, t.queue] })],
+);
