@@ -1,12 +1,20 @@
 import type { Env } from './env';
-import { runHousekeeping } from './housekeeping/run-housekeeping';
+import { rollupMetrics } from './housekeeping/rollup-metrics';
+import { HOUSEKEEPING_STEPS, runHousekeeping } from './housekeeping/run-housekeeping';
 import { Services } from './services';
+
+/**
+ * The housekeeping steps, then the hourly metrics rollup (after the prunes: it only recomputes
+ * hours whose minute rows are all still kept, so the order does not change what it writes).
+ */
+export const CRON_STEPS = [...HOUSEKEEPING_STEPS, rollupMetrics] as const;
 
 /**
  * The cron (every minute, see wrangler.toml): bounded housekeeping (functions/housekeeping/), so
  * one run never holds the database for long however much has piled up; the next run carries on.
  * Steps are independent: one that fails is logged, the others still run, and the run then throws
- * so that the Cloudflare dashboard shows it as failed.
+ * so that the Cloudflare dashboard shows it as failed. Besides pruning, the cron keeps the hourly
+ * metrics rollups (watchtower_metrics_hourly) up to date from the per-minute rows.
  */
 export async function scheduled(
   _controller: ScheduledController,
@@ -15,15 +23,18 @@ export async function scheduled(
 ): Promise<void> {
   const services = new Services(env);
   try {
-    const run = await runHousekeeping({
-      get db() {
-        return services.db;
+    const run = await runHousekeeping(
+      {
+        get db() {
+          return services.db;
+        },
+        get bus() {
+          return services.bus;
+        },
+        env,
       },
-      get bus() {
-        return services.bus;
-      },
-      env,
-    });
+      CRON_STEPS,
+    );
     console.log(run.summary);
     if (run.failures.length > 0) {
       throw new Error(

@@ -6,12 +6,23 @@ import { JOB_STATS_SQL, type JobStats, type StatsRow, toJobStats } from './job-s
 import { num, numOrNull, query } from './sql';
 
 /**
- * The seed's metrics collector, from the per-minute rollups only. One pass over the last 24 hours
- * of watchtower_metrics (a primary-key range: 1,440 × queues rows) feeds both the hourly series and
- * the per-queue figures (GROUPING SETS); the 10-minute series and the depths read a few more
- * minutes; worker stats read the workers table. Jobs are never scanned.
+ * The seed's metrics collector, from the rollups only: jobs are never scanned.
+ *
+ * The 24 hourly points and the per-queue figures come from one pass (GROUPING SETS) over a source
+ * that takes each of the 24 hours from one place:
+ * - an hour before the current one that the cron has rolled up (functions/housekeeping/
+ *   rollup-metrics.ts) *after it ended* (rolled_at >= its end + ROLLUP_GRACE) is read from
+ *   watchtower_metrics_hourly: ~1 row per queue instead of ~60;
+ * - any other hour (the current one always, an hour the cron has not rolled yet, one rolled while
+ *   it was still filling) is read from the per-minute rows, as before the hourly table existed.
+ * So the answer is the same as from the minutes alone whether or not the cron has run, except for
+ * minute rows that arrive after their hour was rolled: the cron recomputes the last
+ * ROLLUP_LOOKBACK_HOURS completed hours every run, so such a late row shows from the next run on
+ * (older replays stay out of the hourly figures). Sums of the double-precision duration columns
+ * are added per hour first, so they may differ from the minute-only sum in the last bits.
+ * The 10-minute series and the depths read a few per-minute rows; worker stats read the workers
+ * table.
  */
-
 const HourSchema = z.object({
   hour: TimestampSchema,
   queued: z.number().int(),
@@ -92,15 +103,50 @@ export interface MetricsRow {
 
 const UTC_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
+/**
+ * How long after an hour ends its per-minute rows may still change (the recorder flushes every
+ * 250 ms and retries a failed flush): an hour rolled up before its end plus this is not trusted.
+ */
+export const ROLLUP_GRACE_MINUTES = 5;
+const GRACE_SQL = `interval '${ROLLUP_GRACE_MINUTES} minutes'`;
+
 /** The statement behind metricsSeries, one row; GET /api/metrics puts the job stats beside it. */
-export const METRICS_SQL: SQL = sql`with day as (
-          select grouping(connection, queue) as by_hour, date_trunc('hour', minute) as hour, connection, queue,
+export const METRICS_SQL: SQL = sql`with slots as (
+          select g.hour, exists (select 1 from watchtower_metrics_hourly r
+                                 where r.hour = g.hour
+                                   and r.rolled_at >= g.hour + interval '1 hour' + ${sql.raw(GRACE_SQL)}) as rolled
+          from generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()),
+                               interval '1 hour') as g(hour)
+        ), source as (
+          select r.hour, r.connection, r.queue, r.queued, r.completed, r.failed,
+                 r.run_ms_sum, r.run_ms_max, r.wait_ms_sum, r.wait_ms_max
+          from watchtower_metrics_hourly r
+          where r.hour >= date_trunc('hour', now()) - interval '23 hours' and r.hour < date_trunc('hour', now())
+            and r.hour in (select hour from slots where rolled)
+          union all
+          -- The hours not rolled up, from the minutes, in two ranges whose bounds the planner can
+          -- see: this hour and the last (usually the only ones, the last within its grace), then
+          -- older ones (only when the cron is behind; empty at run time otherwise).
+          select date_trunc('hour', m.minute), m.connection, m.queue, m.queued, m.completed, m.failed,
+                 m.run_ms_sum, m.run_ms_max, m.wait_ms_sum, m.wait_ms_max
+          from watchtower_metrics m
+          where m.minute >= date_trunc('hour', now()) - interval '1 hour'
+            and date_trunc('hour', m.minute) in (select hour from slots where not rolled)
+          union all
+          select date_trunc('hour', m.minute), m.connection, m.queue, m.queued, m.completed, m.failed,
+                 m.run_ms_sum, m.run_ms_max, m.wait_ms_sum, m.wait_ms_max
+          from watchtower_metrics m
+          where m.minute >= date_trunc('hour', now()) - interval '23 hours'
+            and m.minute < date_trunc('hour', now()) - interval '1 hour'
+            and m.minute >= (select min(hour) from slots where not rolled)
+            and date_trunc('hour', m.minute) in (select hour from slots where not rolled)
+        ), day as (
+          select grouping(connection, queue) as by_hour, hour, connection, queue,
                  sum(queued) as queued, sum(completed) as completed, sum(failed) as failed,
                  sum(run_ms_sum) as run_sum, max(run_ms_max) as run_max,
                  sum(wait_ms_sum) as wait_sum, max(wait_ms_max) as wait_max
-          from watchtower_metrics
-          where minute >= date_trunc('hour', now()) - interval '23 hours'
-          group by grouping sets ((date_trunc('hour', minute)), (connection, queue))
+          from source
+          group by grouping sets ((hour), (connection, queue))
         ), hours as (
           select g.hour, coalesce(d.queued, 0) as queued, coalesce(d.completed, 0) as completed,
                  coalesce(d.failed, 0) as failed

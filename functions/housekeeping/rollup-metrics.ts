@@ -1,0 +1,84 @@
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../core/db/database';
+import { HOUSEKEEPING_DEFAULTS, retentionDays } from '../config';
+import { ROLLUP_GRACE_MINUTES } from '../queries/metrics';
+import { daysToSeconds, type HousekeepingStep } from './step';
+
+/** Completed hours recomputed on every run besides the current one, so late minute rows are folded in. */
+export const ROLLUP_LOOKBACK_HOURS = 3;
+/** How far back a run looks for hours with minute rows but no finished rollup (cron down, first deploy). */
+export const ROLLUP_CATCH_UP_WINDOW_HOURS = 48;
+/** Such hours one run rolls up at most, newest first; the next run carries on. */
+export const ROLLUP_CATCH_UP_PER_RUN = 12;
+
+/**
+ * Recomputes watchtower_metrics_hourly from the per-minute rows (watchtower_metrics) for a bounded
+ * set of hours: the current hour, the last ROLLUP_LOOKBACK_HOURS completed ones, and up to
+ * ROLLUP_CATCH_UP_PER_RUN older hours of the last ROLLUP_CATCH_UP_WINDOW_HOURS that have minute rows
+ * but were never rolled up after they ended. Each hour is rebuilt whole with an upsert (and its
+ * rows that no longer have minutes removed), so a run is idempotent and the minute rows stay the
+ * truth. Hours that reach back past the per-minute retention are never recomputed: their minutes
+ * may be half pruned, and the hourly rows are what is left of them.
+ */
+export const rollupMetrics: HousekeepingStep = {
+  name: 'metrics rollup',
+  async run({ db, env }) {
+    const days = retentionDays(env, 'WATCHTOWER_RETENTION_METRICS_DAYS', HOUSEKEEPING_DEFAULTS.metricsDays);
+    const keptSeconds = daysToSeconds(days);
+    const [result] = rowsOf<{ hours: number; rows: number; removed: number }>(
+      await db.execute(sql`
+        with targets as (
+          select g.hour
+          from generate_series(
+                 date_trunc('hour', now()) - make_interval(hours => ${ROLLUP_CATCH_UP_WINDOW_HOURS}),
+                 date_trunc('hour', now()), interval '1 hour') as g(hour)
+          where (${keptSeconds}::bigint = 0
+                 or g.hour >= now() - make_interval(secs => ${keptSeconds}::double precision))
+            and (g.hour >= date_trunc('hour', now()) - make_interval(hours => ${ROLLUP_LOOKBACK_HOURS})
+                 or (not exists (select 1 from watchtower_metrics_hourly h
+                                 where h.hour = g.hour
+                                   and h.rolled_at >= g.hour + interval '1 hour'
+                                                      + make_interval(mins => ${ROLLUP_GRACE_MINUTES}))
+                     and exists (select 1 from watchtower_metrics m
+                                 where m.minute >= g.hour and m.minute < g.hour + interval '1 hour')))
+          order by g.hour desc
+          limit ${ROLLUP_LOOKBACK_HOURS + 1 + ROLLUP_CATCH_UP_PER_RUN}
+        ), agg as (
+          select t.hour, m.connection, m.queue,
+                 sum(m.queued) as queued, sum(m.completed) as completed, sum(m.failed) as failed,
+                 sum(m.retried) as retried, sum(m.run_ms_sum) as run_ms_sum, max(m.run_ms_max) as run_ms_max,
+                 sum(m.wait_ms_sum) as wait_ms_sum, max(m.wait_ms_max) as wait_ms_max,
+                 (array_agg(m.depth order by m.minute desc) filter (where m.depth is not null))[1] as depth
+          from targets t
+          cross join lateral (
+            select * from watchtower_metrics
+            where minute >= t.hour and minute < t.hour + interval '1 hour') m
+          group by t.hour, m.connection, m.queue
+        ), upserted as (
+          insert into watchtower_metrics_hourly as h (hour, connection, queue, queued, completed, failed,
+            retried, run_ms_sum, run_ms_max, wait_ms_sum, wait_ms_max, depth, rolled_at)
+          select hour, connection, queue, queued, completed, failed, retried, run_ms_sum, run_ms_max,
+                 wait_ms_sum, wait_ms_max, depth, now()
+          from agg
+          on conflict (hour, connection, queue) do update set
+            queued = excluded.queued, completed = excluded.completed, failed = excluded.failed,
+            retried = excluded.retried, run_ms_sum = excluded.run_ms_sum, run_ms_max = excluded.run_ms_max,
+            wait_ms_sum = excluded.wait_ms_sum, wait_ms_max = excluded.wait_ms_max, depth = excluded.depth,
+            rolled_at = excluded.rolled_at
+          returning 1
+        ), removed as (
+          delete from watchtower_metrics_hourly h using targets t
+          where h.hour = t.hour
+            and not exists (select 1 from agg a
+                            where a.hour = h.hour and a.connection = h.connection and a.queue = h.queue)
+          returning 1
+        )
+        select (select count(*) from targets)::int as hours, (select count(*) from upserted)::int as rows,
+               (select count(*) from removed)::int as removed`),
+    );
+    const removed = Number(result?.removed ?? 0);
+    return `${Number(result?.rows ?? 0)} rows in ${Number(result?.hours ?? 0)} hours${
+      removed > 0 ? `, ${removed} without minutes removed` : ''
+    }`;
+  },
+};
