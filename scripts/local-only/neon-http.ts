@@ -17,8 +17,10 @@
  *   all of it back.
  * - A Postgres error answers HTTP 400 `{message, code, severity, detail, ...}`, the fields the
  *   driver copies onto its `NeonDbError`.
+ * It connects to loopback databases only.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import pg from 'pg';
 
 export interface NeonHttpOptions {
@@ -142,6 +144,7 @@ async function handle(
     if (body === 'too-large') throw new BadRequest(`request body exceeds ${MAX_BODY_BYTES} bytes`);
     const connectionString = header(req, 'neon-connection-string');
     if (!connectionString) throw new BadRequest('missing the Neon-Connection-String header');
+    checkLoopback(connectionString);
     const arrayMode = header(req, 'neon-array-mode') === 'true';
     const parsed = parseJson(body);
     const pool = poolFor(connectionString);
@@ -240,6 +243,20 @@ function parseQuery(value: unknown): QueryInput {
     query: value.query,
     params: params.map((param: unknown) => (param === null ? null : String(param))),
   };
+}
+
+function checkLoopback(connectionString: string): void {
+  let host: string;
+  try {
+    host = new URL(connectionString).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  } catch {
+    throw new BadRequest('Neon-Connection-String is not a valid URL');
+  }
+  const loopback =
+    host === 'localhost' ||
+    (isIPv4(host) && host.startsWith('127.')) ||
+    (isIPv6(host) && (host === '::1' || /^::ffff:127\./.test(host)));
+  if (!loopback) throw new BadRequest(`refusing ${host}: this local-only stand-in connects to loopback only`);
 }
 
 function errorBody(error: unknown): Record<string, unknown> {

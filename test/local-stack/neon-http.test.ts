@@ -186,6 +186,12 @@ describe('neon http stand-in, through the real neon() client', () => {
     const error = await neonError(unreachable`SELECT 1`);
     expect(error.message).toMatch(/ECONNREFUSED|connect/);
   });
+
+  it('connects to loopback databases only', async () => {
+    const remote = neon('postgres://postgres@192.0.2.1:5432/elsewhere');
+    const error = await neonError(remote`SELECT 1`);
+    expect(error.message).toContain('loopback only');
+  });
 });
 
 describe('neon http stand-in, through drizzle neon-http', () => {
