@@ -16,6 +16,8 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** Local development and tests only: "host:port" of the WebSocket relay in front of a local Postgres. */
   WATCHTOWER_LOCAL_NEON_RELAY?: string;
+  /** Local development and tests only: "host:port" of the stand-in for Neon's HTTP `POST /sql` in front of a local Postgres. */
+  WATCHTOWER_LOCAL_NEON_HTTP?: string;
   /** Secret: the bootstrap admin API token, accepted as `Authorization: Bearer <token>` with the admin role. */
   WATCHTOWER_ADMIN_TOKEN?: string;
   /** Optional: with WATCHTOWER_ADMIN_PASSWORD, the first admin user, created on the first login while no user exists. */

@@ -1,17 +1,29 @@
 import type { CommandBus } from '../core/bus/command-bus';
 import type { Database } from '../core/db/database';
-import { createNeonDatabase, type NeonDatabaseHandle } from '../core/db/neon-database';
+import {
+  createNeonDatabase,
+  createNeonHttpDatabase,
+  type NeonDatabaseHandle,
+  type NeonDb,
+} from '../core/db/neon-database';
 import { checkBusConfig, createCommandBus } from './bus';
 import { requireBinding } from './config';
 import type { Env } from './env';
+import { misconfigured } from './http-error';
 
 /**
- * What one request (or one scheduled run) uses: the database and the command bus, opened on first
- * use. In a Worker a Neon pool must not outlive its request (its sockets belong to the request's
- * I/O context), so every request gets its own and `close()` goes to `ctx.waitUntil`.
+ * What one request (or one scheduled run) uses: the databases and the command bus, opened on first
+ * use. The one place the Worker chooses its database drivers:
+ * - `db`, for everything that is one statement at a time (reads, single writes, the command bus):
+ *   Neon's HTTP endpoint, one fetch per query over connections Neon keeps, so a request opens no
+ *   Postgres connection of its own.
+ * - `transactional`, only for interactive transactions (`transaction(async (tx) => ...)`): a Neon
+ *   WebSocket pool. It must not outlive its request (its sockets belong to the request's I/O
+ *   context), so it is opened only when asked for and `close()` goes to `ctx.waitUntil`.
  */
 export class Services {
-  #database: NeonDatabaseHandle | undefined;
+  #http: Database | undefined;
+  #pool: NeonDatabaseHandle | undefined;
   #bus: CommandBus | undefined;
   readonly #databaseUrl: string;
 
@@ -19,19 +31,36 @@ export class Services {
   constructor(private readonly env: Env) {
     this.#databaseUrl = requireBinding(env, 'DATABASE_URL');
     checkBusConfig(env);
+    // Locally both stand-ins are needed; without the HTTP one, queries would go to Neon's cloud.
+    if (env.WATCHTOWER_LOCAL_NEON_RELAY?.trim() && !env.WATCHTOWER_LOCAL_NEON_HTTP?.trim()) {
+      throw misconfigured(
+        'WATCHTOWER_LOCAL_NEON_RELAY is set without WATCHTOWER_LOCAL_NEON_HTTP: a local stack needs both stand-ins',
+      );
+    }
   }
 
+  /** Neon's HTTP path: no interactive transactions (`transaction` throws; use `transactional`). */
   get db(): Database {
-    this.#database ??= createNeonDatabase({
+    this.#http ??= createNeonHttpDatabase({
+      url: this.#databaseUrl,
+      localHttp: this.env.WATCHTOWER_LOCAL_NEON_HTTP,
+    });
+    return this.#http;
+  }
+
+  /** A WebSocket pool for interactive transactions: opens a Postgres connection, so use it only for those. */
+  get transactional(): NeonDb {
+    this.#pool ??= createNeonDatabase({
       url: this.#databaseUrl,
       localRelay: this.env.WATCHTOWER_LOCAL_NEON_RELAY,
       // Short: an API request that waits 10 s for a database is worse than a quick 503.
       connectionTimeoutMillis: 5_000,
     });
-    return this.#database.db;
+    return this.#pool.db;
   }
 
   get bus(): CommandBus {
+    // Every operation of the database bus is one statement: the HTTP path carries it.
     this.#bus ??= createCommandBus(this.env, () => this.db);
     return this.#bus;
   }
@@ -39,11 +68,12 @@ export class Services {
   /** Closes what was opened, the bus before the pool it may be using. Never throws. */
   async close(): Promise<void> {
     const bus = this.#bus;
-    const database = this.#database;
+    const pool = this.#pool;
     this.#bus = undefined;
-    this.#database = undefined;
+    this.#pool = undefined;
+    this.#http = undefined;
     await bus?.close().catch((error: unknown) => logCloseError('command bus', error));
-    await database?.close().catch((error: unknown) => logCloseError('database pool', error));
+    await pool?.close().catch((error: unknown) => logCloseError('database pool', error));
   }
 }
 

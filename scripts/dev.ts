@@ -2,7 +2,7 @@
  * `npm start`: the whole system locally, with a demo.
  *
  * Postgres and Redis (started if installed but down), the database migrated, the local-only
- * stand-ins for Neon's WebSocket proxy and Upstash's REST API, the dashboard assets built, the
+ * stand-ins for Neon's WebSocket proxy, Neon's HTTP endpoint and Upstash's REST API, the dashboard assets built, the
  * Cloudflare Worker in workerd through `wrangler dev`, and a worker-host running the demo queues
  * with a producer adding jobs. Ctrl-C stops everything.
  */
@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { migrateDatabase } from '../drizzle/migrate';
 import { buildWeb } from './build-web';
+import { startNeonHttp } from './local-only/neon-http';
 import { startNeonRelay } from './local-only/neon-relay';
 import { ensureDatabase, ensurePostgres, ensureRedis } from './local-only/services';
 import { startUpstashRest } from './local-only/upstash-rest';
@@ -22,6 +23,8 @@ const env = {
   port: Number(process.env.PORT ?? 8787),
   relayPort: Number(process.env.WATCHTOWER_LOCAL_NEON_RELAY_PORT ?? 5488),
   upstashPort: Number(process.env.WATCHTOWER_LOCAL_UPSTASH_PORT ?? 8079),
+  // Only the Worker started here talks to it, so by default any free port.
+  neonHttpPort: Number(process.env.WATCHTOWER_LOCAL_NEON_HTTP_PORT ?? 0),
   upstashToken: process.env.UPSTASH_REDIS_REST_TOKEN ?? 'local-dev-token',
   bus: process.env.WATCHTOWER_COMMAND_BUS ?? 'database',
   adminToken: process.env.WATCHTOWER_ADMIN_TOKEN ?? 'wt_local_admin_token_change_me',
@@ -46,7 +49,11 @@ async function main(): Promise<void> {
     redisUrl: env.redisUrl,
   });
   closers.push(upstash.close);
-  step(`Local-only stand-ins: Neon relay on :${relay.port}, Upstash REST on ${upstash.url}`);
+  const neonHttp = await startNeonHttp({ port: env.neonHttpPort });
+  closers.push(neonHttp.close);
+  step(
+    `Local-only stand-ins: Neon relay on :${relay.port}, Neon HTTP on ${neonHttp.endpoint}, Upstash REST on ${upstash.url}`,
+  );
 
   await buildWeb();
   step('Built the dashboard assets');
@@ -66,6 +73,8 @@ async function main(): Promise<void> {
       `DATABASE_URL:${env.databaseUrl}`,
       '--var',
       `WATCHTOWER_LOCAL_NEON_RELAY:127.0.0.1:${relay.port}`,
+      '--var',
+      `WATCHTOWER_LOCAL_NEON_HTTP:127.0.0.1:${neonHttp.port}`,
       '--var',
       `WATCHTOWER_COMMAND_BUS:${env.bus}`,
       '--var',

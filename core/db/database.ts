@@ -7,7 +7,11 @@ import type * as schema from '../../drizzle/schema';
  */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** Rows of a raw `db.execute()`, which node-postgres and Neon both answer as `{ rows }`. */
+/**
+ * Rows of a raw `db.execute()`: node-postgres, Neon's WebSocket Pool and Neon's HTTP path (drizzle's
+ * `neon-http`, which asks `neon()` for full results) all answer `{ rows, fields, ... }`; a bare array
+ * is taken as the rows.
+ */
 export function rowsOf<Row>(result: unknown): Row[] {
   if (Array.isArray(result)) return result as Row[];
   return ((result as { rows?: Row[] }).rows ?? []) as Row[];

@@ -1,9 +1,32 @@
-import { neonConfig, Pool } from '@neondatabase/serverless';
+import { neon, neonConfig, Pool } from '@neondatabase/serverless';
+import { drizzle as drizzleHttp, type NeonHttpDatabase } from 'drizzle-orm/neon-http';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import * as schema from '../../drizzle/schema/index';
 
-/** Drizzle over Neon's WebSocket Pool: interactive transactions work, as the command bus needs. */
+/** Drizzle over Neon's WebSocket Pool: interactive transactions (`db.transaction(async (tx) => ...)`) work. */
 export type NeonDb = NeonDatabase<typeof schema>;
+
+/**
+ * Drizzle over Neon's HTTP endpoint: one fetch per query, over connections Neon's proxy keeps, so
+ * nothing to open or close. No interactive transactions: `db.batch([...])` runs statements in one.
+ */
+export type NeonHttpDb = NeonHttpDatabase<typeof schema>;
+
+export interface NeonHttpDatabaseOptions {
+  /** A Postgres connection string. */
+  url: string;
+  /**
+   * Local development and tests only: "host:port" of the stand-in for Neon's `POST /sql`
+   * (scripts/local-only/neon-http.ts) in front of a plain Postgres. Production leaves it unset.
+   */
+  localHttp?: string | undefined;
+}
+
+/** Opens drizzle over `neon()`: runtime-neutral, it only needs `fetch`. */
+export function createNeonHttpDatabase(options: NeonHttpDatabaseOptions): NeonHttpDb {
+  if (options.localHttp !== undefined && options.localHttp !== '') useLocalHttp(options.localHttp);
+  return drizzleHttp({ client: neon(options.url), schema });
+}
 
 export interface NeonDatabaseOptions {
   /** A Postgres connection string. */
@@ -23,7 +46,7 @@ export interface NeonDatabaseHandle {
   close(): Promise<void>;
 }
 
-const RELAY_PATTERN = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+const HOST_PORT_PATTERN = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
 /**
  * Opens drizzle over a Neon Pool. Runtime-neutral: the Cloudflare Worker and the workerd tests use
@@ -58,11 +81,19 @@ export function createNeonDatabase(options: NeonDatabaseOptions): NeonDatabaseHa
  * comes from one variable and is the same for every pool an isolate opens.
  */
 function useLocalRelay(relay: string): void {
-  if (!RELAY_PATTERN.test(relay)) {
+  if (!HOST_PORT_PATTERN.test(relay)) {
     throw new Error(`WATCHTOWER_LOCAL_NEON_RELAY must be "host:port", got ${JSON.stringify(relay)}`);
   }
   neonConfig.wsProxy = (host, port) => `${relay}/v1?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
   neonConfig.pipelineConnect = false;
+}
+
+/** Plain http:// to the stand-in; like the relay setting, global to the isolate and the same for all. */
+function useLocalHttp(endpoint: string): void {
+  if (!HOST_PORT_PATTERN.test(endpoint)) {
+    throw new Error(`WATCHTOWER_LOCAL_NEON_HTTP must be "host:port", got ${JSON.stringify(endpoint)}`);
+  }
+  neonConfig.fetchEndpoint = `http://${endpoint}/sql`;
 }

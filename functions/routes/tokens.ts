@@ -103,7 +103,7 @@ export const tokens = createRouter()
   .openapi(createTokenRoute, async (c) => {
     const body = c.req.valid('json');
     const actor = c.get('actor');
-    const created = await c.get('services').db.transaction(async (tx) => {
+    const created = await c.get('services').transactional.transaction(async (tx) => {
       const result = await createApiToken(tx, {
         name: body.name,
         role: body.role,
@@ -140,7 +140,7 @@ export const tokens = createRouter()
   })
   .openapi(revokeRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await c.get('services').db.transaction(async (tx) => {
+    const row = await c.get('services').transactional.transaction(async (tx) => {
       const revoked = await revokeApiToken(tx, id);
       if (!revoked) throw notFound(id);
       if (revoked.changed) {

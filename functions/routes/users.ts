@@ -111,7 +111,7 @@ export const users = createRouter()
   .openapi(createUserRoute, async (c) => {
     const body = c.req.valid('json');
     const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
-    const user = await c.get('services').db.transaction(async (tx) => {
+    const user = await c.get('services').transactional.transaction(async (tx) => {
       const created = await createUser(tx, {
         email: body.email,
         name: body.name ?? '',
@@ -147,7 +147,7 @@ export const users = createRouter()
     if (body.disabled === true) assertNotSelf(actor, id, 'disable');
     const patch: UserPatch = { name: body.name, role: body.role, disabled: body.disabled };
     if (body.password !== undefined) patch.passwordHash = await hashPassword(body.password);
-    const user = await c.get('services').db.transaction(async (tx) => {
+    const user = await c.get('services').transactional.transaction(async (tx) => {
       const before = await getUser(tx, id);
       if (!before) throw notFound(id);
       const updated = await updateUser(tx, id, patch);
@@ -181,7 +181,7 @@ export const users = createRouter()
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');
     assertNotSelf(c.get('actor'), id, 'delete');
-    await c.get('services').db.transaction(async (tx) => {
+    await c.get('services').transactional.transaction(async (tx) => {
       const deleted = await deleteUser(tx, id);
       if (!deleted) throw notFound(id);
       await recordAudit(

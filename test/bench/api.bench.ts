@@ -5,14 +5,16 @@
  * - Seeds its own database (`watchtower_bench_api`, created and migrated here) with server-side
  *   SQL (test/bench/api-seed.ts); a second run reuses the rows when the count matches.
  * - Bundles the Worker as `wrangler deploy --dry-run --outdir` does and runs that bundle in workerd
- *   (Miniflare), with Neon's serverless driver reaching Postgres through the local WebSocket relay
- *   (scripts/local-only/neon-relay.ts), as in production but for the relay, and the bootstrap admin
- *   token.
+ *   (Miniflare), with Neon's serverless driver reaching Postgres through the local stand-ins: its HTTP
+ *   path (what the read routes use) through scripts/local-only/neon-http.ts, which keeps pooled
+ *   connections as Neon's proxy does, and its WebSocket path through scripts/local-only/neon-relay.ts;
+ *   as in production but for the stand-ins, and the bootstrap admin token.
  * - After a warm-up, times each route over HTTP one request at a time, the routes interleaved so
  *   whatever else runs on the machine hurts them alike, in two rounds, and prints p50/p95/p99 and
  *   whether p95 meets the design's 25 ms. Beside it, the same query functions run straight on
  *   Postgres through pg (one kept connection: the query alone; a fresh connection per call: what a
- *   Worker request also pays to connect, since each request opens its own pool).
+ *   Worker request would also pay to connect if it opened its own pool, as it did before the read
+ *   routes moved to Neon's HTTP path).
  *
  * Environment: WATCHTOWER_BENCH_API_DATABASE_URL (postgres://postgres@127.0.0.1:5432/watchtower_bench_api),
  * API_BENCH_JOBS (1000000), API_BENCH_RESEED=1 (seed again even if the rows are there),
@@ -36,6 +38,7 @@ import { metricsWithStats } from '../../functions/queries/metrics';
 import { pollSnapshot } from '../../functions/queries/poll';
 import { listQueues } from '../../functions/queries/queues';
 import { buildWeb } from '../../scripts/build-web';
+import { startNeonHttp } from '../../scripts/local-only/neon-http';
 import { startNeonRelay } from '../../scripts/local-only/neon-relay';
 import { ensureDatabase, ensurePostgres } from '../../scripts/local-only/services';
 import { refreshHeartbeats, seedBenchData } from './api-seed';
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
 
   const bundle = await bundleWorker();
   const relay = await startNeonRelay({ port: 0 });
+  const neonHttp = await startNeonHttp({ port: 0 });
   const mf = new Miniflare({
     modules: true,
     scriptPath: bundle.script,
@@ -218,6 +222,7 @@ async function main(): Promise<void> {
     bindings: {
       DATABASE_URL,
       WATCHTOWER_LOCAL_NEON_RELAY: `127.0.0.1:${relay.port}`,
+      WATCHTOWER_LOCAL_NEON_HTTP: `127.0.0.1:${neonHttp.port}`,
       WATCHTOWER_ADMIN_TOKEN: ADMIN_TOKEN,
       WATCHTOWER_COMMAND_BUS: 'database',
     },
@@ -348,6 +353,7 @@ async function main(): Promise<void> {
   } finally {
     await mf.dispose();
     await relay.close();
+    await neonHttp.close();
     await client.end();
     rmSync(bundle.dir, { recursive: true, force: true });
   }
@@ -371,7 +377,7 @@ function printTable(routes: Route[], worker: number[][], direct: number[][], fre
     );
   }
   log(
-    'times in ms, from the client: workerd (Miniflare, the wrangler bundle) + Neon driver + relay + Postgres;',
+    'times in ms, from the client: workerd (Miniflare, the wrangler bundle) + Neon driver (HTTP) + local /sql stand-in + Postgres;',
   );
   log('pg: the same query functions on one kept pg connection; pg+connect: with a new connection per call.');
 }

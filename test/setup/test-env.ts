@@ -5,6 +5,7 @@ export const testEnv = {
   redisUrl: process.env.WATCHTOWER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   relayPort: Number(process.env.WATCHTOWER_TEST_RELAY_PORT ?? 18432),
   upstashPort: Number(process.env.WATCHTOWER_TEST_UPSTASH_PORT ?? 18079),
+  neonHttpPort: Number(process.env.WATCHTOWER_TEST_NEON_HTTP_PORT ?? 18433),
   upstashToken: 'local-test-token',
   /**
    * The bootstrap admin token (WATCHTOWER_ADMIN_TOKEN) the workerd tests run with. Inside workerd

@@ -20,7 +20,8 @@ const READY_TIMEOUT_MS = 60_000;
 /**
  * Before the workerd tests: the dashboard assets are built, and a child process (see
  * workers-stack.ts for why it is not this one) has made sure Postgres and Redis are up, the test
- * database is migrated, and the stand-ins for Neon's WebSocket proxy and Upstash's REST API listen.
+ * database is migrated, and the stand-ins for Neon's WebSocket proxy and HTTP endpoint and Upstash's
+ * REST API listen.
  * The bindings pointing at them are provided to the pool, which injects them into Miniflare.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -28,6 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('workersBindings', {
     DATABASE_URL: ready.databaseUrl,
     WATCHTOWER_LOCAL_NEON_RELAY: `127.0.0.1:${ready.relayPort}`,
+    WATCHTOWER_LOCAL_NEON_HTTP: ready.neonHttp,
     UPSTASH_REDIS_REST_URL: ready.upstashUrl,
     UPSTASH_REDIS_REST_TOKEN: ready.upstashToken,
     WATCHTOWER_ADMIN_TOKEN: testEnv.adminToken,

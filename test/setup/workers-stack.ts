@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     upstashPort: testEnv.upstashPort,
     upstashToken: testEnv.upstashToken,
     redisUrl: testEnv.redisUrl,
+    neonHttpPort: testEnv.neonHttpPort,
   });
   const jwks = await startJwksStandIn();
 
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   const ready: StackReady = {
     databaseUrl: testEnv.databaseUrl,
     relayPort: stack.relayPort,
+    neonHttp: stack.neonHttp,
     upstashUrl: stack.upstashUrl,
     upstashToken: testEnv.upstashToken,
     jwksUrl: jwks.url,

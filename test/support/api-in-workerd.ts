@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { buildWeb } from '../../scripts/build-web';
+import { type NeonHttp, startNeonHttp } from '../../scripts/local-only/neon-http';
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -54,22 +55,37 @@ export interface ApiResponse {
   ms: number;
 }
 
-/** Starts the bundle in workerd with these bindings (strings only: vars and secrets alike). */
+/**
+ * Starts the bundle in workerd with these bindings (strings only: vars and secrets alike). Given the
+ * local WebSocket relay (WATCHTOWER_LOCAL_NEON_RELAY) but no WATCHTOWER_LOCAL_NEON_HTTP, it starts
+ * its own stand-in for Neon's `POST /sql` too, and stops it on `close()`.
+ */
 export async function startApiInWorkerd(
   bundle: WorkerBundle,
   bindings: Record<string, string> & { WATCHTOWER_ADMIN_TOKEN: string },
 ): Promise<ApiInWorkerd> {
+  let neonHttp: NeonHttp | undefined;
+  const allBindings = { ...bindings };
+  if (bindings.WATCHTOWER_LOCAL_NEON_RELAY && !bindings.WATCHTOWER_LOCAL_NEON_HTTP) {
+    neonHttp = await startNeonHttp({ port: 0 });
+    allBindings.WATCHTOWER_LOCAL_NEON_HTTP = `127.0.0.1:${neonHttp.port}`;
+  }
   const mf = new Miniflare({
     modules: true,
     scriptPath: bundle.scriptPath,
     // Module names are relative to this root; workerd refuses a path that climbs out of it.
     modulesRoot: dirname(bundle.scriptPath),
     compatibilityDate: bundle.compatibilityDate,
-    bindings,
+    bindings: allBindings,
     host: '127.0.0.1',
     port: 0,
   });
-  await mf.ready;
+  try {
+    await mf.ready;
+  } catch (error) {
+    await neonHttp?.close();
+    throw error;
+  }
   return {
     async request(method, path, body) {
       const started = performance.now();
@@ -91,6 +107,9 @@ export async function startApiInWorkerd(
       }
       return { status: response.status, headers: response.headers as unknown as Headers, body: parsed, ms };
     },
-    close: () => mf.dispose(),
+    async close() {
+      await mf.dispose();
+      await neonHttp?.close();
+    },
   };
 }

@@ -1,9 +1,10 @@
 /**
  * LOCAL DEVELOPMENT TOOLING — never part of the production bundle.
  *
- * Starts the local stand-ins for Neon's WebSocket proxy and Upstash's REST API together, for the dev
- * server and the test set-ups.
+ * Starts the local stand-ins for Neon's WebSocket proxy, Neon's HTTP endpoint and Upstash's REST API
+ * together, for the test set-ups.
  */
+import { type NeonHttp, startNeonHttp } from '../../scripts/local-only/neon-http';
 import { type NeonRelay, startNeonRelay } from '../../scripts/local-only/neon-relay';
 import { startUpstashRest, type UpstashRest } from '../../scripts/local-only/upstash-rest';
 
@@ -12,11 +13,15 @@ export interface LocalStackOptions {
   upstashPort: number;
   upstashToken: string;
   redisUrl: string;
+  /** The stand-in for Neon's `POST /sql`; 0 (the default) picks a free port. */
+  neonHttpPort?: number;
 }
 
 export interface LocalStack {
   relayPort: number;
   upstashUrl: string;
+  /** What WATCHTOWER_LOCAL_NEON_HTTP takes: "127.0.0.1:<port>" of the stand-in for Neon's `POST /sql`. */
+  neonHttp: string;
   close(): Promise<void>;
 }
 
@@ -38,11 +43,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await relay.close();
     throw stackError('the Upstash REST stand-in', options.upstashPort, 'WATCHTOWER_TEST_UPSTASH_PORT', error);
   }
+  let neonHttp: NeonHttp;
+  try {
+    neonHttp = await startNeonHttp({ port: options.neonHttpPort ?? 0 });
+  } catch (error) {
+    await Promise.all([relay.close(), upstash.close()]);
+    throw stackError(
+      'the Neon HTTP stand-in',
+      options.neonHttpPort ?? 0,
+      'WATCHTOWER_TEST_NEON_HTTP_PORT',
+      error,
+    );
+  }
   return {
     relayPort: relay.port,
     upstashUrl: upstash.url,
+    neonHttp: `127.0.0.1:${neonHttp.port}`,
     async close() {
-      await Promise.all([relay.close(), upstash.close()]);
+      await Promise.all([relay.close(), upstash.close(), neonHttp.close()]);
     },
   };
 }
