@@ -65,6 +65,8 @@ export const rollupMetrics: HousekeepingStep = {
             retried = excluded.retried, run_ms_sum = excluded.run_ms_sum, run_ms_max = excluded.run_ms_max,
             wait_ms_sum = excluded.wait_ms_sum, wait_ms_max = excluded.wait_ms_max, depth = excluded.depth,
             rolled_at = excluded.rolled_at
+          -- Two runs at once: the one that started last read the most, and an earlier one does not overwrite it.
+          where h.rolled_at <= excluded.rolled_at
           returning 1
         ), removed as (
           delete from watchtower_metrics_hourly h using targets t
