@@ -13,7 +13,7 @@ const metricsRoute = createRoute({
   tags: ['dashboard'],
   summary: 'Throughput, durations, depths, wait time, failure rate and worker stats',
   description:
-    'All from the per-minute rollups (watchtower_metrics) and the workers table, never by scanning jobs.',
+    'All from the metrics rollups (finished hours from watchtower_metrics_hourly once the cron has rolled them up, the rest from the per-minute watchtower_metrics) and the workers table, never by scanning jobs.',
   'x-required-role': 'viewer',
   middleware: [requireRole('viewer')],
   responses: { 200: jsonResponse(MetricsSchema, 'The metrics'), ...errorResponses(401, 403) },

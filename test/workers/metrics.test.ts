@@ -67,6 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await database.db.execute(sql`delete from watchtower_metrics_hourly where queue = ${queue}`);
   await seed.cleanup();
   await database.close();
 });

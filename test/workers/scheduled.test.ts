@@ -10,11 +10,13 @@ import {
   jobs,
   loginAttempts,
   metrics,
+  metricsHourly,
   sessions,
   workers,
 } from '../../drizzle/schema';
 import { numberVariable } from '../../functions/config';
 import type { Env } from '../../functions/env';
+import { hourlyRetentionDays } from '../../functions/housekeeping/prune-metrics';
 import worker from '../../functions/index';
 import { createUser, unique } from './support/api';
 import { openTestDatabase } from './support/database';
@@ -50,6 +52,8 @@ async function runCron(overrides: Partial<Env> = {}): Promise<void> {
 let database: NeonDatabaseHandle;
 let seed: Seed;
 const commandIds: string[] = [];
+/** Queues whose hourly rollups a test made (Seed.cleanup removes only their minute rows). */
+const hourlyQueues: string[] = [];
 
 beforeAll(() => {
   database = openTestDatabase();
@@ -63,6 +67,9 @@ afterEach(() => {
 afterAll(async () => {
   await seed.cleanup();
   if (commandIds.length > 0) await database.db.delete(commands).where(inArray(commands.id, commandIds));
+  if (hourlyQueues.length > 0) {
+    await database.db.delete(metricsHourly).where(inArray(metricsHourly.queue, hourlyQueues));
+  }
   await database.close();
 });
 
@@ -94,6 +101,7 @@ async function seedCommand(status: 'pending' | 'done' | 'failed' | 'expired', fi
 describe('the cron', () => {
   it('prunes exactly what is past its retention, sweeps stale hosts and logs one summary line', async () => {
     const queue = unique('cron-q');
+    hourlyQueues.push(queue);
     await seed.jobs([
       job(queue, 'completed-old', { completedAt: ago(2 * DAY) }),
       job(queue, 'deleted-old', { status: 'deleted', completedAt: ago(2 * DAY) }),
@@ -171,7 +179,9 @@ describe('the cron', () => {
 
     const summaries = log.mock.calls.filter((args) => String(args[0]).startsWith('watchtower: housekeeping'));
     expect(summaries).toHaveLength(1);
-    expect(String(summaries[0]?.[0])).toMatch(/dead hosts: .*completed jobs: .*failed jobs: .*metrics: /);
+    expect(String(summaries[0]?.[0])).toMatch(
+      /dead hosts: .*completed jobs: .*failed jobs: .*metrics: .*metrics rollup: \d+ rows in \d+ hours/,
+    );
 
     expect(await jobIdsLeft(queue)).toEqual(['completed-new', 'failed-new', 'processing-long']);
     const attemptsLeft = await database.db
@@ -184,6 +194,12 @@ describe('the cron', () => {
       .from(metrics)
       .where(sql`${metrics.queue} = ${queue}`);
     expect(metricsLeft).toEqual([{ completed: 2 }]);
+    // The minute row of an hour ago is rolled up by the hour.
+    const hourlyLeft = await database.db
+      .select({ completed: metricsHourly.completed })
+      .from(metricsHourly)
+      .where(sql`${metricsHourly.queue} = ${queue} and ${metricsHourly.hour} > now() - interval '1 day'`);
+    expect(hourlyLeft).toEqual([{ completed: 2 }]);
     const commandsLeft = await database.db
       .select({ id: commands.id })
       .from(commands)
@@ -224,6 +240,28 @@ describe('the cron', () => {
       .from(loginAttempts)
       .where(inArray(loginAttempts.key, [rateOld, rateNow]));
     expect(attemptsRateLeft).toEqual([{ key: rateNow }]);
+  });
+
+  it('prunes the hourly metrics rollups after 90 days, longer when the minutes are kept longer', async () => {
+    const queue = unique('cron-hourly-q');
+    hourlyQueues.push(queue);
+    const hourly = (daysAgo: number) => ({
+      hour: sql`date_trunc('hour', now()) - make_interval(days => ${daysAgo})`,
+      queue,
+      completed: daysAgo,
+      rolledAt: sql`now() - make_interval(days => ${daysAgo}) + interval '2 hours'`,
+    });
+    await database.db.insert(metricsHourly).values([hourly(2), hourly(80), hourly(130)]);
+    // Minutes kept 1 day, hourly rollups 90 days (other suites' crons, minutes kept 30 days, agree).
+    await runCron(retention);
+    const left = await database.db
+      .select({ completed: metricsHourly.completed })
+      .from(metricsHourly)
+      .where(sql`${metricsHourly.queue} = ${queue}`)
+      .orderBy(metricsHourly.completed);
+    expect(left).toEqual([{ completed: 2 }, { completed: 80 }]);
+    // The rule, for the retentions other suites' runs would interfere with here.
+    expect([0, 1, 30, 90, 120, 0.5].map(hourlyRetentionDays)).toEqual([0, 90, 90, 90, 120, 90]);
   });
 
   it('deletes at most one batch per table per run when told so; the next run carries on', async () => {
