@@ -17,7 +17,7 @@ export const ROLLUP_CATCH_UP_PER_RUN = 12;
  * ROLLUP_CATCH_UP_PER_RUN older hours of the last ROLLUP_CATCH_UP_WINDOW_HOURS that have minute rows
  * but were never rolled up after they ended. Each hour is rebuilt whole with an upsert (and its
  * rows that no longer have minutes removed), so a run is idempotent and the minute rows stay the
- * truth. Hours that reach back past the per-minute retention are never recomputed: their minutes
+ * truth; a finished hour's row is rewritten only when its figures changed. Hours that reach back past the per-minute retention are never recomputed: their minutes
  * may be half pruned, and the hourly rows are what is left of them.
  */
 export const rollupMetrics: HousekeepingStep = {
@@ -65,8 +65,15 @@ export const rollupMetrics: HousekeepingStep = {
             retried = excluded.retried, run_ms_sum = excluded.run_ms_sum, run_ms_max = excluded.run_ms_max,
             wait_ms_sum = excluded.wait_ms_sum, wait_ms_max = excluded.wait_ms_max, depth = excluded.depth,
             rolled_at = excluded.rolled_at
-          -- Two runs at once: the one that started last read the most, and an earlier one does not overwrite it.
+          -- Two runs at once: the one that started last read the most, and an earlier one does not
+          -- overwrite it. A finished hour whose figures did not change is left as it is (no dead row).
           where h.rolled_at <= excluded.rolled_at
+            and (h.rolled_at < h.hour + interval '1 hour' + make_interval(mins => ${ROLLUP_GRACE_MINUTES})
+                 or (h.queued, h.completed, h.failed, h.retried, h.run_ms_sum, h.run_ms_max, h.wait_ms_sum,
+                     h.wait_ms_max, h.depth)
+                    is distinct from (excluded.queued, excluded.completed, excluded.failed, excluded.retried,
+                     excluded.run_ms_sum, excluded.run_ms_max, excluded.wait_ms_sum, excluded.wait_ms_max,
+                     excluded.depth))
           returning 1
         ), removed as (
           delete from watchtower_metrics_hourly h using targets t
@@ -79,7 +86,7 @@ export const rollupMetrics: HousekeepingStep = {
                (select count(*) from removed)::int as removed`),
     );
     const removed = Number(result?.removed ?? 0);
-    return `${Number(result?.rows ?? 0)} rows in ${Number(result?.hours ?? 0)} hours${
+    return `${Number(result?.rows ?? 0)} rows written in ${Number(result?.hours ?? 0)} hours${
       removed > 0 ? `, ${removed} without minutes removed` : ''
     }`;
   },

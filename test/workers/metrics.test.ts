@@ -329,7 +329,7 @@ describe('GET /api/metrics with the hourly rollups', () => {
     await expectSameAsMinutes();
 
     const account = await rollupMetrics.run(housekeepingContext());
-    expect(account).toMatch(/^\d+ rows in \d+ hours/);
+    expect(account).toMatch(/^\d+ rows written in \d+ hours/);
     const rolled = await hourlyRows();
     expect(rolled.filter((row) => [0, 2, 6, 9, 13, 22, 23].includes(row.hoursAgo))).toEqual([
       { hoursAgo: 23, queued: 9, completed: 8, failed: 2, depth: 9, fresh: true },

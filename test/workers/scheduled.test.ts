@@ -180,7 +180,7 @@ describe('the cron', () => {
     const summaries = log.mock.calls.filter((args) => String(args[0]).startsWith('watchtower: housekeeping'));
     expect(summaries).toHaveLength(1);
     expect(String(summaries[0]?.[0])).toMatch(
-      /dead hosts: .*completed jobs: .*failed jobs: .*metrics: .*metrics rollup: \d+ rows in \d+ hours/,
+      /dead hosts: .*completed jobs: .*failed jobs: .*metrics: .*metrics rollup: \d+ rows written in \d+ hours/,
     );
 
     expect(await jobIdsLeft(queue)).toEqual(['completed-new', 'failed-new', 'processing-long']);
