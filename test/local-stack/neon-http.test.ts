@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../core/db/database';
 import { type NeonHttp, startNeonHttp } from '../../scripts/local-only/neon-http';
 import { testEnv } from '../setup/test-env';
+import { buildWorkerBundle, startApiInWorkerd } from '../support/api-in-workerd';
 
 const DATABASE_URL = testEnv.databaseUrl;
 const tableName = `local_stack_http_probe_${randomBytes(6).toString('hex')}`;
@@ -231,4 +232,39 @@ describe('neon http stand-in, through drizzle neon-http', () => {
   it('refuses an interactive transaction, which needs the WebSocket path', async () => {
     await expect(db.transaction(async () => undefined)).rejects.toThrow(/No transactions support/);
   });
+});
+
+describe('the Cloudflare Worker on the stand-in', () => {
+  it('reads over HTTP alone and takes the WebSocket only for an interactive transaction', async () => {
+    const bundle = await buildWorkerBundle();
+    // Nothing listens on port 1: whatever needs the WebSocket path fails, reads must not.
+    const api = await startApiInWorkerd(bundle, {
+      DATABASE_URL,
+      WATCHTOWER_LOCAL_NEON_RELAY: '127.0.0.1:1',
+      WATCHTOWER_LOCAL_NEON_HTTP: `127.0.0.1:${standIn.port}`,
+      WATCHTOWER_ADMIN_TOKEN: testEnv.adminToken,
+    });
+    try {
+      for (const path of [
+        '/api/health',
+        '/api/jobs',
+        '/api/poll',
+        '/api/queues',
+        '/api/tokens',
+        '/api/users',
+      ]) {
+        const response = await api.request('GET', path);
+        expect({ path, status: response.status }).toEqual({ path, status: 200 });
+      }
+      // Creating a token and its audit row is one interactive transaction: the WebSocket pool.
+      const created = await api.request('POST', '/api/tokens', {
+        name: 'needs a transaction',
+        role: 'viewer',
+      });
+      expect(created.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await api.close();
+      bundle.cleanup();
+    }
+  }, 120_000);
 });
