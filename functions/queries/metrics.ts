@@ -126,12 +126,14 @@ export const METRICS_SQL: SQL = sql`with slots as (
           union all
           -- The hours not rolled up, from the minutes, in two ranges whose bounds the planner can
           -- see: this hour and the last (usually the only ones, the last within its grace), then
-          -- older ones (only when the cron is behind; empty at run time otherwise).
+          -- older ones (only when the cron is behind; empty at run time otherwise). Rows stamped
+          -- after this hour (a host's clock ahead) count in the per-queue figures, as they always did.
           select date_trunc('hour', m.minute), m.connection, m.queue, m.queued, m.completed, m.failed,
                  m.run_ms_sum, m.run_ms_max, m.wait_ms_sum, m.wait_ms_max
           from watchtower_metrics m
           where m.minute >= date_trunc('hour', now()) - interval '1 hour'
-            and date_trunc('hour', m.minute) in (select hour from slots where not rolled)
+            and (date_trunc('hour', m.minute) in (select hour from slots where not rolled)
+                 or m.minute >= date_trunc('hour', now()) + interval '1 hour')
           union all
           select date_trunc('hour', m.minute), m.connection, m.queue, m.queued, m.completed, m.failed,
                  m.run_ms_sum, m.run_ms_max, m.wait_ms_sum, m.wait_ms_max

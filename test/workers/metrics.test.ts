@@ -324,6 +324,8 @@ describe('GET /api/metrics with the hourly rollups', () => {
     await insertMinute(25, 10, m(900));
     await insertMinute(2, 10, m(2, 4));
     await insertMinute(0, 0, m(1, 3));
+    // Stamped in the next hour (a host's clock ahead): in the per-queue figures, as always.
+    await insertMinute(-1, 5, m(10));
 
     // Whether or not some other suite's cron has rolled these hours up yet.
     await expectSameAsMinutes();
