@@ -1,13 +1,6 @@
 import type { Env } from './env';
-import { rollupMetrics } from './housekeeping/rollup-metrics';
-import { HOUSEKEEPING_STEPS, runHousekeeping } from './housekeeping/run-housekeeping';
+import { runHousekeeping } from './housekeeping/run-housekeeping';
 import { Services } from './services';
-
-/**
- * The housekeeping steps, then the hourly metrics rollup (after the prunes: it only recomputes
- * hours whose minute rows are all still kept, so the order does not change what it writes).
- */
-export const CRON_STEPS = [...HOUSEKEEPING_STEPS, rollupMetrics] as const;
 
 /**
  * The cron (every minute, see wrangler.toml): bounded housekeeping (functions/housekeeping/), so
@@ -23,18 +16,15 @@ export async function scheduled(
 ): Promise<void> {
   const services = new Services(env);
   try {
-    const run = await runHousekeeping(
-      {
-        get db() {
-          return services.db;
-        },
-        get bus() {
-          return services.bus;
-        },
-        env,
+    const run = await runHousekeeping({
+      get db() {
+        return services.db;
       },
-      CRON_STEPS,
-    );
+      get bus() {
+        return services.bus;
+      },
+      env,
+    });
     console.log(run.summary);
     if (run.failures.length > 0) {
       throw new Error(

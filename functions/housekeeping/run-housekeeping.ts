@@ -2,10 +2,11 @@ import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
 import { pruneCompletedJobs, pruneFailedJobs } from './prune-jobs';
 import { pruneMetrics } from './prune-metrics';
+import { rollupMetrics } from './rollup-metrics';
 import type { HousekeepingContext, HousekeepingStep } from './step';
 import { sweepDeadHosts } from './sweep-dead-hosts';
 
-/** In order of urgency: who is dead first, then the bus, then retention. */
+/** In order of urgency: who is dead first, then the bus, then retention, then the hourly rollups. */
 export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   sweepDeadHosts,
   pruneCommands,
@@ -13,6 +14,8 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneCompletedJobs,
   pruneFailedJobs,
   pruneMetrics,
+  // After the prunes: it only recomputes hours whose minute rows are all still kept.
+  rollupMetrics,
 ];
 
 export interface HousekeepingRun {

@@ -41,6 +41,7 @@ describe('migrations', () => {
         'watchtower_hosts',
         'watchtower_commands',
         'watchtower_metrics',
+        'watchtower_metrics_hourly',
         'watchtower_bus_entries',
       ]) {
         expect(before).toContain(table);

@@ -1,7 +1,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { ClaimedCommand, CommandBus, CommandTarget } from '../../../core/bus/command-bus';
 import type { NeonDb } from '../../../core/db/neon-database';
-import { hosts, jobAttempts, jobs, metrics, workers } from '../../../drizzle/schema';
+import { hosts, jobAttempts, jobs, metrics, metricsHourly, workers } from '../../../drizzle/schema';
 
 /**
  * Test rows for the route suites. The database is shared with other suites running at the same
@@ -95,6 +95,8 @@ export class Seed {
     if (this.#hostIds.length > 0) await this.db.delete(hosts).where(inArray(hosts.hostId, this.#hostIds));
     if (this.#metricQueues.size > 0) {
       await this.db.delete(metrics).where(inArray(metrics.queue, [...this.#metricQueues]));
+      // The cron's rollup may have folded them into hours meanwhile.
+      await this.db.delete(metricsHourly).where(inArray(metricsHourly.queue, [...this.#metricQueues]));
     }
   }
 }
