@@ -68,12 +68,14 @@ export class Seed {
   async metrics(rows: Array<Omit<MetricInsert, 'minute'> & { minutesAgo: number }>): Promise<void> {
     if (rows.length === 0) return;
     for (const row of rows) this.#metricQueues.add(row.queue);
-    for (const { minutesAgo, ...row } of rows) {
-      await this.db.insert(metrics).values({
+    // One statement: a cron running meanwhile (another test file's) rolls up all of them or none,
+    // never an hour with half its minutes.
+    await this.db.insert(metrics).values(
+      rows.map(({ minutesAgo, ...row }) => ({
         ...row,
         minute: sql`date_trunc('minute', now()) - make_interval(mins => ${minutesAgo})`,
-      });
-    }
+      })),
+    );
   }
 
   /** Keeps seeded hosts and workers alive for the sweep of any real host running meanwhile. */
