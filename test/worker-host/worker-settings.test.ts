@@ -103,8 +103,10 @@ describe('supervisor settings in the worker processes', () => {
     const polite = await queues.timeout.add('slow', { ms: 20_000 });
     const failed = await waitFor(
       async () => {
-        const current = (await queues.timeout.getJob(polite.id!)) as Job;
-        return (await current.getState()) === 'failed' ? current : undefined;
+        // State first, then the job: read the other way round, a job failing in between comes
+        // back with the state 'failed' but the fields read while it was still active.
+        if ((await queues.timeout.getJobState(polite.id!)) !== 'failed') return undefined;
+        return (await queues.timeout.getJob(polite.id!)) as Job;
       },
       10_000,
       'the slow job to time out',
