@@ -369,5 +369,33 @@ describe.each(['database', 'redis'] as const)(
       expect(refused.body.command).toMatchObject({ status: 'failed', claimedBy: host.hostId });
       expect(refused.body.command.error).toContain('stopped');
     });
+
+    it('restarts the stopped worker, and starts one more on its queue, with the confirmed results', async () => {
+      const before = await workerInList(worker);
+      const restarted = await call('POST', `/api/workers/${worker}/restart?wait=20`);
+      expect(restarted.status, JSON.stringify(restarted.body)).toBe(200);
+      expect(restarted.body.command).toMatchObject({
+        type: 'worker.restart',
+        status: 'done',
+        result: { workerId: worker, status: 'running', confirmed: true },
+      });
+      expect(restarted.body.command.result.pid).not.toBe(before?.pid);
+
+      const started = await call('POST', '/api/workers?wait=20', { queue: work });
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      expect(started.body.command).toMatchObject({
+        type: 'worker.start',
+        status: 'done',
+        claimedBy: host.hostId,
+        result: { queue: work, status: 'running', confirmed: true },
+      });
+      const added = String(started.body.command.result.workerId);
+      expect(added).not.toBe(worker);
+      await waitFor(
+        async () => (await workerInList(added))?.status === 'running',
+        20_000,
+        'the list to show the new worker running',
+      );
+    });
   },
 );
