@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
 import type { Context } from 'hono';
-import type { Database } from '../core/db/database';
+import type { StatementDatabase } from '../core/db/database';
 import { auditLog } from '../drizzle/schema';
 import type { Actor } from './auth/actor';
 import type { AppEnv } from './env';
@@ -22,7 +22,7 @@ export interface AuditEntry {
 
 export interface RecordAuditOptions {
   /** The transaction that made the change, so the change and its audit row commit together. */
-  db?: Database;
+  db?: StatementDatabase;
   /**
    * Who did it, when it is not `c.get('actor')`: the user who just logged in, or `null` for
    * someone not (yet) authenticated (a failed login).
@@ -83,7 +83,7 @@ export type AuditRow = typeof auditLog.$inferSelect;
 
 /** Newest first; one more row than asked tells whether there is a next page. */
 export async function listAudit(
-  db: Database,
+  db: StatementDatabase,
   filter: AuditFilter,
 ): Promise<{ entries: AuditRow[]; nextCursor: number | null }> {
   const conditions: SQL[] = [];

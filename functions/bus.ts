@@ -2,7 +2,7 @@ import type { CommandBus } from '../core/bus/command-bus';
 import { DatabaseCommandBus } from '../core/bus/database-command-bus';
 import { RedisCommandBus } from '../core/bus/redis-command-bus';
 import { createUpstashRedisClient } from '../core/bus/upstash-redis-client';
-import type { Database } from '../core/db/database';
+import type { StatementDatabase } from '../core/db/database';
 import { requireBinding } from './config';
 import type { Env } from './env';
 import { misconfigured } from './http-error';
@@ -39,7 +39,7 @@ export function checkBusConfig(env: Env): BusDriver {
 }
 
 /** `database` takes the request's drizzle db lazily, so the redis bus never opens a database pool. */
-export function createCommandBus(env: Env, database: () => Database): CommandBus {
+export function createCommandBus(env: Env, database: () => StatementDatabase): CommandBus {
   switch (checkBusConfig(env)) {
     case 'database':
       return new DatabaseCommandBus(database());

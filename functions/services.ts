@@ -1,5 +1,5 @@
 import type { CommandBus } from '../core/bus/command-bus';
-import type { Database } from '../core/db/database';
+import type { StatementDatabase } from '../core/db/database';
 import {
   createNeonDatabase,
   createNeonHttpDatabase,
@@ -22,7 +22,7 @@ import { misconfigured } from './http-error';
  *   context), so it is opened only when asked for and `close()` goes to `ctx.waitUntil`.
  */
 export class Services {
-  #http: Database | undefined;
+  #http: StatementDatabase | undefined;
   #pool: NeonDatabaseHandle | undefined;
   #bus: CommandBus | undefined;
   readonly #databaseUrl: string;
@@ -40,7 +40,7 @@ export class Services {
   }
 
   /** Neon's HTTP path: no interactive transactions (`transaction` throws; use `transactional`). */
-  get db(): Database {
+  get db(): StatementDatabase {
     this.#http ??= createNeonHttpDatabase({
       url: this.#databaseUrl,
       localHttp: this.env.WATCHTOWER_LOCAL_NEON_HTTP,

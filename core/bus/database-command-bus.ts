@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Database, rowsOf } from '../db/database';
+import { rowsOf, type StatementDatabase } from '../db/database';
 import { BusError, backendCall } from './bus-error';
 import {
   type ClaimedCommand,
@@ -69,7 +69,7 @@ export class DatabaseCommandBus implements CommandBus {
   listen?: (onCommand: (target: CommandTarget) => void) => Promise<() => Promise<void>>;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: StatementDatabase,
     options: { listener?: NotificationListener; close?: () => Promise<void> } = {},
   ) {
     this.closeBackend = options.close ?? (async () => undefined);

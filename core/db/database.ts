@@ -8,6 +8,12 @@ import type * as schema from '../../drizzle/schema';
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /**
+ * A database for single statements, without interactive transactions: what Neon's HTTP path gives
+ * the Cloudflare Worker. A `Database` is one too, so code that needs no transaction takes this.
+ */
+export type StatementDatabase = Omit<Database, 'transaction'>;
+
+/**
  * Rows of a raw `db.execute()`: node-postgres, Neon's WebSocket Pool and Neon's HTTP path (drizzle's
  * `neon-http`, which asks `neon()` for full results) all answer `{ rows, fields, ... }`; a bare array
  * is taken as the rows.

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Database, rowsOf } from './database';
+import { rowsOf, type StatementDatabase } from './database';
 
 /**
  * Job retention, shared by the Cloudflare Worker's cron and `watchtower prune`, so both agree on
@@ -22,7 +22,7 @@ export function finishedBefore(statuses: readonly string[], days: number): SQL {
  * walks the completed_at index instead of taking any matching rows.
  */
 export async function deleteJobBatch(
-  db: Database,
+  db: StatementDatabase,
   condition: SQL,
   limit: number,
   options: { oldestFirst?: boolean } = {},

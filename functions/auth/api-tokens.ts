@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { apiTokens } from '../../drizzle/schema';
 import type { Actor, Role } from './actor';
 import { base64UrlEncode, randomBytes, sha256Hex } from './crypto';
@@ -22,7 +22,7 @@ export function looksLikeApiToken(value: string): boolean {
 }
 
 export async function createApiToken(
-  db: Database,
+  db: StatementDatabase,
   input: { name: string; role: Role; expiresAt: Date | null; createdBy: Actor },
 ): Promise<{ token: string; row: ApiTokenRow }> {
   const token = TOKEN_PREFIX + base64UrlEncode(randomBytes(TOKEN_BYTES));
@@ -46,7 +46,7 @@ export async function createApiToken(
  * The actor for a presented token, or null when it is unknown, revoked or expired (one answer
  * for all three: the caller learns nothing about which tokens exist).
  */
-export async function authenticateApiToken(db: Database, token: string): Promise<Actor | null> {
+export async function authenticateApiToken(db: StatementDatabase, token: string): Promise<Actor | null> {
   const [row] = await db
     .select()
     .from(apiTokens)
@@ -72,7 +72,7 @@ export async function authenticateApiToken(db: Database, token: string): Promise
 }
 
 export async function listApiTokens(
-  db: Database,
+  db: StatementDatabase,
   options: { includeRevoked: boolean; before?: { createdAt: Date; id: string } | undefined; limit: number },
 ): Promise<ApiTokenRow[]> {
   const conditions: SQL[] = [];
@@ -93,14 +93,14 @@ export async function listApiTokens(
     .limit(options.limit);
 }
 
-export async function getApiToken(db: Database, id: string): Promise<ApiTokenRow | null> {
+export async function getApiToken(db: StatementDatabase, id: string): Promise<ApiTokenRow | null> {
   const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, id)).limit(1);
   return row ?? null;
 }
 
 /** Revokes once: the first revocation's time is kept. Null for an unknown id. */
 export async function revokeApiToken(
-  db: Database,
+  db: StatementDatabase,
   id: string,
 ): Promise<{ row: ApiTokenRow; changed: boolean } | null> {
   const [revoked] = await db

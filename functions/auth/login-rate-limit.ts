@@ -1,5 +1,5 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { loginAttempts, sessions } from '../../drizzle/schema';
 import { HttpError } from '../http-error';
 import { sha256Hex } from './crypto';
@@ -33,7 +33,11 @@ function windowStart(now: number): Date {
 }
 
 /** 429 `too_many_requests` with Retry-After (seconds to the window's end) once a limit is reached. */
-export async function assertLoginAllowed(db: Database, keys: LoginKeys, now = Date.now()): Promise<void> {
+export async function assertLoginAllowed(
+  db: StatementDatabase,
+  keys: LoginKeys,
+  now = Date.now(),
+): Promise<void> {
   const start = windowStart(now);
   const rows = await db
     .select({ key: loginAttempts.key, failures: loginAttempts.failures })
@@ -51,7 +55,11 @@ export async function assertLoginAllowed(db: Database, keys: LoginKeys, now = Da
   );
 }
 
-export async function recordLoginFailure(db: Database, keys: LoginKeys, now = Date.now()): Promise<void> {
+export async function recordLoginFailure(
+  db: StatementDatabase,
+  keys: LoginKeys,
+  now = Date.now(),
+): Promise<void> {
   const start = windowStart(now);
   await db
     .insert(loginAttempts)
@@ -66,7 +74,7 @@ export async function recordLoginFailure(db: Database, keys: LoginKeys, now = Da
 }
 
 /** A successful login forgets the account's failures (not the ip's: those count across accounts). */
-export async function clearLoginFailures(db: Database, keys: LoginKeys): Promise<void> {
+export async function clearLoginFailures(db: StatementDatabase, keys: LoginKeys): Promise<void> {
   await db.delete(loginAttempts).where(eq(loginAttempts.key, keys.account));
 }
 
@@ -74,7 +82,7 @@ export async function clearLoginFailures(db: Database, keys: LoginKeys): Promise
  * Housekeeping for the cron: rate-limit windows that ended, and sessions that ended more than a
  * day ago (kept that long so a "why was I logged out" question can still be answered).
  */
-export async function pruneAuthState(db: Database, now = Date.now()): Promise<void> {
+export async function pruneAuthState(db: StatementDatabase, now = Date.now()): Promise<void> {
   await db.delete(loginAttempts).where(lt(loginAttempts.windowStart, new Date(now - LOGIN_WINDOW_MS)));
   await db.delete(sessions).where(lt(sessions.expiresAt, new Date(now - 24 * 60 * 60 * 1000)));
 }

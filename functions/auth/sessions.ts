@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { sessions, users } from '../../drizzle/schema';
 import type { Actor } from './actor';
 import { base64UrlEncode, randomBytes, sha256Hex } from './crypto';
@@ -16,7 +16,7 @@ const SESSION_BYTES = 32;
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
 export async function createSession(
-  db: Database,
+  db: StatementDatabase,
   input: { userId: string; ip: string | null; userAgent: string | null },
 ): Promise<{ cookieValue: string; sessionId: string; expiresAt: Date }> {
   const cookieValue = base64UrlEncode(randomBytes(SESSION_BYTES));
@@ -34,7 +34,7 @@ export async function createSession(
 
 /** The session's user as an actor, or null when the session is unknown, revoked, expired or its user disabled. */
 export async function authenticateSession(
-  db: Database,
+  db: StatementDatabase,
   cookieValue: string,
 ): Promise<{ actor: Actor; sessionId: string } | null> {
   if (!COOKIE_VALUE.test(cookieValue)) return null;
@@ -56,7 +56,7 @@ export async function authenticateSession(
   return { actor: { kind: 'session', id: row.userId, name: row.email, role: row.role }, sessionId };
 }
 
-export async function revokeSession(db: Database, sessionId: string): Promise<void> {
+export async function revokeSession(db: StatementDatabase, sessionId: string): Promise<void> {
   await db
     .update(sessions)
     .set({ revokedAt: sql`now()` })
@@ -65,7 +65,7 @@ export async function revokeSession(db: Database, sessionId: string): Promise<vo
 
 /** After a password change or disabling: every other session of the user ends. */
 export async function revokeUserSessions(
-  db: Database,
+  db: StatementDatabase,
   userId: string,
   exceptSessionId?: string,
 ): Promise<void> {

@@ -1,5 +1,5 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { users } from '../../drizzle/schema';
 import { HttpError } from '../http-error';
 import type { Role } from './actor';
@@ -7,7 +7,7 @@ import type { Role } from './actor';
 export type UserRow = typeof users.$inferSelect;
 
 export async function listUsers(
-  db: Database,
+  db: StatementDatabase,
   options: { after?: string | undefined; limit: number },
 ): Promise<UserRow[]> {
   return db
@@ -18,17 +18,17 @@ export async function listUsers(
     .limit(options.limit);
 }
 
-export async function getUser(db: Database, id: string): Promise<UserRow | null> {
+export async function getUser(db: StatementDatabase, id: string): Promise<UserRow | null> {
   const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
   return row ?? null;
 }
 
-export async function findUserByEmail(db: Database, email: string): Promise<UserRow | null> {
+export async function findUserByEmail(db: StatementDatabase, email: string): Promise<UserRow | null> {
   const [row] = await db.select().from(users).where(eq(users.email, email.toLowerCase())).limit(1);
   return row ?? null;
 }
 
-export async function anyUserExists(db: Database): Promise<boolean> {
+export async function anyUserExists(db: StatementDatabase): Promise<boolean> {
   const [row] = await db.select({ one: sql<number>`1` }).from(users).limit(1);
   return row !== undefined;
 }
@@ -38,7 +38,7 @@ export async function anyUserExists(db: Database): Promise<boolean> {
  * transaction: it takes a while) null: a user who signs in only through Access.
  */
 export async function createUser(
-  db: Database,
+  db: StatementDatabase,
   input: { email: string; name: string; role: Role; passwordHash: string | null },
 ): Promise<UserRow> {
   const [row] = await db
@@ -63,7 +63,11 @@ export interface UserPatch {
 }
 
 /** Null for an unknown id. */
-export async function updateUser(db: Database, id: string, patch: UserPatch): Promise<UserRow | null> {
+export async function updateUser(
+  db: StatementDatabase,
+  id: string,
+  patch: UserPatch,
+): Promise<UserRow | null> {
   const [row] = await db
     .update(users)
     .set({
@@ -79,11 +83,11 @@ export async function updateUser(db: Database, id: string, patch: UserPatch): Pr
 }
 
 /** Null for an unknown id. Sessions go with the user (on delete cascade). */
-export async function deleteUser(db: Database, id: string): Promise<UserRow | null> {
+export async function deleteUser(db: StatementDatabase, id: string): Promise<UserRow | null> {
   const [row] = await db.delete(users).where(eq(users.id, id)).returning();
   return row ?? null;
 }
 
-export async function recordLogin(db: Database, id: string): Promise<void> {
+export async function recordLogin(db: StatementDatabase, id: string): Promise<void> {
   await db.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, id));
 }

@@ -1,10 +1,10 @@
 import type { CommandBus } from '../../core/bus/command-bus';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import type { Env } from '../env';
 
 /** What a housekeeping step gets: the run's database and bus (opened on first use) and the bindings. */
 export interface HousekeepingContext {
-  readonly db: Database;
+  readonly db: StatementDatabase;
   readonly bus: CommandBus;
   readonly env: Env;
 }

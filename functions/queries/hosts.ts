@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { hosts } from '../../drizzle/schema';
 import { PendingRequestSchema } from '../commands/pending-requests';
 import { TimestampSchema } from '../schemas/common';
@@ -66,7 +66,7 @@ const SELECT = sql`select h.host_id, h.hostname, h.pid, h.version, h.status, h.c
 
 /** Hosts, most recently heard from first; by default the live ones (not dead or stopped). */
 export async function listHosts(
-  db: Database,
+  db: StatementDatabase,
   filter: { status?: HostStatus | undefined; limit: number },
 ): Promise<{ hosts: HostRow[]; truncated: boolean }> {
   const where: SQL =
@@ -80,7 +80,7 @@ export async function listHosts(
   return { hosts: rows.slice(0, filter.limit).map(toHost), truncated: rows.length > filter.limit };
 }
 
-export async function findHost(db: Database, hostId: string): Promise<HostRow | null> {
+export async function findHost(db: StatementDatabase, hostId: string): Promise<HostRow | null> {
   const rows = await query<Row>(db, sql`${SELECT} where h.host_id = ${hostId}`);
   return rows[0] ? toHost(rows[0]) : null;
 }

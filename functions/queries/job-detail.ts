@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import type { JobAttempt, JobDetail, TimelineEvent } from './job-schemas';
 import { type JobRow, jobColumns, toJobSummary } from './list-jobs';
 import { isoText, query } from './sql';
@@ -21,7 +21,7 @@ const MAX_ATTEMPTS_SHOWN = 200;
  * One job with its attempts, in one statement: the row by primary key or by the natural-key index,
  * its attempts by the (connection, queue, job_id, attempt) unique index. Null when there is none.
  */
-export async function findJob(db: Database, ref: JobRef): Promise<JobDetail | null> {
+export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDetail | null> {
   const where: SQL =
     'id' in ref
       ? sql`j.id = ${ref.id}`

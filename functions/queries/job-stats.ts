@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { num, query } from './sql';
 
 /**
@@ -86,7 +86,7 @@ export const JOB_STATS_SQL: SQL = sql`
                count(*) filter (where status = 'paused') as paused_workers
         from watchtower_workers where status <> 'dead' and status <> 'stopped') w`;
 
-export async function jobStats(db: Database): Promise<JobStats> {
+export async function jobStats(db: StatementDatabase): Promise<JobStats> {
   const [row] = await query<StatsRow>(db, JOB_STATS_SQL);
   if (!row) throw new Error('job stats: the statement returned no row');
   return toJobStats(row);

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { encodeJobCursor, type JobCursor } from './job-cursor';
 import { JOB_STATUSES, type JobStatus, type JobSummary } from './job-schemas';
 import { identityContains, jobContains, nameEquals } from './job-search';
@@ -80,7 +80,7 @@ export function jobColumns(): SQL {
  * and time filters narrow the walk they ride on.
  */
 export async function listJobs(
-  db: Database,
+  db: StatementDatabase,
   filter: JobListFilter,
 ): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
   return toJobPage(await query<JobPageRow>(db, jobPageSql(filter)), filter.limit);

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { TimestampSchema } from '../schemas/common';
 import { JOB_STATS_SQL, type JobStats, type StatsRow, toJobStats } from './job-stats';
 import { num, numOrNull, query } from './sql';
@@ -189,14 +189,14 @@ export const METRICS_SQL: SQL = sql`with slots as (
           (select sum(memory) from workers) as memory_bytes,
           (select count(*) from watchtower_hosts where status <> 'dead' and status <> 'stopped') as hosts`;
 
-export async function metricsSeries(db: Database): Promise<MetricsSeries> {
+export async function metricsSeries(db: StatementDatabase): Promise<MetricsSeries> {
   const [row] = await query<MetricsRow>(db, METRICS_SQL);
   if (!row) throw new Error('metrics: the statement returned no row');
   return toMetricsSeries(row);
 }
 
 /** Metrics and job stats in one statement (one round trip). */
-export async function metricsWithStats(db: Database): Promise<MetricsSeries & { stats: JobStats }> {
+export async function metricsWithStats(db: StatementDatabase): Promise<MetricsSeries & { stats: JobStats }> {
   const [row] = await query<MetricsRow & StatsRow>(
     db,
     sql`select s.*, m.* from (${JOB_STATS_SQL}) s, (${METRICS_SQL}) m`,

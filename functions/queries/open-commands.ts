@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { CommandTarget } from '../../core/bus/command-bus';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { isoText, query } from './sql';
 
 export interface OpenCommandRow {
@@ -23,7 +23,7 @@ const MAX_OPEN = 1000;
  * watchtower_commands_open (target_kind, target_id, seq) that only holds open commands.
  */
 export async function openCommands(
-  db: Database,
+  db: StatementDatabase,
   targets: readonly CommandTarget[],
 ): Promise<OpenCommandRow[]> {
   if (targets.length === 0) return [];

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import type { JobSummary } from './job-schemas';
 import { JOB_STATS_SQL, type JobStats, type StatsRow, toJobStats } from './job-stats';
 import { type JobPageRow, jobPageSql, toJobPage } from './list-jobs';
@@ -28,7 +28,7 @@ interface PollRow extends StatsRow {
  * open commands of those workers and their hosts.
  */
 export async function pollSnapshot(
-  db: Database,
+  db: StatementDatabase,
   options: { recentJobs: number; workers: WorkerFilter; openCommands: boolean },
 ): Promise<PollSnapshot> {
   const openCommands = options.openCommands

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { PendingRequestSchema } from '../commands/pending-requests';
 import { TimestampSchema } from '../schemas/common';
 import { num, numOrNull, query } from './sql';
@@ -57,7 +57,7 @@ const PROCESSING_CAP = 10_000;
  * watchtower_metrics by its primary key (60 × queues rows), the workers table, the live hosts'
  * snapshots and the (small) set of processing jobs: never the whole jobs table.
  */
-export async function listQueues(db: Database): Promise<QueueRow[]> {
+export async function listQueues(db: StatementDatabase): Promise<QueueRow[]> {
   const rows = await query<Row>(
     db,
     sql`with recent as (
@@ -136,7 +136,7 @@ function toQueue(row: Row): QueueRow {
  * a rollup, a worker or a supervisor. Commands for unknown queues answer 404 instead of waiting
  * for a host that will say "no such queue".
  */
-export async function queueKnown(db: Database, connection: string, queue: string): Promise<boolean> {
+export async function queueKnown(db: StatementDatabase, connection: string, queue: string): Promise<boolean> {
   const rows = await query<{ known: boolean }>(
     db,
     sql`select exists (select 1 from watchtower_jobs where connection = ${connection} and queue = ${queue})

@@ -1,10 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Database, rowsOf } from '../../core/db/database';
+import { rowsOf, type StatementDatabase } from '../../core/db/database';
 
 /** Small pieces every query file shares. */
 
 /** Runs one statement (one round trip) and returns its rows. */
-export async function query<Row>(db: Database, statement: SQL): Promise<Row[]> {
+export async function query<Row>(db: StatementDatabase, statement: SQL): Promise<Row[]> {
   return rowsOf<Row>(await db.execute(statement));
 }
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { PendingRequestSchema } from '../commands/pending-requests';
 import { num, query } from './sql';
 
@@ -49,7 +49,7 @@ interface Row {
 }
 
 /** Every supervisor of the live hosts (a host reports a handful), grouped by name, sorted by name. */
-export async function listSupervisors(db: Database): Promise<SupervisorRow[]> {
+export async function listSupervisors(db: StatementDatabase): Promise<SupervisorRow[]> {
   const rows = await query<Row>(
     db,
     sql`select h.host_id, h.hostname, s.value as snapshot,

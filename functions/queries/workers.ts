@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { workers } from '../../drizzle/schema';
 import { PendingRequestSchema } from '../commands/pending-requests';
 import { TimestampSchema } from '../schemas/common';
@@ -80,7 +80,7 @@ const SELECT = sql`select w.worker_id, w.host_id, h.hostname, w.supervisor, w.co
  * watchtower_workers_host. One more row than asked says whether the list was cut.
  */
 export async function listWorkers(
-  db: Database,
+  db: StatementDatabase,
   filter: WorkerFilter,
 ): Promise<{ workers: WorkerRow[]; truncated: boolean }> {
   return toWorkerPage(await query<WorkerDbRow>(db, workersSql(filter)), filter.limit);
@@ -105,7 +105,7 @@ export function toWorkerPage(
   return { workers: rows.slice(0, limit).map(toWorker), truncated: rows.length > limit };
 }
 
-export async function findWorker(db: Database, workerId: string): Promise<WorkerRow | null> {
+export async function findWorker(db: StatementDatabase, workerId: string): Promise<WorkerRow | null> {
   const rows = await query<WorkerDbRow>(db, sql`${SELECT} where w.worker_id = ${workerId}`);
   return rows[0] ? toWorker(rows[0]) : null;
 }

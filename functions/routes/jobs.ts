@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Database } from '../../core/db/database';
+import type { StatementDatabase } from '../../core/db/database';
 import { createRouter } from '../app';
 import { HttpError } from '../http-error';
 import { requireRole } from '../middleware/require-role';
@@ -74,7 +74,7 @@ const byKeyRoute = createRoute({
   responses: { 200: jsonResponse(JobDetailSchema, 'The job'), ...errorResponses(400, 401, 403, 404) },
 });
 
-async function detail(db: Database, ref: JobRef) {
+async function detail(db: StatementDatabase, ref: JobRef) {
   const job = await findJob(db, ref);
   if (!job) {
     const name =
