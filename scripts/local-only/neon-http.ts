@@ -19,9 +19,10 @@
  *   driver copies onto its `NeonDbError`.
  * It connects to loopback databases only.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
 import pg from 'pg';
+import { listen, messageOf, readBody, sendJson } from './http-support';
 
 export interface NeonHttpOptions {
   /** 0 (the default) picks a free port. */
@@ -102,7 +103,7 @@ export async function startNeonHttp(options: NeonHttpOptions = {}): Promise<Neon
       else res.destroy();
     });
   });
-  await listen(server, options.port ?? 0, host);
+  await listen(server, options.port ?? 0, host, 'neon http');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('neon http: no TCP address');
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -139,7 +140,7 @@ async function handle(
     sendJson(res, 405, { message: `method ${req.method} not allowed` });
     return;
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   try {
     if (body === 'too-large') throw new BadRequest(`request body exceeds ${MAX_BODY_BYTES} bytes`);
     const connectionString = header(req, 'neon-connection-string');
@@ -282,41 +283,4 @@ function parseJson(body: Buffer): unknown {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? `port ${port} is already in use` : error.message;
-      reject(new Error(`neon http: cannot listen on ${host}:${port}: ${reason}`));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

@@ -6,10 +6,11 @@
  * `neonConfig.wsProxy = (host, port) => \`127.0.0.1:${relayPort}/v1?address=${host}:${port}\``,
  * `useSecureWebSocket = false`, `pipelineTLS = false`, `pipelineConnect = false`.
  */
-import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, STATUS_CODES } from 'node:http';
 import { connect, isIPv4, isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { listen } from './http-support';
 
 export interface NeonRelayOptions {
   /** 0 (the default) picks a free port. */
@@ -77,7 +78,7 @@ export async function startNeonRelay(options: NeonRelayOptions = {}): Promise<Ne
     });
   });
 
-  await listen(server, options.port ?? 0, host);
+  await listen(server, options.port ?? 0, host, 'neon relay');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('neon relay: no TCP address');
 
@@ -171,18 +172,4 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? `port ${port} is already in use` : error.message;
-      reject(new Error(`neon relay: cannot listen on ${host}:${port}: ${reason}`));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

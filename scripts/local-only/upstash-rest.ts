@@ -13,8 +13,9 @@
  *   base64 (recursively in arrays); integers and null stay as they are; errors are never encoded.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
+import { listen, messageOf, readBody, sendJson } from './http-support';
 
 export interface UpstashRestOptions {
   /** 0 (the default) picks a free port. */
@@ -37,8 +38,6 @@ type Json = string | number | null | Json[];
 type Reply = { result: Json } | { error: string };
 
 const MAX_BODY_BYTES = 1024 * 1024;
-/** A client that keeps sending past the limit is cut off rather than drained forever. */
-const MAX_DRAIN_BYTES = 64 * MAX_BODY_BYTES;
 
 /** They change the state of the shared connection, so one request would affect every other. */
 const REFUSED_COMMANDS = new Set([
@@ -119,7 +118,7 @@ export async function startUpstashRest(options: UpstashRestOptions): Promise<Ups
     });
   });
   try {
-    await listen(server, options.port ?? 0, host);
+    await listen(server, options.port ?? 0, host, 'upstash rest');
   } catch (error) {
     redis.disconnect();
     throw error;
@@ -160,7 +159,7 @@ async function handleRequest(
     sendJson(res, 405, { error: `ERR method ${req.method} not allowed` });
     return;
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   if (body === 'too-large') {
     sendJson(res, 413, { error: `ERR request body exceeds ${MAX_BODY_BYTES} bytes` });
     return;
@@ -326,21 +325,6 @@ function isAuthorized(req: IncomingMessage, url: URL, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > MAX_DRAIN_BYTES) req.destroy();
-    });
-    // The body is drained before answering 413, so the client reads the answer instead of a reset.
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * A raw reply as JSON: bulk strings arrive as Buffers, so binary values survive base64 byte for byte;
  * integers and null stay as they are, nested arrays stay arrays.
@@ -370,28 +354,4 @@ function isCommandError(error: unknown): boolean {
 function errorText(error: unknown): string {
   if (isCommandError(error)) return messageOf(error);
   return `ERR Redis is unavailable: ${messageOf(error)}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? `port ${port} is already in use` : error.message;
-      reject(new Error(`upstash rest: cannot listen on ${host}:${port}: ${reason}`));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
