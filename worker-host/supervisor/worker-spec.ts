@@ -9,12 +9,20 @@ export interface WorkerSpec {
   queue: string;
   processorPath: string;
   concurrency: number;
+  /** Runs of a job that does not set `attempts` itself. */
   tries: number;
+  /** Seconds; 0 for no limit. */
   timeout: number;
+  /** Megabytes of RSS; 0 for no limit. */
   memory: number;
+  /** Seconds to wait for a job on an empty queue (BullMQ's drainDelay). */
   sleep: number;
+  /** Seconds to rest after each job. */
   rest: number;
-  /** Seconds a worker process gets to finish its jobs when it must go; then it is killed. */
+  /**
+   * Seconds a worker process gets to finish its jobs when it must go: then the supervisor kills
+   * it, or, with no supervisor left, the process forces itself.
+   */
   graceSeconds: number;
 }
 

@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import { attachJobEvents, type JobEventsHandle } from '../recorder/worker-job-events';
+import type { WorkerSpec } from '../supervisor/worker-spec';
 import {
   EXIT_STOPPED,
   EXIT_UNUSABLE,
@@ -12,28 +13,12 @@ import {
 import { loadProcessor, ProcessorError, withTimeout } from './processor';
 import { createWorker } from './queue-backend';
 
-/** Everything one worker process needs; the supervisor passes it on the command line and in env. */
-export interface WorkerRunOptions {
+/**
+ * Everything one worker process needs: its slot's WorkerSpec, which the supervisor passes on the
+ * command line and in env, and its id.
+ */
+export interface WorkerRunOptions extends WorkerSpec {
   workerId: string;
-  hostId: string;
-  supervisor: string;
-  connection: string;
-  connectionUrl: string;
-  queue: string;
-  processorPath: string;
-  concurrency: number;
-  /** Runs of a job that does not set `attempts` itself. */
-  tries: number;
-  /** Seconds; 0 for no limit. */
-  timeout: number;
-  /** Megabytes of RSS; 0 for no limit. */
-  memory: number;
-  /** Seconds to wait for a job on an empty queue (BullMQ's drainDelay). */
-  sleep: number;
-  /** Seconds to rest after each job. */
-  rest: number;
-  /** Seconds current jobs get to finish when the process must go and nobody else will force it. */
-  graceSeconds: number;
   /** Start without taking jobs (the slot was paused when this process was started). */
   paused?: boolean;
   /** Where job events go: the supervisor over IPC, or a recorder in this process when standalone. */
