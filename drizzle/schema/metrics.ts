@@ -1,13 +1,8 @@
 import { bigint, doublePrecision, index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
-/**
- * Per-minute rollups per queue, written by the recorder with additive upserts, so every chart and
- * stat reads a few hundred rows instead of scanning jobs.
- */
-export const metrics = pgTable(
-  'watchtower_metrics',
-  {
-    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+/** The queue and measures both rollup tables hold (fresh builders for each table). */
+function rollupMeasures() {
+  return {
     connection: text('connection').notNull().default('default'),
     queue: text('queue').notNull(),
     queued: bigint('queued', { mode: 'number' }).notNull().default(0),
@@ -18,6 +13,18 @@ export const metrics = pgTable(
     runMsMax: doublePrecision('run_ms_max').notNull().default(0),
     waitMsSum: doublePrecision('wait_ms_sum').notNull().default(0),
     waitMsMax: doublePrecision('wait_ms_max').notNull().default(0),
+  };
+}
+
+/**
+ * Per-minute rollups per queue, written by the recorder with additive upserts, so every chart and
+ * stat reads a few hundred rows instead of scanning jobs.
+ */
+export const metrics = pgTable(
+  'watchtower_metrics',
+  {
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    ...rollupMeasures(),
     // Queue depth sampled at the end of the minute (waiting + delayed), when a host saw it.
     depth: bigint('depth', { mode: 'number' }),
   },
@@ -39,16 +46,7 @@ export const metricsHourly = pgTable(
   'watchtower_metrics_hourly',
   {
     hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
-    connection: text('connection').notNull().default('default'),
-    queue: text('queue').notNull(),
-    queued: bigint('queued', { mode: 'number' }).notNull().default(0),
-    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
-    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
-    retried: bigint('retried', { mode: 'number' }).notNull().default(0),
-    runMsSum: doublePrecision('run_ms_sum').notNull().default(0),
-    runMsMax: doublePrecision('run_ms_max').notNull().default(0),
-    waitMsSum: doublePrecision('wait_ms_sum').notNull().default(0),
-    waitMsMax: doublePrecision('wait_ms_max').notNull().default(0),
+    ...rollupMeasures(),
     // The last depth sample of the hour (the latest minute that had one), when a host saw one.
     depth: bigint('depth', { mode: 'number' }),
     rolledAt: timestamp('rolled_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
