@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../../drizzle/migrate';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { watchQueues } from '../../worker-host/recorder/queue-watcher';
-import { createRecorder } from '../../worker-host/recorder/recorder';
+import { createRecorder, type RecorderOptions } from '../../worker-host/recorder/recorder';
 import { testEnv } from '../setup/test-env';
 import {
   countsFor,
@@ -57,34 +57,65 @@ function tempDir(name: string): string {
   return dir;
 }
 
+/**
+ * The supervisor's side of a host for one queue `rec-<kind>-<run>`: a recorder and a queue watcher
+ * writing to `databaseUrl`, the queue on `redisUrl`, and a pg pool to count what was recorded.
+ */
+function recordingHost(
+  kind: string,
+  options: {
+    databaseUrl: string;
+    redisUrl: string;
+    recorder?: Partial<RecorderOptions>;
+    privateRedis?: boolean;
+  },
+) {
+  const queueName = `rec-${kind}-${run}`;
+  const hostId = `${kind}-${run}`;
+  const database = createNodeDatabase(options.databaseUrl);
+  const client = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+  client.on('error', () => undefined);
+  cleanups.push(
+    () => database.close(),
+    () => client.end(),
+  );
+  const recorder = createRecorder({
+    db: database.db,
+    hostId,
+    spoolDir: tempDir('wt-spool-'),
+    ...options.recorder,
+  });
+  const watcher = watchQueues({
+    db: database.db,
+    connection: 'default',
+    url: options.redisUrl,
+    queues: [queueName],
+    recorder,
+    hostId,
+    sweepIntervalMs: 1_000,
+    settleMs: 1_000,
+    overlapMs: 1_000,
+  });
+  const queue = new Queue(queueName, { connection: { url: options.redisUrl } });
+  queue.on('error', () => undefined);
+  // A private Redis is gone by afterAll: its queue is only closed, not obliterated.
+  if (options.privateRedis) {
+    cleanups.push(async () => {
+      await queue.close();
+    });
+  } else {
+    queues.push(queue);
+  }
+  return { queueName, client, recorder, watcher, queue };
+}
+
 describe('recorder under faults', () => {
   it('loses no record when worker processes are killed with SIGKILL mid-burst', async () => {
     const total = 8_000;
-    const queueName = `rec-kill-${run}`;
-    const database = createNodeDatabase(testEnv.databaseUrl);
-    const client = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
-    cleanups.push(
-      () => database.close(),
-      () => client.end(),
-    );
-    const recorder = createRecorder({
-      db: database.db,
-      hostId: `kill-${run}`,
-      spoolDir: tempDir('wt-spool-'),
+    const { queueName, client, recorder, watcher, queue } = recordingHost('kill', {
+      databaseUrl: testEnv.databaseUrl,
+      redisUrl: testEnv.redisUrl,
     });
-    const watcher = watchQueues({
-      db: database.db,
-      connection: 'default',
-      url: testEnv.redisUrl,
-      queues: [queueName],
-      recorder,
-      hostId: `kill-${run}`,
-      sweepIntervalMs: 1_000,
-      settleMs: 1_000,
-      overlapMs: 1_000,
-    });
-    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
-    queues.push(queue);
     await fillQueue(queue, total, (i) => ({ i, sleepMs: 20 }));
 
     // Events are held for 2 s in each child, so a kill surely loses some: the sweep must find them.
@@ -147,7 +178,6 @@ describe('recorder under faults', () => {
 
   it('loses no record when Postgres restarts mid-burst (retrying, spilling and replaying)', async () => {
     const total = 10_000;
-    const queueName = `rec-pg-${run}`;
     let server: PrivatePostgres | undefined;
     try {
       server = await startPrivatePostgres();
@@ -158,36 +188,12 @@ describe('recorder under faults', () => {
     }
     cleanups.push(() => (server as PrivatePostgres).destroy());
     await migrateDatabase(server.url);
-    const database = createNodeDatabase(server.url);
-    const client = new pg.Pool({ connectionString: server.url, max: 2 });
-    client.on('error', () => undefined);
-    cleanups.push(
-      () => database.close(),
-      () => client.end(),
-    );
-    const recorder = createRecorder({
-      db: database.db,
-      hostId: `pg-${run}`,
-      spoolDir: tempDir('wt-spool-'),
+    const { queueName, client, recorder, watcher, queue } = recordingHost('pg', {
+      databaseUrl: server.url,
+      redisUrl: testEnv.redisUrl,
       // Small bounds, so that the outage overflows memory and the spool is used.
-      maxBufferedRows: 2_000,
-      chunkRows: 1_000,
-      retryInitialMs: 100,
-      retryMaxMs: 500,
+      recorder: { maxBufferedRows: 2_000, chunkRows: 1_000, retryInitialMs: 100, retryMaxMs: 500 },
     });
-    const watcher = watchQueues({
-      db: database.db,
-      connection: 'default',
-      url: testEnv.redisUrl,
-      queues: [queueName],
-      recorder,
-      hostId: `pg-${run}`,
-      sweepIntervalMs: 1_000,
-      settleMs: 1_000,
-      overlapMs: 1_000,
-    });
-    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
-    queues.push(queue);
     await fillQueue(queue, total, (i) => ({ i, sleepMs: 10 }));
     try {
       for (let i = 0; i < 2; i++) {
@@ -250,35 +256,12 @@ describe('recorder under faults', () => {
 
   it('loses no record when Redis restarts mid-burst', async () => {
     const total = 6_000;
-    const queueName = `rec-redis-${run}`;
     const redis = await startPrivateRedis();
     cleanups.push(() => redis.destroy());
-    const database = createNodeDatabase(testEnv.databaseUrl);
-    const client = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
-    cleanups.push(
-      () => database.close(),
-      () => client.end(),
-    );
-    const recorder = createRecorder({
-      db: database.db,
-      hostId: `redis-${run}`,
-      spoolDir: tempDir('wt-spool-'),
-    });
-    const watcher = watchQueues({
-      db: database.db,
-      connection: 'default',
-      url: redis.url,
-      queues: [queueName],
-      recorder,
-      hostId: `redis-${run}`,
-      sweepIntervalMs: 1_000,
-      settleMs: 1_000,
-      overlapMs: 1_000,
-    });
-    const queue = new Queue(queueName, { connection: { url: redis.url } });
-    queue.on('error', () => undefined);
-    cleanups.push(async () => {
-      await queue.close();
+    const { queueName, client, recorder, watcher, queue } = recordingHost('redis', {
+      databaseUrl: testEnv.databaseUrl,
+      redisUrl: redis.url,
+      privateRedis: true,
     });
     await fillQueue(queue, total, (i) => ({ i, sleepMs: 20 }));
     const group: RecorderChild[] = [];
