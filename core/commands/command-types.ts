@@ -22,7 +22,7 @@ export const failedJobFilterSchema = z.strictObject({
   queue: queueName.optional(),
   /** The job's name (BullMQ's `job.name`), exact. */
   name: name.optional(),
-  /** Text to look for in the job id, name or exception (the trigram index needs 3 characters). */
+  /** Words to look for in the job id, name, exception or data, as the failed list searches (core/db/job-search.ts). */
   search: z.string().min(3, 'must be at least 3 characters').max(200).optional(),
   /** Only jobs that failed at or after / before these instants. */
   failedAfter: isoDate.optional(),

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -10,6 +11,16 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * How much of a job's text is searched: its id, name and exception (message and stack) up to
+ * SEARCH_IDENTITY_CHARS, and the start of its data's JSON text, capped so a big payload costs no
+ * more to index than a small one (and no text can overflow a tsvector).
+ */
+export const SEARCH_IDENTITY_CHARS = 8192;
+export const SEARCH_DATA_CHARS = 256;
 
 /**
  * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id)` is the
@@ -45,6 +56,17 @@ export const jobs = pgTable(
     waitMs: integer('wait_ms'),
     runMs: integer('run_ms'),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // The words a search matches (migration 0011 defines watchtower_search_text and the query side,
+    // watchtower_search_query). Stored rather than only indexed: the jobs list tests the newest
+    // rows of its ordered walk against it first (functions/queries/list-jobs.ts), and recomputing
+    // it there for every row would cost more than the walk.
+    searchVector: tsvector('search_vector').generatedAlwaysAs(
+      sql.raw(
+        `to_tsvector('simple'::regconfig, watchtower_search_text(` +
+          `left(job_id || ' ' || name || ' ' || coalesce(exception, ''), ${SEARCH_IDENTITY_CHARS}) || ' ' || ` +
+          `coalesce(left(payload::text, ${SEARCH_DATA_CHARS}), '')))`,
+      ),
+    ),
   },
   (t) => [
     uniqueIndex('watchtower_jobs_natural_key').on(t.connection, t.queue, t.jobId),
@@ -60,14 +82,8 @@ export const jobs = pgTable(
     // Jobs running now per queue (GET /api/queues): an index-only walk of the few processing rows
     // instead of a heap fetch per row (on 1M rows: 1,000 processing jobs cost ~12 ms that way).
     index('watchtower_jobs_processing').on(t.connection, t.queue).where(sql`${t.status} = 'processing'`),
-    // Search over id, name and exception uses trigrams (the pg_trgm extension).
-    index('watchtower_jobs_search_trgm').using(
-      'gin',
-      sql`(${t.jobId} || ' ' || ${t.name} || ' ' || coalesce(${t.exception}, '')) gin_trgm_ops`,
-    ),
-    // Search over the job's data: the start of its JSON text, capped so a big payload costs no more
-    // to index than a small one. functions/queries/job-search.ts uses exactly this expression.
-    index('watchtower_jobs_data_trgm').using('gin', sql`(left(${t.payload}::text, 256)) gin_trgm_ops`),
+    // Search: a word lookup whatever the table's size.
+    index('watchtower_jobs_search').using('gin', t.searchVector),
   ],
 );
 

@@ -1,8 +1,9 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
+import { jobMatches } from '../../core/db/job-search';
 import { encodeJobCursor, type JobCursor } from './job-cursor';
 import { JOB_STATUSES, type JobStatus, type JobSummary } from './job-schemas';
-import { identityContains, jobContains, nameEquals } from './job-search';
+import { nameEquals } from './job-search';
 import { isoMicros, isoText, num, numOrNull, query } from './sql';
 
 export type JobSort = 'newest' | 'oldest';
@@ -18,9 +19,8 @@ export interface JobListFilter {
   /** When the job failed (its completed_at, else its last update): what the bulk failed commands filter on. */
   failedAfter?: string | undefined;
   failedBefore?: string | undefined;
+  /** Words of the job id, name, exception or data (core/db/job-search.ts). */
   search?: string | undefined;
-  /** Search the payload too (the jobs list), or only id, name and exception (the failed list, like the bulk commands). */
-  searchData: boolean;
   cursor?: JobCursor | undefined;
   sort: JobSort;
   limit: number;
@@ -74,8 +74,8 @@ export function jobColumns(): SQL {
 /**
  * One page of jobs, newest or oldest first, by key. Every shape of filter walks an index in order
  * and stops after a page: status → watchtower_jobs_status_recent, queue + status →
- * watchtower_jobs_queue_status_recent, nothing → watchtower_jobs_recent, a search → the trigram
- * indexes (after a short ordered walk, see SEARCH_WALK). A queue without a status is a merge of one
+ * watchtower_jobs_queue_status_recent, nothing → watchtower_jobs_recent, a search → the search
+ * index (after a short ordered walk, see SEARCH_WALK). A queue without a status is a merge of one
  * ordered walk per status (Postgres 15 cannot skip over the status column by itself). Connection
  * and time filters narrow the walk they ride on.
  */
@@ -90,17 +90,15 @@ export type JobPageRow = JobRow & { cursor_at: string };
 
 /**
  * A search first reads this many rows of the filter's ordered index walk and tests the term on
- * each; only when they hold less than a page of matches does it turn to the trigram indexes. Fewer
- * rows when the term is also looked for in the data: casting each payload to text costs about three
- * times the id, name and exception test.
+ * each (against the stored search_vector, about half a microsecond a row); only when they hold
+ * less than a page of matches does it turn to the search index.
  *
- * The planner cannot tell a common term from a rare one (it guesses ~100 matches for any ILIKE), so
- * on its own it always takes the trigram bitmap, which must then read and recheck every match to
- * sort them: on 1M rows (test/bench/api.bench.ts), "ECONNREFUSED" in the failed list (13k matches)
- * took 180 to 530 ms that way, and 7 ms by the ordered walk, which stops after a page of matches. A
- * rare term pays the walk on top of the bitmap: +4 ms for a job id, +8 to +12 ms for data terms.
+ * The index finds a rare term at once, but a common one makes it fetch and sort every match: on
+ * 1M rows (test/bench/api.bench.ts), "card declined" (15,055 matches) took 52 ms warm that way and
+ * 2.5 ms by the ordered walk, which stops after a page of matches. The walk covers terms in about
+ * one job in SEARCH_WALK / 50 or more; a rarer term pays the walk (a few ms) on top of the lookup.
  */
-export const SEARCH_WALK = { identity: 1000, data: 500 } as const;
+export const SEARCH_WALK = 5000;
 
 /** The statement behind listJobs: the page plus one row (which says whether there is a next page). */
 export function jobPageSql(filter: JobListFilter): SQL {
@@ -115,9 +113,9 @@ export function jobPageSql(filter: JobListFilter): SQL {
   // The walk is exact only on one ordered index walk, not on a merge of several.
   if (search === undefined || statuses.length > 1) return indexed;
   // The first `take` matches of the walk are the page when there are that many; otherwise the
-  // trigram statement answers (the one-time filters run only one of the two).
+  // indexed statement answers (the one-time filters run only one of the two).
   return sql`with walked as materialized (
-               select ${BRANCH_COLUMNS} from (${branch(filter, statuses[0], undefined, filter.searchData ? SEARCH_WALK.data : SEARCH_WALK.identity, sql`*`)}) w
+               select ${BRANCH_COLUMNS} from (${branch(filter, statuses[0], undefined, SEARCH_WALK, sql`*`)}) w
                where ${search} order by ${ORDER[filter.sort]} limit ${take}
              ), enough as (select count(*) = ${take} as yes from walked)
              select * from (${page([sql`(select * from walked)`])}) p where (select yes from enough)
@@ -142,8 +140,7 @@ function branch(
 }
 
 function searchCondition(filter: JobListFilter): SQL | undefined {
-  if (filter.search === undefined) return undefined;
-  return filter.searchData ? jobContains(filter.search) : identityContains(filter.search);
+  return filter.search === undefined ? undefined : jobMatches(filter.search);
 }
 
 export function toJobPage(

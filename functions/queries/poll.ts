@@ -41,7 +41,7 @@ export async function pollSnapshot(
     sql`with w as materialized (${workersSql(options.workers)})
         select s.*,
           (select json_agg(j order by j.cursor_at desc, j.id desc)
-           from (${jobPageSql({ sort: 'newest', limit: options.recentJobs, searchData: false })}) j) as recent_jobs,
+           from (${jobPageSql({ sort: 'newest', limit: options.recentJobs })}) j) as recent_jobs,
           (select json_agg(w order by w.host_id, w.supervisor, w.queue, w.worker_id) from w) as workers,
           ${openCommands} as open_commands
         from (${JOB_STATS_SQL}) s`,

@@ -131,7 +131,6 @@ export const failed = createRouter()
       failedAfter: query.failedAfter,
       failedBefore: query.failedBefore,
       search: query.search,
-      searchData: false,
       cursor: query.cursor === undefined ? undefined : decodeJobCursor(query.cursor),
       sort: query.sort,
       limit: query.limit,

@@ -95,7 +95,6 @@ export const jobs = createRouter()
       from: query.from,
       to: query.to,
       search: query.q,
-      searchData: true,
       cursor: query.cursor === undefined ? undefined : decodeJobCursor(query.cursor),
       sort: query.sort,
       limit: query.limit,

@@ -17,7 +17,7 @@ const DATABASE_URL =
   process.env.WATCHTOWER_BENCH_API_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/watchtower_bench_api';
 
 const list = (filter: Partial<JobListFilter>) => (db: Database) =>
-  listJobs(db, { sort: 'newest', limit: 50, searchData: true, ...filter });
+  listJobs(db, { sort: 'newest', limit: 50, ...filter });
 
 async function main(): Promise<void> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
@@ -37,11 +37,13 @@ async function main(): Promise<void> {
     ['jobs deep page', list({ cursor: { queuedAt: deep?.queued_at ?? '', id: Number(deep?.id) } })],
     ['jobs status+queue', list({ status: 'failed', queue: 'billing' })],
     ['jobs queue', list({ queue: 'webhooks' })],
-    ['failed first page', list({ status: 'failed', searchData: false })],
-    ['failed search', list({ status: 'failed', searchData: false, search: 'ECONNREFUSED' })],
+    ['failed first page', list({ status: 'failed' })],
+    ['failed search', list({ status: 'failed', search: 'ECONNREFUSED' })],
     ['search data', list({ search: 'user04242@example.com' })],
     ['search exception', list({ search: 'card_declined' })],
     ['search job id', list({ search: '704322' })],
+    ['search common data', list({ search: '@example.com' })],
+    ['search prefix', list({ search: 'ord_4cf' })],
     ['job detail', (db) => findJob(db, { id: Number(failed.rows[0]?.id) })],
     ['metrics', (db) => metricsWithStats(db)],
     ['queues', (db) => listQueues(db)],

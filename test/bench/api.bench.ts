@@ -31,6 +31,12 @@ import pg from 'pg';
 import type { Database } from '../../core/db/database';
 import { migrateDatabase } from '../../drizzle/migrate';
 import * as schema from '../../drizzle/schema';
+import {
+  ROLLUP_CATCH_UP_PER_RUN,
+  ROLLUP_CATCH_UP_WINDOW_HOURS,
+  rollupMetrics,
+} from '../../functions/housekeeping/rollup-metrics';
+import type { HousekeepingContext } from '../../functions/housekeeping/step';
 import { decodeJobCursor } from '../../functions/queries/job-cursor';
 import { findJob } from '../../functions/queries/job-detail';
 import { type JobListFilter, listJobs } from '../../functions/queries/list-jobs';
@@ -86,7 +92,7 @@ function log(line: string): void {
 }
 
 function jobFilter(filter: Partial<JobListFilter>): JobListFilter {
-  return { sort: 'newest', limit: 50, searchData: true, ...filter };
+  return { sort: 'newest', limit: 50, ...filter };
 }
 
 async function prepareDatabase(): Promise<void> {
@@ -108,6 +114,7 @@ async function prepareDatabase(): Promise<void> {
         `seed: reusing ${count.toLocaleString('en-US')} job rows (newest queued ${Number(age).toFixed(1)} h ago)`,
       );
       await refreshHeartbeats(client);
+      await rollUp(client);
       return;
     }
     const why = RESEED
@@ -123,9 +130,25 @@ async function prepareDatabase(): Promise<void> {
         `${report.metrics.toLocaleString('en-US')} metrics rows in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
         `load ${load()}`,
     );
+    await rollUp(client);
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The hourly rollups the cron keeps in production (GET /api/metrics reads its 24 h from them). One
+ * cron run catches up a bounded number of hours, so as many runs as a cron would need after a
+ * two-day outage.
+ */
+async function rollUp(client: pg.Client): Promise<void> {
+  const db = drizzle(client, { schema }) as unknown as Database;
+  // The rollup reads only the database and the retention variables (none set: the defaults).
+  const context = { db, env: {} } as unknown as HousekeepingContext;
+  const started = performance.now();
+  const runs = Math.ceil(ROLLUP_CATCH_UP_WINDOW_HOURS / ROLLUP_CATCH_UP_PER_RUN);
+  for (let run = 0; run < runs; run++) await rollupMetrics.run(context);
+  log(`metrics rollup: ${runs} cron runs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Values the routes need: a failed job with its attempts, a job id, a data term. */
@@ -140,12 +163,17 @@ async function pickTargets(client: pg.Client) {
   const email = await client.query<{ email: string }>(
     `select payload->>'email' as email from watchtower_jobs where payload ? 'email' order by id desc limit 1 offset 20000`,
   );
+  // The start of an order id: a prefix shared by about 1 job in 1,000 (one hex digit is 1 in 16).
+  const order = await client.query<{ order_id: string }>(
+    `select payload->>'orderId' as order_id from watchtower_jobs where payload ? 'orderId' order by id limit 1 offset 777`,
+  );
   const row = failed.rows[0];
   if (!row) throw new Error('the seed holds no failed job with 3 attempts');
   return {
     failedId: Number(row.id),
     jobId: jobId.rows[0]?.job_id ?? row.job_id,
     email: email.rows[0]?.email ?? 'user04242@example.com',
+    orderPrefix: (order.rows[0]?.order_id ?? 'ord_4cf07bf5').slice(0, 'ord_'.length + 3),
   };
 }
 
@@ -287,13 +315,12 @@ async function main(): Promise<void> {
       {
         label: 'failed: first page',
         path: '/api/failed',
-        direct: (d) => listJobs(d, jobFilter({ status: 'failed', searchData: false })),
+        direct: (d) => listJobs(d, jobFilter({ status: 'failed' })),
       },
       {
         label: 'failed: search=ECONNREFUSED',
         path: '/api/failed?search=ECONNREFUSED',
-        direct: (d) =>
-          listJobs(d, jobFilter({ status: 'failed', searchData: false, search: 'ECONNREFUSED' })),
+        direct: (d) => listJobs(d, jobFilter({ status: 'failed', search: 'ECONNREFUSED' })),
       },
       {
         label: `jobs: q=${targets.email} (data)`,
@@ -309,6 +336,16 @@ async function main(): Promise<void> {
         label: `jobs: q=${targets.jobId} (job id)`,
         path: `/api/jobs?q=${targets.jobId}`,
         direct: (d) => listJobs(d, jobFilter({ search: targets.jobId })),
+      },
+      {
+        label: 'jobs: q=@example.com (data, common)',
+        path: '/api/jobs?q=%40example.com',
+        direct: (d) => listJobs(d, jobFilter({ search: '@example.com' })),
+      },
+      {
+        label: `jobs: q=${targets.orderPrefix} (prefix)`,
+        path: `/api/jobs?q=${targets.orderPrefix}`,
+        direct: (d) => listJobs(d, jobFilter({ search: targets.orderPrefix })),
       },
       {
         label: 'job detail (failed, 3+ attempts)',

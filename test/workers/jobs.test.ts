@@ -157,13 +157,21 @@ describe('GET /api/jobs', () => {
     expect(window.map((row) => row.jobId).sort()).toEqual(['job-4', 'job-5', 'job-6', 'job-7'].sort());
   });
 
-  it('searches job id, exception and data', async () => {
-    const found = await allPages(`/api/jobs?q=${token}`);
-    expect(found.map((row) => row.jobId).sort()).toEqual([`job-${token}-in-id`, 'job-11', 'job-13'].sort());
-    const caseless = await allPages(`/api/jobs?q=${token.toUpperCase()}-IN-EXCEPTION`);
-    expect(caseless.map((row) => row.jobId)).toEqual(['job-13']);
-    // LIKE wildcards are matched literally.
-    expect((await get<JobList>(`/api/jobs?q=${encodeURIComponent(`${token}%`)}`)).jobs).toEqual([]);
+  it('searches the words of the job id, exception and data', async () => {
+    const ids = async (q: string) =>
+      (await allPages(`/api/jobs?q=${encodeURIComponent(q)}`)).map((row) => row.jobId).sort();
+    const all = [`job-${token}-in-id`, 'job-11', 'job-13'].sort();
+    expect(await ids(token)).toEqual(all);
+    // Case and punctuation do not matter, but the parts of one word must appear together, in order.
+    expect(await ids(`${token.toUpperCase()}-IN-EXCEPTION`)).toEqual(['job-13']);
+    expect(await ids(`${token}%`)).toEqual(all);
+    expect(await ids(`in-exception-${token}`)).toEqual([]);
+    // Words separated by spaces must all appear, in any order.
+    expect(await ids(`in-data ${token}`)).toEqual(['job-11']);
+    expect(await ids(`${token} in-nowhere`)).toEqual([]);
+    // The last part of a word may be the start of a longer one (search as you type).
+    expect(await ids(`${token}-in-exce`)).toEqual(['job-13']);
+    expect(await ids(`${token}-in-d`)).toEqual([]);
   });
 
   it('answers 400 with details for bad filters, and changes nothing', async () => {

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { type SQL, sql } from 'drizzle-orm';
 import type { BulkProgress, FailedJobFilter } from '../../core/commands/command-types';
 import { type Database, rowsOf } from '../../core/db/database';
+import { jobMatches } from '../../core/db/job-search';
 import type { QueueRegistry } from './queue-registry';
 
 /**
@@ -255,11 +256,8 @@ async function failedBatch(
   const conditions: SQL[] = [sql`status = 'failed'`, sql`connection = ${connection}`];
   if (filter.queue) conditions.push(sql`queue = ${filter.queue}`);
   if (filter.name) conditions.push(sql`name = ${filter.name}`);
-  if (filter.search) {
-    const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    // The same expression as the trigram index, so the search is an index scan.
-    conditions.push(sql`(job_id || ' ' || name || ' ' || coalesce(exception, '')) ilike ${pattern}`);
-  }
+  // The failed list's own search, so a bulk command touches exactly the jobs the list showed.
+  if (filter.search) conditions.push(jobMatches(filter.search));
   if (filter.failedAfter)
     conditions.push(sql`coalesce(completed_at, updated_at) >= ${filter.failedAfter}::timestamptz`);
   if (filter.failedBefore)
