@@ -7,25 +7,30 @@
 --
 -- The text of a job, as words: every run of characters that are not letters or digits becomes one
 -- space, so an email, a URL, a hyphenated id or a stack frame is searched by its parts
--- ("@example.com" finds every address there, "needle-ab1" finds "job-needle-ab12-in-id").
+-- ("@example.com" finds every address there, "needle-ab12" finds "job-needle-ab12-in-id").
 CREATE OR REPLACE FUNCTION watchtower_search_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN regexp_replace(value, '[^[:alnum:]]+', ' ', 'g');
 --> statement-breakpoint
 -- What a user typed, as a query: words separated by spaces must all appear, in any order; the
--- parts of one word ("user1@example.com") must appear next to each other, in order; the last part
--- of each word may be the start of a longer one (search as you type), unless it is a single
--- character, whose prefix would match half the index. Never fails: operators and quotes are only
+-- parts of one word ("user1@example.com") must appear next to each other, in order. A word ending
+-- in * may end with the start of a longer part ("ord_4c*" finds "ord_4cf07bf5"). Prefixes are
+-- asked for rather than assumed: GIN answers a prefix by reading every entry it covers ("com:*"
+-- covers every address at a .com domain: 120 ms on 1M jobs), an exact part by skipping through its
+-- list (1 ms). A single character is never a prefix. Never fails: operators and quotes are only
 -- punctuation here. A term without letters or digits gives NULL, which matches nothing.
 CREATE OR REPLACE FUNCTION watchtower_search_query(term text) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN (
-  SELECT string_agg('(' || regexp_replace(phrase, '''([^'']{2,})''$', '''\1'':*') || ')', ' & ')::tsquery
+  SELECT string_agg(
+           '(' || CASE WHEN words.prefix THEN regexp_replace(phrase, '''([^'']{2,})''$', '''\1'':*') ELSE phrase END || ')',
+           ' & ')::tsquery
   FROM (
-    SELECT phraseto_tsquery('simple'::regconfig, words.text)::text AS phrase
-    FROM (SELECT watchtower_search_text(part) AS text FROM regexp_split_to_table(term, '\s+') AS part) words
+    SELECT phraseto_tsquery('simple'::regconfig, words.text)::text AS phrase, words.prefix
+    FROM (SELECT watchtower_search_text(part) AS text, part ~ '[[:alnum:]]\*$' AS prefix
+          FROM regexp_split_to_table(term, '\s+') AS part) words
     WHERE words.text ~ '[^ ]'
-  ) phrases
+  ) words
   -- A word longer than the parser's limit (2,047 characters) gives no lexeme either.
   WHERE phrase <> ''
 );

@@ -109,9 +109,11 @@ export function jobPageSql(filter: JobListFilter): SQL {
         order by ${OUTER_ORDER[filter.sort]} limit ${take}`;
   const search = searchCondition(filter);
   const statuses = filter.status ? [filter.status] : filter.queue !== undefined ? JOB_STATUSES : [undefined];
-  const indexed = page(statuses.map((status) => branch(filter, status, search, take)));
   // The walk is exact only on one ordered index walk, not on a merge of several.
-  if (search === undefined || statuses.length > 1) return indexed;
+  if (search === undefined || statuses.length > 1) {
+    return page(statuses.map((status) => branch(filter, status, search, take)));
+  }
+  const indexed = page([searched(filter, statuses[0], search, take)]);
   // The first `take` matches of the walk are the page when there are that many; otherwise the
   // indexed statement answers (the one-time filters run only one of the two).
   return sql`with walked as materialized (
@@ -131,12 +133,35 @@ function branch(
   rows: number,
   columns: SQL = BRANCH_COLUMNS,
 ): SQL {
+  const conditions = branchConditions(filter, status, extra);
+  const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+  return sql`(select ${columns} from watchtower_jobs ${where} order by ${ORDER[filter.sort]} limit ${rows})`;
+}
+
+function branchConditions(
+  filter: JobListFilter,
+  status: JobStatus | undefined,
+  extra: SQL | undefined,
+): SQL[] {
   const conditions = commonConditions(filter);
   if (filter.queue !== undefined) conditions.push(sql`queue = ${filter.queue}`);
   if (status !== undefined) conditions.push(sql`status = ${status}`);
   if (extra !== undefined) conditions.push(extra);
-  const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
-  return sql`(select ${columns} from watchtower_jobs ${where} order by ${ORDER[filter.sort]} limit ${rows})`;
+  return conditions;
+}
+
+/**
+ * Every match of a search in one status (or none), then the first `rows` of them in order. Only
+ * reached after the ordered walk found less than a page, when the term is rare, so the matches are few, and the
+ * search index finds them at once. Left to itself the planner may instead walk the ordered index
+ * and test each row, which reads the whole table for a rare term: it cannot tell rare from common
+ * (it guessed 20,000 matches for a job id that has one, and walked 1M rows in 1.1 s). `offset 0`
+ * keeps the order and limit out of the inner query, so it is planned as "find all matches".
+ */
+function searched(filter: JobListFilter, status: JobStatus | undefined, search: SQL, rows: number): SQL {
+  const conditions = branchConditions(filter, status, search);
+  return sql`(select * from (select ${BRANCH_COLUMNS} from watchtower_jobs where ${sql.join(conditions, sql` and `)} offset 0) m
+              order by ${ORDER[filter.sort]} limit ${rows})`;
 }
 
 function searchCondition(filter: JobListFilter): SQL | undefined {

@@ -87,7 +87,7 @@ export const SearchParam = singleLineText({ min: 3, max: 200 }).openapi({
   description:
     'Words to find in the job id, name, exception or the start of the data (at least 3 characters in all). ' +
     'Every word must appear, in any order; punctuation separates parts that must appear together ' +
-    '("user42@example.com", "ord_4cf0"); the last part of each word may be the start of a longer one. ' +
+    '("user42@example.com", "card_declined"); a word ending in * may end with the start of a longer part ("ord_4c*"). ' +
     'To open one job by its BullMQ id use /api/jobs/{connection}/{queue}/{jobId}.',
 });
 

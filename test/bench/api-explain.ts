@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     ['search exception', list({ search: 'card_declined' })],
     ['search job id', list({ search: '704322' })],
     ['search common data', list({ search: '@example.com' })],
-    ['search prefix', list({ search: 'ord_4cf' })],
+    ['search prefix', list({ search: 'ord_4cf*' })],
     ['job detail', (db) => findJob(db, { id: Number(failed.rows[0]?.id) })],
     ['metrics', (db) => metricsWithStats(db)],
     ['queues', (db) => listQueues(db)],

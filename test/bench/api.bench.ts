@@ -113,6 +113,9 @@ async function prepareDatabase(): Promise<void> {
       log(
         `seed: reusing ${count.toLocaleString('en-US')} job rows (newest queued ${Number(age).toFixed(1)} h ago)`,
       );
+      // A migration that rewrote the table (a new stored column) cleared its visibility map:
+      // index-only scans would fetch every row until autovacuum came by.
+      if (applied > 0) await client.query('vacuum analyze');
       await refreshHeartbeats(client);
       await rollUp(client);
       return;
@@ -163,7 +166,7 @@ async function pickTargets(client: pg.Client) {
   const email = await client.query<{ email: string }>(
     `select payload->>'email' as email from watchtower_jobs where payload ? 'email' order by id desc limit 1 offset 20000`,
   );
-  // The start of an order id: a prefix shared by about 1 job in 1,000 (one hex digit is 1 in 16).
+  // The start of an order id, as a prefix search ("ord_4cf*"): three hex digits, 1 in 4,096 order ids.
   const order = await client.query<{ order_id: string }>(
     `select payload->>'orderId' as order_id from watchtower_jobs where payload ? 'orderId' order by id limit 1 offset 777`,
   );
@@ -173,7 +176,7 @@ async function pickTargets(client: pg.Client) {
     failedId: Number(row.id),
     jobId: jobId.rows[0]?.job_id ?? row.job_id,
     email: email.rows[0]?.email ?? 'user04242@example.com',
-    orderPrefix: (order.rows[0]?.order_id ?? 'ord_4cf07bf5').slice(0, 'ord_'.length + 3),
+    orderPrefix: `${(order.rows[0]?.order_id ?? 'ord_4cf07bf5').slice(0, 'ord_'.length + 3)}*`,
   };
 }
 
@@ -344,7 +347,7 @@ async function main(): Promise<void> {
       },
       {
         label: `jobs: q=${targets.orderPrefix} (prefix)`,
-        path: `/api/jobs?q=${targets.orderPrefix}`,
+        path: `/api/jobs?q=${encodeURIComponent(targets.orderPrefix)}`,
         direct: (d) => listJobs(d, jobFilter({ search: targets.orderPrefix })),
       },
       {

@@ -45,15 +45,18 @@ describe('job search in Postgres', () => {
     await client.end();
   });
 
-  it('matches words of the id, name, exception and data, by parts and prefixes', async () => {
+  it('matches words of the id, name, exception and data, by parts and asked-for prefixes', async () => {
     expect(await found('7f3a9c')).toEqual(['order-7f3a9c']);
-    expect(await found('order-7f3')).toEqual(['order-7f3a9c']);
+    expect(await found('order-7f3*')).toEqual(['order-7f3a9c']);
+    expect(await found('order-7f3')).toEqual([]);
+    expect(await found('order-7*')).toEqual([]);
     expect(await found('card declined')).toEqual(['order-7f3a9c']);
-    expect(await found('declined stripecard')).toEqual(['order-7f3a9c']);
+    expect(await found('declined stripecard*')).toEqual(['order-7f3a9c']);
     expect(await found('ada.lovelace@EXAMPLE.COM')).toEqual(['mail-1']);
     expect(await found('@example.com')).toEqual(['mail-1']);
     expect(await found('@example')).toEqual(['mail-1', 'mail-2']);
-    expect(await found('sendwelcome')).toEqual(['mail-1', 'mail-2']);
+    expect(await found('sendwelcome*')).toEqual(['mail-1', 'mail-2']);
+    expect(await found('sendwelcomeemail')).toEqual(['mail-1', 'mail-2']);
     // Parts of one word must be adjacent and in order; every word must appear.
     expect(await found('example-ada')).toEqual([]);
     expect(await found('grace stripe')).toEqual([]);

@@ -169,9 +169,10 @@ describe('GET /api/jobs', () => {
     // Words separated by spaces must all appear, in any order.
     expect(await ids(`in-data ${token}`)).toEqual(['job-11']);
     expect(await ids(`${token} in-nowhere`)).toEqual([]);
-    // The last part of a word may be the start of a longer one (search as you type).
-    expect(await ids(`${token}-in-exce`)).toEqual(['job-13']);
-    expect(await ids(`${token}-in-d`)).toEqual([]);
+    // A word ending in * may end with the start of a longer part; without it, parts are whole.
+    expect(await ids(`${token}-in-exce*`)).toEqual(['job-13']);
+    expect(await ids(`${token}-in-exce`)).toEqual([]);
+    expect(await ids(`${token}-in-d*`)).toEqual([]);
   });
 
   it('answers 400 with details for bad filters, and changes nothing', async () => {
