@@ -1,7 +1,7 @@
 /**
  * `npx tsx test/bench/api-explain.ts [filter]`: EXPLAIN (ANALYZE, BUFFERS) of the statements the API
- * benchmark's routes run, on its seeded database, through the same query functions (the statement
- * each one sends is captured and explained instead). A filter keeps only routes whose label contains it.
+ * benchmark's routes run, on its seeded database, through the same query functions (each statement
+ * they send is explained, then run). A filter keeps only routes whose label contains it.
  */
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -51,23 +51,30 @@ async function main(): Promise<void> {
   const filter = process.argv[2];
   for (const [label, run] of routes) {
     if (filter && !label.includes(filter)) continue;
-    let plan: string[] = [];
-    // Every statement the function sends is explained instead of run.
+    const plans: string[][] = [];
+    // Every statement the function sends is explained, then run for real so that what it does
+    // next (a search's second statement) follows from real rows.
     const explaining = {
       query: async (config: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
         const text = typeof config === 'string' ? config : config.text;
-        const params = typeof config === 'string' ? values : (config.values ?? values);
+        const params = (typeof config === 'string' ? values : (config.values ?? values)) as unknown[];
         const result = await client.query<{ 'QUERY PLAN': string }>(
           `explain (analyze, buffers) ${text}`,
-          params as unknown[],
+          params,
         );
-        plan = result.rows.map((row) => row['QUERY PLAN']);
-        return { rows: [], rowCount: 0, command: 'SELECT', fields: [] };
+        plans.push(result.rows.map((row) => row['QUERY PLAN']));
+        return client.query(
+          typeof config === 'string' ? { text, values: params } : { ...config, values: params },
+        );
       },
     };
     const db = drizzle(explaining as unknown as pg.Client, { schema }) as unknown as Database;
-    await run(db).catch(() => undefined);
-    console.log(`\n===== ${label}\n${plan.join('\n')}`);
+    await run(db).catch((error: unknown) => console.error(error));
+    plans.forEach((plan, i) => {
+      console.log(
+        `\n===== ${label}${plans.length > 1 ? ` (statement ${i + 1} of ${plans.length})` : ''}\n${plan.join('\n')}`,
+      );
+    });
   }
   await client.end();
 }

@@ -173,6 +173,9 @@ describe('GET /api/jobs', () => {
     expect(await ids(`${token}-in-exce*`)).toEqual(['job-13']);
     expect(await ids(`${token}-in-exce`)).toEqual([]);
     expect(await ids(`${token}-in-d*`)).toEqual([]);
+    // Pages of two: answered by the ordered walk while a page holds matches, by the index after.
+    const paged = await allPages(`/api/jobs?q=${encodeURIComponent(token)}&limit=2`);
+    expect(paged.map((row) => row.jobId).sort()).toEqual(all);
   });
 
   it('answers 400 with details for bad filters, and changes nothing', async () => {
