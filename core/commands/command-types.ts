@@ -12,7 +12,10 @@ import type { TargetKind } from '../bus/command-bus';
 const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const queueName = name;
 const jobId = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
-const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+// Postgres has no year 0: such a date would pass here and fail the host's query instead.
+const isoDate = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+  .refine((value) => !value.startsWith('0000-'), 'must be a date-time from year 1 on');
 
 const none = z.strictObject({});
 

@@ -44,6 +44,13 @@ describe('command types', () => {
       }),
     ).toThrow('failed.delete-all: args.filter.failedAfter: must be an ISO 8601 date-time');
     expect(() =>
+      parseCommand({
+        type: 'failed.retry-all',
+        target: { kind: 'host' },
+        args: { filter: { failedBefore: '0000-01-01T00:00:00Z' } },
+      }),
+    ).toThrow('failed.retry-all: args.filter.failedBefore: must be a date-time from year 1 on');
+    expect(() =>
       parseCommand({ type: 'queue.pause', target: { kind: 'host' }, args: { queue: 'q', extra: 1 } }),
     ).toThrow(/args: Unrecognized key: "extra"/);
   });
