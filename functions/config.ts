@@ -20,6 +20,7 @@ type HousekeepingVariable =
   | 'WATCHTOWER_RETENTION_FAILED_DAYS'
   | 'WATCHTOWER_RETENTION_METRICS_DAYS'
   | 'WATCHTOWER_RETENTION_COMMANDS_DAYS'
+  | 'WATCHTOWER_RETENTION_HOSTS_DAYS'
   | 'WATCHTOWER_HOST_DEAD_AFTER_SECONDS'
   | 'WATCHTOWER_PRUNE_BATCH_SIZE'
   | 'WATCHTOWER_PRUNE_MAX_BATCHES';
@@ -29,6 +30,7 @@ export const HOUSEKEEPING_DEFAULTS = {
   failedDays: 30,
   metricsDays: 30,
   commandsDays: 7,
+  hostsDays: 7,
   hostDeadAfterSeconds: 15,
   batchSize: 1000,
   maxBatches: 10,

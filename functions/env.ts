@@ -40,6 +40,8 @@ export interface Env {
   WATCHTOWER_RETENTION_METRICS_DAYS?: string;
   /** Days to keep finished commands (done, failed, expired). 0 keeps them forever. Default 7 (as the command routes promise). */
   WATCHTOWER_RETENTION_COMMANDS_DAYS?: string;
+  /** Days to keep dead or stopped hosts and worker processes after their last heartbeat. 0 keeps them forever. Default 7. */
+  WATCHTOWER_RETENTION_HOSTS_DAYS?: string;
   /** Seconds without a heartbeat after which the cron marks a host and its workers dead. Default 15. */
   WATCHTOWER_HOST_DEAD_AFTER_SECONDS?: string;
   /** Rows one prune statement deletes at most. Default 1000. */

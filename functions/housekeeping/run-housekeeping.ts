@@ -1,5 +1,6 @@
 import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
+import { pruneHosts } from './prune-hosts';
 import { pruneCompletedJobs, pruneFailedJobs } from './prune-jobs';
 import { pruneMetrics } from './prune-metrics';
 import { rollupMetrics } from './rollup-metrics';
@@ -9,6 +10,7 @@ import { sweepDeadHosts } from './sweep-dead-hosts';
 /** In order of urgency: who is dead first, then the bus, then retention, then the hourly rollups. */
 export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   sweepDeadHosts,
+  pruneHosts,
   pruneCommands,
   pruneAuth,
   pruneCompletedJobs,

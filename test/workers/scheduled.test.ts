@@ -242,6 +242,64 @@ describe('the cron', () => {
     expect(attemptsRateLeft).toEqual([{ key: rateNow }]);
   });
 
+  it('deletes hosts and worker processes gone for longer than their retention, and no others', async () => {
+    const gone = unique('cron-gone-host');
+    const lately = unique('cron-lately-dead');
+    const stillRunning = unique('cron-quiet-host');
+    const row = (
+      workerId: string,
+      hostId: string,
+      status: 'dead' | 'stopped' | 'running',
+      daysAgo: number,
+    ) => ({
+      workerId,
+      hostId,
+      supervisor: 'sup',
+      queue: 'cron-hosts-q',
+      status,
+      lastHeartbeat: ago(daysAgo * DAY),
+    });
+    await seed.host({ hostId: gone, status: 'dead', lastHeartbeat: ago(3 * DAY) });
+    await seed.host({ hostId: lately, status: 'stopped', lastHeartbeat: ago(DAY / 2) });
+    // Long silent but never marked gone: the dead-host sweep marks it, then it is gone as long.
+    await seed.host({ hostId: stillRunning, status: 'running', lastHeartbeat: ago(3 * DAY) });
+    await seed.workers([
+      row(`${gone}-w1`, gone, 'dead', 3),
+      row(`${gone}-w2`, gone, 'stopped', 3),
+      row(`${lately}-w1`, lately, 'stopped', 0.5),
+    ]);
+    const ids = [gone, lately, stillRunning];
+    const hostsLeft = async () =>
+      database.db
+        .select({ hostId: hosts.hostId, status: hosts.status })
+        .from(hosts)
+        .where(inArray(hosts.hostId, ids))
+        .orderBy(hosts.hostId);
+    const workersLeft = async () =>
+      (
+        await database.db
+          .select({ workerId: workers.workerId })
+          .from(workers)
+          .where(inArray(workers.hostId, ids))
+          .orderBy(workers.workerId)
+      ).map((w) => w.workerId);
+
+    // 0 keeps them forever.
+    await runCron({ ...retention, WATCHTOWER_RETENTION_HOSTS_DAYS: '0' });
+    expect(await hostsLeft()).toEqual(
+      [
+        { hostId: gone, status: 'dead' },
+        { hostId: lately, status: 'stopped' },
+        { hostId: stillRunning, status: 'dead' },
+      ].sort((a, b) => a.hostId.localeCompare(b.hostId)),
+    );
+    expect(await workersLeft()).toHaveLength(3);
+
+    await runCron({ ...retention, WATCHTOWER_RETENTION_HOSTS_DAYS: '1' });
+    expect(await hostsLeft()).toEqual([{ hostId: lately, status: 'stopped' }]);
+    expect(await workersLeft()).toEqual([`${lately}-w1`]);
+  });
+
   it('prunes the hourly metrics rollups after 90 days, longer when the minutes are kept longer', async () => {
     const queue = unique('cron-hourly-q');
     hourlyQueues.push(queue);
