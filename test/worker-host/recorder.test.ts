@@ -341,6 +341,46 @@ describe('queue watcher', () => {
     }
   });
 
+  it('waits on an idle event stream instead of polling it, and wakes for a new job', async () => {
+    const queueName = `rec-block-${run}`;
+    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const recorder = createRecorder({ db: database.db, hostId: hostA, spoolDir });
+    // One read may wait a minute: only an event can end it within the test.
+    const watcher = watchQueues({
+      db: database.db,
+      connection: 'default',
+      url: testEnv.redisUrl,
+      queues: [queueName],
+      recorder,
+      hostId: hostA,
+      waitingScan: 0,
+      streamIntervalMs: 50,
+      streamBlockMs: 60_000,
+      sweepIntervalMs: 60_000,
+    });
+    try {
+      await pollUntil(
+        async () => watcher.stats().streamReads,
+        (n) => n >= 1,
+        10_000,
+        20,
+      );
+      const idleFrom = watcher.stats().streamReads;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Polling every 50 ms would have read about 20 times by now.
+      expect(watcher.stats().streamReads - idleFrom).toBe(0);
+
+      await queue.add('wake', { n: 1 });
+      const status = async () => (await jobRow(queueName, '1'))?.status;
+      expect(await pollUntil(status, (s) => s === 'queued', 10_000)).toBe('queued');
+    } finally {
+      await watcher.close();
+      await recorder.close();
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+  });
+
   it('sweeps up jobs finished without events reaching the recorder, kept or removed by Redis', async () => {
     const queueName = `rec-sweep-${run}`;
     const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });

@@ -25,7 +25,9 @@ import type { Recorder } from './recorder';
  *   It is read here rather than through `QueueEvents`, which parses and emits every event as it
  *   comes: under a burst that is two or three events per job, and measured as the dearest part of
  *   the whole recorder. Read at most every `streamIntervalMs`, `streamCount` events at a time, the
- *   cost is bounded whatever the load; what Redis trims in between is the sweep's to find.
+ *   cost is bounded whatever the load; what Redis trims in between is the sweep's to find. An idle
+ *   stream is read blocking (XREAD BLOCK, on a connection of its own), so a quiet host makes one
+ *   read per `streamBlockMs` and still sees a new job at once.
  * - A periodic sweep reads the completed and failed sets by finish time since the last sweep (up
  *   to `settleMs` ago, so events still in flight are not fetched twice), asks Postgres which of
  *   those jobs it lacks, and records those from Redis. Jobs the stream reported finished but Redis
@@ -58,8 +60,13 @@ export interface WatchQueuesOptions {
   /** How many of the newest waiting and delayed jobs each sweep checks. */
   waitingScan?: number;
   leaseMs?: number;
-  /** How often the event stream is read (and added jobs read back and recorded). */
+  /** The shortest time between two reads of the event stream that found events (a busy queue). */
   streamIntervalMs?: number;
+  /**
+   * How long one read of an idle stream waits for an event (XREAD BLOCK): an idle host makes one
+   * read per this period instead of one per `streamIntervalMs`, and a new event wakes it at once.
+   */
+  streamBlockMs?: number;
   /** Most events read per queue per read. */
   streamCount?: number;
   payloadCap?: number;
@@ -82,6 +89,8 @@ export interface QueueWatcherStats {
   recovered: number;
   /** Finished jobs recorded from a stream event alone (Redis had already removed them). */
   recoveredFromStream: number;
+  /** Reads of the event stream (XREAD). */
+  streamReads: number;
   errors: number;
   lastError: string | undefined;
 }
@@ -128,6 +137,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
   const waitingScan = options.waitingScan ?? 1_000;
   const leaseMs = options.leaseMs ?? Math.max(30_000, sweepIntervalMs * 3);
   const streamIntervalMs = options.streamIntervalMs ?? 500;
+  const streamBlockMs = options.streamBlockMs ?? 5_000;
   const streamCount = options.streamCount ?? 5_000;
   const payloadCap = options.payloadCap ?? DEFAULT_PAYLOAD_CAP;
   const prefix = options.prefix ?? 'bull';
@@ -137,12 +147,16 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
   // The event stream and the finished sets by score: reads BullMQ's client abstraction does not offer.
   const redis = new Redis(options.url, { maxRetriesPerRequest: 3, lazyConnect: false });
   redis.on('error', () => undefined);
+  // A blocking read holds its connection: the stream gets one of its own.
+  const streamRedis = redis.duplicate();
+  streamRedis.on('error', () => undefined);
 
   const counters = {
     added: 0,
     sweeps: 0,
     recovered: 0,
     recoveredFromStream: 0,
+    streamReads: 0,
     errors: 0,
     lastError: undefined as string | undefined,
   };
@@ -230,18 +244,25 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     return last[0]?.[0] ?? '0-0';
   }
 
-  /** One read of every watched queue's stream (a single XREAD), folded into `added`/`finished`. */
-  async function readStreams(): Promise<void> {
+  /**
+   * One read of every watched queue's stream (a single XREAD, waiting up to streamBlockMs for an
+   * event when there is none), folded into `added`/`finished`. Undefined when no queue is watched
+   * yet; otherwise whether any event came.
+   */
+  async function readStreams(): Promise<boolean | undefined> {
     const ready = watched.filter((w) => w.leased && w.lastSeenId !== undefined);
-    if (ready.length === 0) return;
-    const reply = (await redis.xread(
+    if (ready.length === 0) return undefined;
+    counters.streamReads++;
+    const reply = (await streamRedis.xread(
       'COUNT',
       streamCount,
+      'BLOCK',
+      streamBlockMs,
       'STREAMS',
       ...ready.map((w) => w.eventsKey),
       ...ready.map((w) => w.lastSeenId as string),
     )) as [key: string, entries: [id: string, fields: string[]][]][] | null;
-    if (!reply) return;
+    if (!reply) return false;
     for (const [key, entries] of reply) {
       const w = ready.find((candidate) => candidate.eventsKey === key);
       if (!w) continue;
@@ -250,6 +271,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
         noteEvent(w, id, fields);
       }
     }
+    return true;
   }
 
   /** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
@@ -578,17 +600,25 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     return current;
   }
 
-  let streamTick: Promise<void> | undefined;
-  const streamTimer = setInterval(() => {
-    if (streamTick || closed) return;
-    streamTick = readStreams()
-      .then(() => Promise.all(watched.filter((w) => w.leased).map((w) => recordAdded(w))))
-      .then(() => undefined, report)
-      .finally(() => {
-        streamTick = undefined;
-      });
-  }, streamIntervalMs);
-  streamTimer.unref();
+  /**
+   * Reads the streams until closed: right after a read that waited in vain (the next one waits
+   * again), at least streamIntervalMs after one that found events, so a busy queue costs one read
+   * per interval. Nothing to read yet, or Redis away: the interval, then again.
+   */
+  async function streamLoop(): Promise<void> {
+    while (!closed) {
+      let found: boolean | undefined;
+      try {
+        found = await readStreams();
+        await Promise.all(watched.filter((w) => w.leased).map((w) => recordAdded(w)));
+      } catch (error) {
+        if (closed) return;
+        report(error);
+      }
+      if (found !== false && !closed) await delay(streamIntervalMs);
+    }
+  }
+  const streaming = streamLoop();
 
   const sweepTimer = setInterval(() => {
     if (!sweeping && !closed) sweep().catch(report);
@@ -602,9 +632,10 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     stats: () => ({ ...counters, watching: watched.filter((w) => w.leased).map((w) => w.name) }),
     async close(): Promise<void> {
       closed = true;
-      clearInterval(streamTimer);
       clearInterval(sweepTimer);
-      await streamTick;
+      // Ends a read waiting on the stream; its loop sees `closed` and stops.
+      streamRedis.disconnect();
+      await streaming;
       await sweeping?.catch(() => undefined);
       for (const w of watched) {
         try {
@@ -647,10 +678,15 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
     sweeps: 0,
     recovered: 0,
     recoveredFromStream: 0,
+    streamReads: 0,
     errors: 1,
     lastError: message,
   };
   return { sweep: async () => [], stats: () => ({ ...stats }), close: async () => undefined };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** A BullMQ stream id is `<milliseconds>-<sequence>`: the event's time for free. */
