@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
-import type { JobAttempt, JobDetail, TimelineEvent } from './job-schemas';
+import type { JobAttempt, JobDetail, JobSummary, TimelineEvent } from './job-schemas';
 import { type JobRow, jobColumns, toJobSummary } from './list-jobs';
 import { isoText, query } from './sql';
 
@@ -12,6 +12,7 @@ interface DetailRow extends JobRow {
   result: unknown;
   updated_at: string;
   attempt_history: JobAttempt[] | null;
+  worker_host_id: string | null;
 }
 
 // A job retried without end must not make its detail page unbounded.
@@ -36,13 +37,14 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
                   order by a.attempt)
            from (select * from watchtower_job_attempts a
                  where a.connection = j.connection and a.queue = j.queue and a.job_id = j.job_id
-                 order by a.attempt limit ${MAX_ATTEMPTS_SHOWN}) a) as attempt_history
+                 order by a.attempt limit ${MAX_ATTEMPTS_SHOWN}) a) as attempt_history,
+          (select w.host_id from watchtower_workers w where w.worker_id = j.worker_id) as worker_host_id
         from watchtower_jobs j where ${where}`,
   );
   const row = rows[0];
   if (!row) return null;
-  const attemptHistory = row.attempt_history ?? [];
   const summary = toJobSummary(row);
+  const attemptHistory = withFirstRun(summary, row.attempt_history ?? [], row.worker_host_id);
   return {
     ...summary,
     payload: row.payload ?? null,
@@ -51,6 +53,33 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
     attemptHistory,
     timeline: timelineOf(summary, attemptHistory),
   };
+}
+
+/**
+ * A job that completed on its first run has no attempt row: the recorder keeps that run in the job
+ * row (worker-host/recorder/flush-statement.ts). It is shown as the attempt it was.
+ */
+function withFirstRun(
+  job: Pick<JobSummary, 'status' | 'attempts' | 'workerId' | 'startedAt' | 'completedAt' | 'runMs'>,
+  attempts: JobAttempt[],
+  hostId: string | null,
+): JobAttempt[] {
+  if (job.status !== 'completed' || job.attempts !== 1 || attempts.length > 0 || job.startedAt === null) {
+    return attempts;
+  }
+  return [
+    {
+      attempt: 1,
+      status: 'completed',
+      workerId: job.workerId,
+      hostId,
+      startedAt: job.startedAt,
+      finishedAt: job.completedAt,
+      runMs: job.runMs,
+      errorMessage: null,
+      errorStack: null,
+    },
+  ];
 }
 
 /**

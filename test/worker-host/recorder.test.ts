@@ -97,7 +97,36 @@ describe('recorder: ordering and idempotence', () => {
     });
     const counts = await countsFor(client, queue);
     expect(counts).toMatchObject({ jobs: 1, completed: 1, attempts: 1, completedAttempts: 1 });
+    // The run is kept in the job row; the late start left no attempt row behind, running for ever.
+    const attemptRows = await client.query('select status from watchtower_job_attempts where queue = $1', [
+      queue,
+    ]);
+    expect(attemptRows.rows).toEqual([]);
     expect(counts).toMatchObject({ metricsQueued: 1, metricsCompleted: 1, metricsFailed: 0 });
+  });
+
+  it('keeps a clean first run in its job row, and completes an attempt row written while it ran', async () => {
+    const queue = `rec-first-${run}`;
+    const t = Date.now() - 1_000;
+    const run1 = { attempt: 1, queuedAt: t, startedAt: t + 10, workerId: 'w1' };
+    recorder.record([event(queue, { kind: 'completed', jobId: 'quick', ...run1, finishedAt: t + 20 })]);
+    recorder.record([event(queue, { kind: 'active', jobId: 'long', ...run1 })]);
+    await recorder.flush();
+    recorder.record([event(queue, { kind: 'completed', jobId: 'long', ...run1, finishedAt: t + 900 })]);
+    await recorder.flush();
+    const attempts = await client.query(
+      'select job_id, attempt, status, worker_id, run_ms from watchtower_job_attempts where queue = $1',
+      [queue],
+    );
+    expect(attempts.rows).toEqual([
+      { job_id: 'long', attempt: 1, status: 'completed', worker_id: 'w1', run_ms: 890 },
+    ]);
+    expect(await jobRow(queue, 'quick')).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      worker_id: 'w1',
+      run_ms: 10,
+    });
   });
 
   it('records retries as attempts and a retried metric, within one flush or across flushes', async () => {

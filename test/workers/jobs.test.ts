@@ -218,6 +218,33 @@ describe('GET /api/jobs/{id}', () => {
     ]);
   });
 
+  it('shows a clean first run, which the recorder keeps in the job row, as its one attempt', async () => {
+    const started = new Date(Date.now() - 10_000);
+    const [clean] = await seed.jobs([
+      job(unique('clean-q'), 'clean-run', {
+        workerId: 'w-clean',
+        startedAt: started,
+        completedAt: new Date(started.getTime() + 40),
+        runMs: 40,
+      }),
+    ]);
+    const detail = await get<JobDetail>(`/api/jobs/${clean!.id}`);
+    expect(detail.attemptHistory).toEqual([
+      {
+        attempt: 1,
+        status: 'completed',
+        workerId: 'w-clean',
+        hostId: null,
+        startedAt: started.toISOString(),
+        finishedAt: new Date(started.getTime() + 40).toISOString(),
+        runMs: 40,
+        errorMessage: null,
+        errorStack: null,
+      },
+    ]);
+    expect(detail.timeline.map((event) => event.event)).toEqual(['queued', 'started', 'completed']);
+  });
+
   it("finds a job by BullMQ's key", async () => {
     const detail = await get<JobDetail>(`/api/jobs/default/${encodeURIComponent(queue)}/job-11`);
     expect(detail.payload).toEqual({ customer: `${token}-in-data` });
