@@ -38,7 +38,12 @@ async function countApplied(client: pg.Client): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a script (`tsx drizzle/migrate.ts`), not when compiled into another entry (the worker-host's).
+if (
+  process.argv[1] &&
+  /migrate\.[cm]?[jt]s$/.test(process.argv[1]) &&
+  fileURLToPath(import.meta.url) === process.argv[1]
+) {
   const url = process.env.DATABASE_URL;
   if (!url) {
     console.error(

@@ -13,7 +13,9 @@
  * 2. At idle, with 1 and with 20 worker processes: bus reads and heartbeat writes the host sends,
  *    counted over a window at a 0.25 s poll (scaled to the default 3 s) and at the default 5 s
  *    heartbeat, with the time of each one, so the rates come from measured periods.
- * 3. Resident memory of the supervisor and of its worker processes, from /proc, with 1 and 20.
+ * 3. Resident memory of the supervisor and of its worker processes, from /proc, with 1 and 20,
+ *    with the TypeScript test processor (worker processes run the sources through tsx), and with
+ *    20 running a JavaScript processor (they run the supervisor's compiled CLI under plain Node).
  *
  * Environment: WATCHTOWER_BENCH_HOST_DATABASE_URL (…/watchtower_bench_host),
  * WATCHTOWER_BENCH_HOST_REDIS_URL (redis://127.0.0.1:6379/9), HOST_BENCH_COMMANDS (200),
@@ -84,7 +86,11 @@ interface HostSetup {
   workers: number;
   pollInterval: number;
   heartbeatInterval: number;
+  /** The TypeScript test processor unless said otherwise. */
+  processor?: string;
 }
+
+const JS_PROCESSOR = join(import.meta.dirname, '../worker-host/fixtures/js-processor.mjs');
 
 async function startBenchHost(db: Database, dir: string, setup: HostSetup): Promise<BenchHost> {
   const name = uniqueName('bench-host');
@@ -103,7 +109,7 @@ async function startBenchHost(db: Database, dir: string, setup: HostSetup): Prom
           balance: 'simple',
         },
       ],
-      processors: { '*': testProcessor },
+      processors: { '*': setup.processor ?? testProcessor },
       host: {
         pollInterval: setup.pollInterval,
         heartbeatInterval: setup.heartbeatInterval,
@@ -256,6 +262,7 @@ function senderBus(kind: 'database' | 'redis', db: Database): CommandBus {
 
 interface IdleCost {
   workers: number;
+  processor: 'TypeScript' | 'JavaScript';
   windowSeconds: number;
   sql: Record<string, number>;
   redis: Record<string, number>;
@@ -289,13 +296,19 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-async function idleCost(db: Database, dir: string, workers: number): Promise<IdleCost> {
+async function idleCost(
+  db: Database,
+  dir: string,
+  workers: number,
+  processor: IdleCost['processor'] = 'TypeScript',
+): Promise<IdleCost> {
   const host = await startBenchHost(db, dir, {
     bus: 'database',
     push: true,
     workers,
     pollInterval: FAST,
     heartbeatInterval: DEFAULT_HEARTBEAT,
+    ...(processor === 'JavaScript' ? { processor: JS_PROCESSOR } : {}),
   });
   try {
     // Let the start settle: the first heartbeats after the workers came up, the queue watcher.
@@ -308,6 +321,7 @@ async function idleCost(db: Database, dir: string, workers: number): Promise<Idl
       .map((row) => row.pid as number);
     return {
       workers,
+      processor,
       windowSeconds: (after.at - before.at) / 1000,
       sql: difference(after.sql, before.sql),
       redis: difference(after.redis, before.redis),
@@ -374,11 +388,16 @@ async function main(): Promise<void> {
         await stopBenchHost(host);
       }
     }
-    for (const workers of [1, MANY]) {
-      const cost = await idleCost(db, scratch.dir, workers);
+    const idleRuns: Array<[number, IdleCost['processor']]> = [
+      [1, 'TypeScript'],
+      [MANY, 'TypeScript'],
+      [MANY, 'JavaScript'],
+    ];
+    for (const [workers, processor] of idleRuns) {
+      const cost = await idleCost(db, scratch.dir, workers, processor);
       idle.push(cost);
       console.log(
-        `  idle, ${workers} worker process(es): ${cost.windowSeconds.toFixed(1)} s window, ${cost.sql['bus claim'] ?? 0} claims, ${cost.sql.heartbeat ?? 0} heartbeats, supervisor RSS ${cost.supervisorRssMb.toFixed(1)} MB`,
+        `  idle, ${workers} worker process(es), ${processor} processor: ${cost.windowSeconds.toFixed(1)} s window, ${cost.sql['bus claim'] ?? 0} claims, ${cost.sql.heartbeat ?? 0} heartbeats, supervisor RSS ${cost.supervisorRssMb.toFixed(1)} MB`,
       );
     }
   } finally {
@@ -416,6 +435,7 @@ async function main(): Promise<void> {
   printTable(
     [
       'workers',
+      'processor',
       'window s',
       'claims',
       'poll period ms',
@@ -442,6 +462,7 @@ async function main(): Promise<void> {
         .reduce((sum, [, n]) => sum + n, 0);
       return [
         String(cost.workers),
+        cost.processor,
         cost.windowSeconds.toFixed(1),
         String(claims),
         cost.pollPeriodMs.toFixed(1),
@@ -463,7 +484,7 @@ async function main(): Promise<void> {
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ');
     console.log(
-      `   ${cost.workers} worker(s), in ${cost.windowSeconds.toFixed(1)} s: SQL ${kinds}; Redis ${redis || 'none'}`,
+      `   ${cost.workers} worker(s), ${cost.processor}, in ${cost.windowSeconds.toFixed(1)} s: SQL ${kinds}; Redis ${redis || 'none'}`,
     );
     const other = Object.entries(cost.otherSql);
     if (other.length > 0) {
@@ -482,11 +503,12 @@ async function main(): Promise<void> {
 
   console.log('\n3. Resident memory (VmRSS from /proc), idle');
   printTable(
-    ['workers', 'supervisor MB', 'workers total MB', 'per worker MB (mean)', 'min-max MB'],
+    ['workers', 'processor', 'supervisor MB', 'workers total MB', 'per worker MB (mean)', 'min-max MB'],
     idle.map((cost) => {
       const total = cost.workerRssMb.reduce((a, b) => a + b, 0);
       return [
         String(cost.workers),
+        cost.processor,
         cost.supervisorRssMb.toFixed(1),
         total.toFixed(1),
         (total / Math.max(1, cost.workerRssMb.length)).toFixed(1),

@@ -15,6 +15,7 @@ import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
 import { spawnWorker } from '../supervisor/spawn-worker';
 import { Supervisor } from '../supervisor/supervisor';
+import { buildWorkerEntry } from '../supervisor/worker-entry';
 import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-process';
 import { backendKind } from '../worker/queue-backend';
 import type { HostControl, ReloadResult } from './host-control';
@@ -81,6 +82,8 @@ export class Host implements HostControl {
   private readonly counters = { heartbeats: 0, heartbeatErrors: 0, commands: 0, commandErrors: 0 };
   private lastError: string | undefined;
   private readonly hooks: WorkerProcessHooks;
+  /** The compiled CLI worker processes run from (undefined: the sources, through tsx). */
+  private workerEntry: string | undefined;
 
   constructor(private readonly options: HostOptions) {
     this.config = options.config;
@@ -111,7 +114,8 @@ export class Host implements HostControl {
       onError: (error) => this.note('command poll', error),
     });
     this.hooks = {
-      spawn: spawnWorker,
+      spawn: (spec, workerId, options) =>
+        spawnWorker(spec, workerId, { ...options, entry: this.workerEntry }),
       onMessage: (message) => this.recorder.accept(message),
       // A worker that changed state (came back, stopped) shows within a moment, not a full interval.
       onChange: () => this.requestHeartbeat(),
@@ -127,6 +131,13 @@ export class Host implements HostControl {
   }
 
   async start(): Promise<void> {
+    const entry = await buildWorkerEntry();
+    this.workerEntry = entry.path;
+    if (entry.path === undefined) {
+      this.log(
+        `worker processes run from the TypeScript sources: the compiled entry could not be made (${entry.error})`,
+      );
+    }
     for (const config of this.selected(this.config)) this.addSupervisor(config);
     this.startWatchers();
     // The first heartbeat registers the host before it claims anything, so `status` and the
