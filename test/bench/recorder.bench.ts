@@ -22,12 +22,11 @@
  * RECORDER_BENCH_NAIVE_JOBS (3000, 0 to skip), RECORDER_BENCH_WATCHER (1, 0 to skip), RECORDER_CPU_PROF
  * (a directory: each worker process writes a V8 CPU profile there).
  *
- * Reading the figures: once the bare worker saturates the machine's cores (about 1.7 of 2 cores
- * here at 7,000 jobs/s), the wall-clock ratio follows the CPU ratio, and a ratio of 0.90 leaves
- * the recording about a tenth of the bare CPU per job, every process together. A Postgres on the
- * same cores spent about three times that on its own when this was measured (the row upserts and
- * the index entries of watchtower_jobs and watchtower_job_attempts: 73 to 92 ms per 1,000 jobs
- * against a bare total of 230 to 250), so there the wall-clock ratio stays near the CPU ratio.
+ * Reading the figures: once the bare worker saturates the machine's cores, the wall-clock ratio
+ * follows the CPU ratio, and a ratio of 0.90 leaves the recording about a tenth of the bare CPU
+ * per job, every process together. A Postgres on the same cores spends about three times that on
+ * its own (the row upserts and their index entries: 33.5 ms per 1,000 jobs on 2026-12-05, against
+ * a bare total of 113), so there the wall-clock ratio stays near the CPU ratio.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
