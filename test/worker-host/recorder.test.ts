@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { capJson, type JobEvent } from '../../worker-host/recorder/job-event';
-import { watchQueues } from '../../worker-host/recorder/queue-watcher';
+import { type WatchQueuesOptions, watchQueues } from '../../worker-host/recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../../worker-host/recorder/recorder';
 import { testEnv } from '../setup/test-env';
 import {
@@ -293,7 +293,13 @@ describe('recorder: ordering and idempotence', () => {
 describe('queue watcher', () => {
   const hostA = `watch-a-${run}`;
   const hostB = `watch-b-${run}`;
-  const watch = (recorder: Recorder, queue: string, hostId: string, waitingScan = 1_000) =>
+  const watch = (
+    recorder: Recorder,
+    queue: string,
+    hostId: string,
+    waitingScan = 1_000,
+    options: Partial<WatchQueuesOptions> = {},
+  ) =>
     watchQueues({
       waitingScan,
       db: database.db,
@@ -306,6 +312,7 @@ describe('queue watcher', () => {
       sweepIntervalMs: 60_000, // sweeps are run by hand below
       settleMs: 300,
       overlapMs: 1_000,
+      ...options,
     });
 
   it('records jobs added by any producer, resumes from its saved cursor, and leases the queue', async () => {
@@ -375,18 +382,7 @@ describe('queue watcher', () => {
     const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
     const recorder = createRecorder({ db: database.db, hostId: hostA, spoolDir });
     // One read may wait a minute: only an event can end it within the test.
-    const watcher = watchQueues({
-      db: database.db,
-      connection: 'default',
-      url: testEnv.redisUrl,
-      queues: [queueName],
-      recorder,
-      hostId: hostA,
-      waitingScan: 0,
-      streamIntervalMs: 50,
-      streamBlockMs: 60_000,
-      sweepIntervalMs: 60_000,
-    });
+    const watcher = watch(recorder, queueName, hostA, 0, { streamIntervalMs: 50, streamBlockMs: 60_000 });
     try {
       await pollUntil(
         async () => watcher.stats().streamReads,
