@@ -105,5 +105,12 @@ export const jobAttempts = pgTable(
     errorMessage: text('error_message'),
     errorStack: text('error_stack'),
   },
-  (t) => [uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.attempt)],
+  (t) => [
+    uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.attempt),
+    // The few attempts running now: the recorder completes first runs among them, in one join,
+    // instead of probing the key for every job it writes.
+    index('watchtower_job_attempts_running')
+      .on(t.connection, t.queue, t.jobId)
+      .where(sql`${t.status} = 'processing'`),
+  ],
 );

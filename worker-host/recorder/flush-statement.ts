@@ -7,10 +7,11 @@ import type { AttemptRow, JobRow, RowBatch } from './record-batch';
  * counters move exactly when a row moves:
  *
  * - a job that completed on its first run, the common case, costs no attempt row: its job row holds
- *   that run (worker, start, finish, run time) and the job's detail shows it from there. An attempt
- *   row exists for every run of a job that ran more than once or failed, and for a first run that
- *   was reported running before it finished (it is then brought up to date). On 20,000 jobs the
- *   attempt rows were about a fifth of Postgres's time;
+ *   that run (worker, start, finish, run time) and the job's detail shows it from there; the batch
+ *   leaves such attempts out (record-batch.ts `take`). An attempt row exists for every run of a job
+ *   that ran more than once or failed, and for a first run that was reported running before it
+ *   finished (`a_first` completes it from the job row). On 20,000 jobs the attempt rows were about
+ *   a fifth of Postgres's time;
  * - a job row is only updated when the incoming rank (`attempts * 4 + stage`) is higher than the
  *   stored one: a late `active` never overwrites `completed`, and writing the same batch twice (a
  *   retry after a commit whose acknowledgement was lost, a replayed spool file, the sweep finding a
@@ -84,10 +85,9 @@ a as (
     ${ts('finished_at')}, case when finished_at is not null then greatest(0, finished_at - started_at)::int end,
     error_message, error_stack
   from a_in i
-  -- A clean first run lives in its job row (a_first); a start reported after its job already
-  -- moved past it (a late event, the sweep) would leave a row 'processing' for ever.
-  where not (i.attempt = 1 and i.status = 'completed')
-    and not (i.status = 'processing' and exists (
+  -- A start reported after its job already moved past it (a late event, the sweep) would leave a
+  -- row 'processing' for ever.
+  where not (i.status = 'processing' and exists (
       select 1 from watchtower_jobs jj
       where jj.connection = i.connection and jj.queue = i.queue and jj.job_id = i.job_id
         and jj.attempts * 4 + ${stage('jj.status')} > i.attempt * 4 + 1))
@@ -105,15 +105,17 @@ a as (
   returning o.connection, o.queue, o.job_id, o.attempt, o.status, o.finished_at
 ),
 a_first as (
+  -- From the job rows, which the batch leaves such first runs to (record-batch.ts), and among the
+  -- few attempts running (watchtower_job_attempts_running) rather than by one probe per job.
   update watchtower_job_attempts o set
     status = 'completed',
     worker_id = coalesce(i.worker_id, o.worker_id),
-    host_id = coalesce(i.host_id, o.host_id),
-    started_at = least(o.started_at, ${ts('i.started_at')}),
+    started_at = least(o.started_at, coalesce(${ts('i.started_at')}, o.started_at)),
     finished_at = ${ts('i.finished_at')},
-    run_ms = case when i.finished_at is not null then greatest(0, i.finished_at - i.started_at)::int end
-  from a_in i
-  where i.attempt = 1 and i.status = 'completed'
+    run_ms = case when i.finished_at is not null and i.started_at is not null
+      then greatest(0, i.finished_at - i.started_at)::int end
+  from j_in i
+  where i.attempts = 1 and i.status = 'completed'
     and o.connection = i.connection and o.queue = i.queue and o.job_id = i.job_id and o.attempt = 1
     and o.status = 'processing'
   returning 1

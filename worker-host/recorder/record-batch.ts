@@ -210,9 +210,21 @@ export class RecordBatch {
     this.attempts.set(key, current ? mergeAttemptRows(current, row) : row);
   }
 
-  /** Empties the buffer into chunks of at most `chunkRows` rows per table. */
+  /**
+   * Empties the buffer into chunks of at most `chunkRows` rows per table. A first run that
+   * completed, with its job row completed by it in the same buffer, is left out of the attempts:
+   * the job row is its record (flush-statement.ts), and carries what completes an attempt row
+   * written while it ran. Most jobs are such, so most statements carry no attempt at all.
+   */
   take(chunkRows: number): RowBatch[] {
-    const jobs = [...this.jobs.values()];
+    const jobs: JobRow[] = [];
+    for (const [key, job] of this.jobs) {
+      jobs.push(job);
+      if (job.status === 'completed' && job.attempt === 1) {
+        const firstRun = `${key}\u00001`;
+        if (this.attempts.get(firstRun)?.status === 'completed') this.attempts.delete(firstRun);
+      }
+    }
     const attempts = [...this.attempts.values()];
     this.jobs = new Map();
     this.attempts = new Map();

@@ -1,0 +1,1 @@
+CREATE INDEX "watchtower_job_attempts_running" ON "watchtower_job_attempts" USING btree ("connection","queue","job_id") WHERE "watchtower_job_attempts"."status" = 'processing';
