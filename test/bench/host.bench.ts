@@ -10,9 +10,9 @@
  *    every 5 ms). With push (database: LISTEN/NOTIFY; redis: pub/sub) at the default 3 s poll, one
  *    command at a time; and with push turned off (the host's LISTEN fails, so it polls), commands
  *    sent at random moments (every 60-140 ms) so that they land anywhere in the poll interval.
- * 2. At idle, with 1 and with 20 worker processes: bus reads and heartbeat writes the host sends,
- *    counted over a window at a 0.25 s poll (scaled to the default 3 s) and at the default 5 s
- *    heartbeat, with the time of each one, so the rates come from measured periods.
+ * 2. At idle, with 1 and with 20 worker processes, on each bus driver: bus reads and heartbeat
+ *    writes the host sends, counted over a window at a 0.25 s poll (scaled to the default 3 s) and
+ *    at the default 5 s heartbeat, with the time of each one, so the rates come from measured periods.
  * 3. Resident memory of the supervisor and of its worker processes, from /proc, with 1 and 20,
  *    with the TypeScript test processor (worker processes run the sources through tsx), and with
  *    20 running a JavaScript processor (they run the supervisor's compiled CLI under plain Node).
@@ -261,6 +261,7 @@ function senderBus(kind: 'database' | 'redis', db: Database): CommandBus {
 // ---- 2 and 3. idle cost and memory -------------------------------------------------------------
 
 interface IdleCost {
+  bus: 'database' | 'redis';
   workers: number;
   processor: 'TypeScript' | 'JavaScript';
   windowSeconds: number;
@@ -272,6 +273,16 @@ interface IdleCost {
   heartbeatPeriodMs: number;
   supervisorRssMb: number;
   workerRssMb: number[];
+}
+
+/** Bus claims in the window, on whichever driver the host used. */
+function claimsOf(cost: IdleCost): number {
+  return (cost.sql['bus claim'] ?? 0) + (cost.redis['bus claim'] ?? 0);
+}
+
+/** Reads of the seed's terminate key: a row of watchtower_bus_entries, or a `watchtower:` key. */
+function keyReadsOf(cost: IdleCost): number {
+  return (cost.sql['bus key/value'] ?? 0) + (cost.redis['bus get'] ?? 0);
 }
 
 /** Mean gap between consecutive times inside (from, to]: no error from where the window falls. */
@@ -301,9 +312,10 @@ async function idleCost(
   dir: string,
   workers: number,
   processor: IdleCost['processor'] = 'TypeScript',
+  bus: IdleCost['bus'] = 'database',
 ): Promise<IdleCost> {
   const host = await startBenchHost(db, dir, {
-    bus: 'database',
+    bus,
     push: true,
     workers,
     pollInterval: FAST,
@@ -320,6 +332,7 @@ async function idleCost(
       .filter((row) => row.status === 'running' && row.pid !== null)
       .map((row) => row.pid as number);
     return {
+      bus,
       workers,
       processor,
       windowSeconds: (after.at - before.at) / 1000,
@@ -388,16 +401,18 @@ async function main(): Promise<void> {
         await stopBenchHost(host);
       }
     }
-    const idleRuns: Array<[number, IdleCost['processor']]> = [
-      [1, 'TypeScript'],
-      [MANY, 'TypeScript'],
-      [MANY, 'JavaScript'],
+    const idleRuns: Array<[number, IdleCost['processor'], IdleCost['bus']]> = [
+      [1, 'TypeScript', 'database'],
+      [MANY, 'TypeScript', 'database'],
+      [MANY, 'JavaScript', 'database'],
+      [1, 'TypeScript', 'redis'],
+      [MANY, 'TypeScript', 'redis'],
     ];
-    for (const [workers, processor] of idleRuns) {
-      const cost = await idleCost(db, scratch.dir, workers, processor);
+    for (const [workers, processor, bus] of idleRuns) {
+      const cost = await idleCost(db, scratch.dir, workers, processor, bus);
       idle.push(cost);
       console.log(
-        `  idle, ${workers} worker process(es), ${processor} processor: ${cost.windowSeconds.toFixed(1)} s window, ${cost.sql['bus claim'] ?? 0} claims, ${cost.sql.heartbeat ?? 0} heartbeats, supervisor RSS ${cost.supervisorRssMb.toFixed(1)} MB`,
+        `  idle, ${bus} bus, ${workers} worker process(es), ${processor} processor: ${cost.windowSeconds.toFixed(1)} s window, ${claimsOf(cost)} claims, ${cost.sql.heartbeat ?? 0} heartbeats, supervisor RSS ${cost.supervisorRssMb.toFixed(1)} MB`,
       );
     }
   } finally {
@@ -428,12 +443,13 @@ async function main(): Promise<void> {
   );
 
   console.log(
-    `\n2. Idle host, database bus with push: what the supervisor sent, counted at the client over the window,` +
+    `\n2. Idle host, each bus with push: what the supervisor sent, counted at the client over the window,` +
       ` with a ${FAST} s poll and the default ${DEFAULT_HEARTBEAT} s heartbeat`,
   );
   const hourly = (count: number, window: number) => Math.round((count * 3600) / window);
   printTable(
     [
+      'bus',
       'workers',
       'processor',
       'window s',
@@ -448,12 +464,12 @@ async function main(): Promise<void> {
       'other Redis/h',
     ],
     idle.map((cost) => {
-      const claims = cost.sql['bus claim'] ?? 0;
+      const claims = claimsOf(cost);
       // A poll is one claim followed by the interval: the period is the interval plus what a claim
       // takes; at the default interval, the same claim time on top of 3 s.
       const overshootSeconds = cost.pollPeriodMs / 1000 - FAST;
       const readsPerHour = Math.round(3600 / (DEFAULT_POLL + overshootSeconds));
-      const terminateReads = hourly(cost.sql['bus key/value'] ?? 0, cost.windowSeconds);
+      const terminateReads = hourly(keyReadsOf(cost), cost.windowSeconds);
       const otherSql = Object.entries(cost.sql)
         .filter(([kind]) => !['bus claim', 'bus key/value', 'heartbeat'].includes(kind))
         .reduce((sum, [, n]) => sum + n, 0);
@@ -461,6 +477,7 @@ async function main(): Promise<void> {
         .filter(([kind]) => !kind.startsWith('bus '))
         .reduce((sum, [, n]) => sum + n, 0);
       return [
+        cost.bus,
         String(cost.workers),
         cost.processor,
         cost.windowSeconds.toFixed(1),
@@ -484,7 +501,7 @@ async function main(): Promise<void> {
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ');
     console.log(
-      `   ${cost.workers} worker(s), ${cost.processor}, in ${cost.windowSeconds.toFixed(1)} s: SQL ${kinds}; Redis ${redis || 'none'}`,
+      `   ${cost.bus} bus, ${cost.workers} worker(s), ${cost.processor}, in ${cost.windowSeconds.toFixed(1)} s: SQL ${kinds}; Redis ${redis || 'none'}`,
     );
     const other = Object.entries(cost.otherSql);
     if (other.length > 0) {
@@ -503,10 +520,19 @@ async function main(): Promise<void> {
 
   console.log('\n3. Resident memory (VmRSS from /proc), idle');
   printTable(
-    ['workers', 'processor', 'supervisor MB', 'workers total MB', 'per worker MB (mean)', 'min-max MB'],
+    [
+      'bus',
+      'workers',
+      'processor',
+      'supervisor MB',
+      'workers total MB',
+      'per worker MB (mean)',
+      'min-max MB',
+    ],
     idle.map((cost) => {
       const total = cost.workerRssMb.reduce((a, b) => a + b, 0);
       return [
+        cost.bus,
         String(cost.workers),
         cost.processor,
         cost.supervisorRssMb.toFixed(1),
