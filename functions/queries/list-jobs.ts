@@ -177,10 +177,11 @@ function branchConditions(
 /**
  * Every match of a search in one status (or none), then the first `rows` of them in order. Only
  * reached after the ordered walk found less than a page: the term is rare, so the matches are few
- * and the search index finds them at once. Left to itself the planner may instead walk the ordered index
- * and test each row, which reads the whole table for a rare term: it cannot tell rare from common
- * (it guessed 20,000 matches for a job id that has one, and walked 1M rows in 1.1 s). `offset 0`
- * keeps the order and limit out of the inner query, so it is planned as "find all matches".
+ * and the search index finds them at once. Left to itself the planner may instead walk the ordered
+ * index and test each row, which reads the whole table for a rare term: it cannot tell rare from
+ * common (it guessed 20,000 matches for a job id that has one, and walked 1M rows in 1.1 s).
+ * `offset 0` keeps the order and limit out of the inner query, so it is planned as "find all
+ * matches".
  */
 function searched(filter: JobListFilter, status: JobStatus | undefined, search: SQL, rows: number): SQL {
   const conditions = branchConditions(filter, status, search);

@@ -21,11 +21,6 @@ export function isoMicros(column: SQL): SQL {
   return sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-/** A LIKE pattern that matches `text` literally anywhere (`%`, `_` and `\` escaped). */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-}
-
 /** bigint and numeric columns arrive as strings from both drivers; counts fit in a double. */
 export function num(value: number | string | null | undefined): number {
   return value === null || value === undefined ? 0 : Number(value);

@@ -24,6 +24,8 @@ import type { AttemptRow, JobRow, RowBatch } from './record-batch';
 
 const stage = (column: string) =>
   `(case ${column} when 'processing' then 1 when 'retrying' then 2 when 'completed' then 3 when 'failed' then 3 when 'deleted' then 3 else 0 end)`;
+/** A stored or incoming job row's rank (`t` is its alias): a later run beats an earlier one. */
+const rank = (t: string) => `${t}.attempts * 4 + ${stage(`${t}.status`)}`;
 const attemptStage = (column: string) =>
   `(case ${column} when 'processing' then 1 when 'stalled' then 2 else 3 end)`;
 const ts = (column: string) => `to_timestamp(${column} / 1000.0)`;
@@ -68,7 +70,7 @@ j as (
     wait_ms = coalesce(excluded.wait_ms, o.wait_ms),
     run_ms = excluded.run_ms,
     updated_at = now()
-  where excluded.attempts * 4 + ${stage('excluded.status')} > o.attempts * 4 + ${stage('o.status')}
+  where ${rank('excluded')} > ${rank('o')}
   returning o.connection, o.queue, o.status, o.queued_at, o.completed_at, o.wait_ms, o.run_ms,
     (o.xmax = 0) as inserted
 ),
@@ -90,7 +92,7 @@ a as (
   where not (i.status = 'processing' and exists (
       select 1 from watchtower_jobs jj
       where jj.connection = i.connection and jj.queue = i.queue and jj.job_id = i.job_id
-        and jj.attempts * 4 + ${stage('jj.status')} > i.attempt * 4 + 1))
+        and ${rank('jj')} > i.attempt * 4 + 1))
   order by connection, queue, job_id, attempt
   on conflict (connection, queue, job_id, attempt) do update set
     worker_id = coalesce(excluded.worker_id, o.worker_id),
