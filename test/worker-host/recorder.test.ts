@@ -282,12 +282,40 @@ describe('recorder: ordering and idempotence', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses malformed IPC messages and events, counting them', () => {
+  it('refuses malformed IPC messages and events, counting them', async () => {
     const before = recorder.stats().rejected;
     expect(recorder.accept({ type: 'worker-state' })).toBe(false);
     expect(recorder.accept(null)).toBe(false);
-    expect(recorder.accept({ type: 'job-events', events: [{ kind: 'exploded' }, 42] })).toBe(true);
-    expect(recorder.stats().rejected).toBe(before + 2);
+    // A message without the worker's shared fields is not a job-events message at all.
+    expect(recorder.accept({ type: 'job-events', events: [] })).toBe(false);
+    const events = recorder.stats().events;
+    const shared = { type: 'job-events', connection: 'default', queue: `hostile-${run}`, workerId: 'w-1' };
+    const refused = [
+      { kind: 'completed' },
+      42,
+      ['exploded', '1', 1, 'job', 0, null, null, null],
+      ['completed', 7, 1, 'job', 0, null, null, null],
+      ['completed', '1', -1, 'job', 0, null, null, null],
+      ['completed', '1', 1.5, 'job', 0, null, null, null],
+      ['completed', '1', 1],
+    ];
+    expect(recorder.accept({ ...shared, events: refused })).toBe(true);
+    expect(recorder.stats().rejected).toBe(before + refused.length);
+    expect(recorder.stats().events).toBe(events);
+    // Optional fields of the wrong type cost only themselves.
+    const odd = { dataSize: 'big', error: 42, willRetry: 'yes', result: '{"ok":true}' };
+    expect(recorder.accept({ ...shared, events: [['completed', 'odd-1', 1, 'job', 1, 2, 3, 7, odd]] })).toBe(
+      true,
+    );
+    expect(recorder.stats().rejected).toBe(before + refused.length);
+    await recorder.flush();
+    const { rows } = await client.query(
+      'select status, payload, data_size, exception, result from watchtower_jobs where queue = $1',
+      [shared.queue],
+    );
+    expect(rows).toEqual([
+      { status: 'completed', payload: null, data_size: 0, exception: null, result: { ok: true } },
+    ]);
   });
 });
 

@@ -1,7 +1,6 @@
 /**
  * What the recorder records: one step of one job's life. Worker processes send these to their
- * supervisor over IPC as `{ type: 'job-events', events }`; the queue watcher and its sweep produce
- * them too. Every event carries its own connection and queue, so a batch may mix queues.
+ * supervisor over IPC (job-events-message.ts); the queue watcher and its sweep produce them too. Every event carries its own connection and queue, so a batch may mix queues.
  *
  * Times are milliseconds since the epoch, taken from BullMQ's own job fields (`timestamp`,
  * `processedOn`, `finishedOn`), so an event read back from Redis by the sweep is the same event
@@ -42,11 +41,6 @@ export interface JobEvent {
   willRetry?: boolean;
 }
 
-export interface JobEventsMessage {
-  type: 'job-events';
-  events: JobEvent[];
-}
-
 /** Payloads and results above this many bytes of JSON are stored cut down, flagged as such. */
 export const DEFAULT_PAYLOAD_CAP = 16 * 1024;
 /** Error stacks are kept to this many characters: enough to find the frame, not a log file. */
@@ -54,32 +48,8 @@ export const STACK_CAP = 8 * 1024;
 
 const KINDS: ReadonlySet<string> = new Set(['queued', 'delayed', 'active', 'completed', 'failed']);
 
-/**
- * A cheap structural check of one event: the fields that address a row and order it. The rest is
- * optional and typed loosely on purpose; a wrong optional field only costs that field.
- */
-export function isJobEvent(value: unknown): value is JobEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const e = value as Record<string, unknown>;
-  return (
-    typeof e.kind === 'string' &&
-    KINDS.has(e.kind) &&
-    typeof e.connection === 'string' &&
-    typeof e.queue === 'string' &&
-    typeof e.jobId === 'string' &&
-    typeof e.attempt === 'number' &&
-    Number.isInteger(e.attempt) &&
-    e.attempt >= 0
-  );
-}
-
-export function isJobEventsMessage(message: unknown): message is { type: 'job-events'; events: unknown[] } {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    (message as { type?: unknown }).type === 'job-events' &&
-    Array.isArray((message as { events?: unknown }).events)
-  );
+export function isJobEventKind(value: unknown): value is JobEventKind {
+  return typeof value === 'string' && KINDS.has(value);
 }
 
 export interface CappedJson {

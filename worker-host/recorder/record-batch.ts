@@ -167,47 +167,84 @@ export function mergeAttemptRows(current: AttemptRow, incoming: AttemptRow): Att
   return high;
 }
 
-function jobKey(row: { connection: string; queue: string; jobId: string }): string {
-  return `${row.connection}\u0000${row.queue}\u0000${row.jobId}`;
+/** A job's rows in the buffer: its job row, and the attempt rows it needs (see `add`). */
+interface Entry {
+  job: JobRow;
+  /** The host that ran the job row's attempt, for an attempt row made from it later. */
+  hostId?: string;
+  attempts?: Map<number, AttemptRow>;
 }
 
 export class RecordBatch {
-  private jobs = new Map<string, JobRow>();
-  private attempts = new Map<string, AttemptRow>();
+  /** Entries by connection, queue and job id: no key is built per event. */
+  private connections = new Map<string, Map<string, Map<string, Entry>>>();
+  private jobRows = 0;
+  private attemptRows = 0;
   /** Events folded in since the last `take`, to report how much coalescing saved. */
   events = 0;
 
   /** Rows held: what the buffer bound counts. */
   get size(): number {
-    return this.jobs.size + this.attempts.size;
+    return this.jobRows + this.attemptRows;
   }
 
   get jobCount(): number {
-    return this.jobs.size;
+    return this.jobRows;
   }
 
+  /**
+   * Folds one event in. A first run that completed needs no attempt row, the job row being its
+   * record (flush-statement.ts): none is made unless the run was reported running in this same
+   * buffer (then the job row completes it, and `take` leaves it out), or a later run of the job
+   * takes the job row over before the flush (then the first run becomes an attempt row here).
+   */
   add(event: JobEvent, now: number): void {
     this.events++;
-    this.addJob(jobRowOf(event));
+    const jobs = this.jobsOf(event.connection, event.queue);
+    const row = jobRowOf(event);
+    let entry = jobs.get(event.jobId);
+    if (!entry) {
+      entry = { job: row };
+      jobs.set(event.jobId, entry);
+      this.jobRows++;
+    } else {
+      const current = entry.job;
+      entry.job = mergeJobRows(current, row);
+      if (entry.job !== current && isCleanFirstRun(current) && !entry.attempts?.has(1)) {
+        this.addAttempt(entry, firstRunOf(current, entry.hostId));
+      }
+    }
+    if (entry.job === row && event.hostId !== undefined) entry.hostId = event.hostId;
+    if (event.kind === 'completed' && event.attempt === 1 && !entry.attempts?.has(1)) {
+      if (isCleanFirstRun(entry.job)) return;
+    }
     const attempt = attemptRowOf(event, now);
-    if (attempt) this.addAttempt(attempt);
+    if (attempt) this.addAttempt(entry, attempt);
   }
 
-  addRows(batch: RowBatch): void {
-    for (const row of batch.jobs) this.addJob(row);
-    for (const row of batch.attempts) this.addAttempt(row);
+  private jobsOf(connection: string, queue: string): Map<string, Entry> {
+    let queues = this.connections.get(connection);
+    if (!queues) {
+      queues = new Map();
+      this.connections.set(connection, queues);
+    }
+    let jobs = queues.get(queue);
+    if (!jobs) {
+      jobs = new Map();
+      queues.set(queue, jobs);
+    }
+    return jobs;
   }
 
-  private addJob(row: JobRow): void {
-    const key = jobKey(row);
-    const current = this.jobs.get(key);
-    this.jobs.set(key, current ? mergeJobRows(current, row) : row);
-  }
-
-  private addAttempt(row: AttemptRow): void {
-    const key = `${jobKey(row)}\u0000${row.attempt}`;
-    const current = this.attempts.get(key);
-    this.attempts.set(key, current ? mergeAttemptRows(current, row) : row);
+  private addAttempt(entry: Entry, row: AttemptRow): void {
+    entry.attempts ??= new Map();
+    const current = entry.attempts.get(row.attempt);
+    if (current) {
+      entry.attempts.set(row.attempt, mergeAttemptRows(current, row));
+    } else {
+      entry.attempts.set(row.attempt, row);
+      this.attemptRows++;
+    }
   }
 
   /**
@@ -218,16 +255,22 @@ export class RecordBatch {
    */
   take(chunkRows: number): RowBatch[] {
     const jobs: JobRow[] = [];
-    for (const [key, job] of this.jobs) {
-      jobs.push(job);
-      if (job.status === 'completed' && job.attempt === 1) {
-        const firstRun = `${key}\u00001`;
-        if (this.attempts.get(firstRun)?.status === 'completed') this.attempts.delete(firstRun);
+    const attempts: AttemptRow[] = [];
+    for (const queues of this.connections.values()) {
+      for (const entries of queues.values()) {
+        for (const { job, attempts: runs } of entries.values()) {
+          jobs.push(job);
+          if (!runs) continue;
+          const clean = isCleanFirstRun(job);
+          for (const [attempt, row] of runs) {
+            if (!(clean && attempt === 1 && row.status === 'completed')) attempts.push(row);
+          }
+        }
       }
     }
-    const attempts = [...this.attempts.values()];
-    this.jobs = new Map();
-    this.attempts = new Map();
+    this.connections = new Map();
+    this.jobRows = 0;
+    this.attemptRows = 0;
     this.events = 0;
     const chunks: RowBatch[] = [];
     for (let i = 0; i < Math.max(jobs.length, attempts.length); i += chunkRows) {
@@ -235,4 +278,25 @@ export class RecordBatch {
     }
     return chunks;
   }
+}
+
+/** A job row that is the whole record of a first run that completed. */
+function isCleanFirstRun(row: JobRow): boolean {
+  return row.status === 'completed' && row.attempt === 1;
+}
+
+/** The attempt row of a first run kept in a job row, for when that row is taken over. */
+function firstRunOf(row: JobRow, hostId: string | undefined): AttemptRow {
+  const attempt: AttemptRow = {
+    connection: row.connection,
+    queue: row.queue,
+    jobId: row.jobId,
+    attempt: 1,
+    status: 'completed',
+    startedAt: row.startedAt ?? row.finishedAt ?? Date.now(),
+  };
+  if (row.finishedAt !== undefined) attempt.finishedAt = row.finishedAt;
+  if (row.workerId !== undefined) attempt.workerId = row.workerId;
+  if (hostId !== undefined) attempt.hostId = hostId;
+  return attempt;
 }

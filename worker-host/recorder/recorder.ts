@@ -1,6 +1,7 @@
 import type { Database } from '../../core/db/database';
 import { flushStatement, stalledStatement } from './flush-statement';
-import { describeError, isJobEvent, isJobEventsMessage, type JobEvent, shortError } from './job-event';
+import { describeError, type JobEvent, shortError } from './job-event';
+import { eventOfTuple, isJobEventsMessage } from './job-events-message';
 import { RecordBatch, type RowBatch } from './record-batch';
 import { Spool } from './spool';
 
@@ -70,7 +71,7 @@ export interface RecorderStats {
 }
 
 export interface Recorder {
-  /** Takes a `{ type: 'job-events', events }` message as received over IPC; ignores other messages. */
+  /** Takes a job-events message as received over IPC (job-events-message.ts); ignores other messages. */
   accept(message: unknown): boolean;
   record(events: JobEvent[]): void;
   /** Writes everything buffered now; rejects if Postgres refused (the rows stay buffered). */
@@ -267,15 +268,18 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return {
     accept(message: unknown): boolean {
       if (!isJobEventsMessage(message)) return false;
+      // Worker processes leave their host out: it is this one.
+      const shared = {
+        connection: message.connection,
+        queue: message.queue,
+        workerId: message.workerId,
+        hostId: options.hostId,
+      };
       const events: JobEvent[] = [];
-      for (const event of message.events) {
-        if (!isJobEvent(event)) {
-          stats.rejected++;
-          continue;
-        }
-        // Worker processes leave their host out: it is this one.
-        event.hostId ??= options.hostId;
-        events.push(event);
+      for (const tuple of message.events) {
+        const event = eventOfTuple(tuple, shared);
+        if (event) events.push(event);
+        else stats.rejected++;
       }
       if (events.length > 0) record(events);
       return true;

@@ -1,18 +1,12 @@
 import type { Job, Worker } from 'bullmq';
-import {
-  capJson,
-  capText,
-  DEFAULT_PAYLOAD_CAP,
-  type JobEvent,
-  type JobEventsMessage,
-  STACK_CAP,
-} from './job-event';
+import { capJson, capText, DEFAULT_PAYLOAD_CAP, type JobEventKind, STACK_CAP } from './job-event';
+import type { JobEventsMessage, JobEventTuple, RareFields } from './job-events-message';
 
 /**
  * The worker process's half of the recorder: listens to its own BullMQ Worker's events (the only
- * place they fire) and sends them to the supervisor in small batches over IPC, as
- * `{ type: 'job-events', events }` messages for `Recorder.accept`. `send` is `process.send`
- * (bound), or anything that delivers the message to the supervisor's recorder.
+ * place they fire) and sends them to the supervisor in small batches over IPC, as job-events
+ * messages (job-events-message.ts) for `Recorder.accept`. `send` is `process.send` (bound), or
+ * anything that delivers the message to the supervisor's recorder.
  *
  * The window is short on purpose: what was handed to `send` is in the pipe and survives this
  * process being killed; only the last window can be lost, and the supervisor's sweep finds those
@@ -63,33 +57,33 @@ export function attachJobEvents(
 
   /** Jobs started and not yet reported, with when they started. Keyed by the Job object itself. */
   let started = new Map<AnyJob, number>();
-  let outgoing: JobEvent[] = [];
+  let outgoing: JobEventTuple[] = [];
   const counters = { sent: 0, messages: 0, coalesced: 0, sendErrors: 0 };
 
-  function baseEvent(kind: JobEvent['kind'], job: AnyJob): JobEvent {
+  /** The event as sent; `rare` gathers what most events lack (the tuple leaves it out when empty). */
+  function tupleOf(
+    kind: JobEventKind,
+    job: AnyJob,
+    finishedAt: number | null,
+    rare: RareFields = {},
+  ): JobEventTuple {
     const data = capJson(job.data, payloadCap);
-    const event: JobEvent = {
-      kind,
-      connection,
-      queue,
-      jobId: job.id ?? '',
-      attempt: attemptOf(job),
-      name: job.name,
-      queuedAt: job.timestamp,
-      workerId,
-    };
-    if (data.text !== undefined) event.payload = data.text;
     // Left out when it is the payload's length (ASCII, not cut), which the recorder assumes.
-    if (data.size !== (data.text?.length ?? 0)) event.dataSize = data.size;
-    if (data.truncated) event.payloadTruncated = true;
+    if (data.size !== (data.text?.length ?? 0)) rare.dataSize = data.size;
+    if (data.truncated) rare.payloadTruncated = true;
     const delay = job.opts?.delay;
-    if (delay) event.dueAt = job.timestamp + delay;
-    if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
-    if (job.processedOn) event.startedAt = job.processedOn;
-    return event;
+    if (delay) rare.dueAt = job.timestamp + delay;
+    if (job.opts?.attempts) rare.maxAttempts = job.opts.attempts;
+    const id = job.id ?? '';
+    const attempt = attemptOf(job);
+    const startedAt = job.processedOn ?? null;
+    const payload = data.text ?? null;
+    return hasFields(rare)
+      ? [kind, id, attempt, job.name, job.timestamp, startedAt, finishedAt, payload, rare]
+      : [kind, id, attempt, job.name, job.timestamp, startedAt, finishedAt, payload];
   }
 
-  function push(event: JobEvent): void {
+  function push(event: JobEventTuple): void {
     outgoing.push(event);
     if (outgoing.length >= maxBatch) sendNow();
   }
@@ -98,7 +92,7 @@ export function attachJobEvents(
     if (outgoing.length === 0) return;
     const events = outgoing;
     outgoing = [];
-    const message: JobEventsMessage = { type: 'job-events', events };
+    const message: JobEventsMessage = { type: 'job-events', connection, queue, workerId, events };
     try {
       send(message);
       counters.sent += events.length;
@@ -115,7 +109,7 @@ export function attachJobEvents(
     const cutoff = Date.now() - windowMs;
     const remaining = new Map<AnyJob, number>();
     for (const [job, at] of started) {
-      if (all || at <= cutoff) outgoing.push(baseEvent('active', job));
+      if (all || at <= cutoff) outgoing.push(tupleOf('active', job, null));
       else remaining.set(job, at);
     }
     started = remaining;
@@ -132,29 +126,28 @@ export function attachJobEvents(
 
   const onCompleted = (job: AnyJob, result: unknown) => {
     if (started.delete(job)) counters.coalesced++;
-    const event = baseEvent('completed', job);
-    event.finishedAt = job.finishedOn ?? Date.now();
+    const rare: RareFields = {};
     if (result !== undefined) {
       const capped = capJson(result, payloadCap);
-      if (capped.text !== undefined) event.result = capped.text;
+      if (capped.text !== undefined) rare.result = capped.text;
     }
-    push(event);
+    push(tupleOf('completed', job, job.finishedOn ?? Date.now(), rare));
   };
 
   const onFailed = (job: AnyJob | undefined, error: Error) => {
     // BullMQ passes no job when a job that stalled too often was removed; the sweep covers it.
     if (!job) return;
     if (started.delete(job)) counters.coalesced++;
-    const event = baseEvent('failed', job);
     // BullMQ sets finishedOn only when the job failed for good; an attempt with a retry to come has
     // none (or an older one, from before a manual retry).
     const final = typeof job.finishedOn === 'number' && job.finishedOn >= (job.processedOn ?? 0);
-    event.finishedAt = final ? (job.finishedOn as number) : Date.now();
-    if (!final) event.willRetry = true;
-    event.error = capText(error?.message ?? job.failedReason ?? 'failed', payloadCap);
+    const rare: RareFields = {
+      error: capText(error?.message ?? job.failedReason ?? 'failed', payloadCap),
+    };
+    if (!final) rare.willRetry = true;
     const stack = capText(error?.stack, STACK_CAP);
-    if (stack !== undefined) event.stack = stack;
-    push(event);
+    if (stack !== undefined) rare.stack = stack;
+    push(tupleOf('failed', job, final ? (job.finishedOn as number) : Date.now(), rare));
   };
 
   worker.on('active', onActive);
@@ -179,6 +172,11 @@ export function attachJobEvents(
     },
     stats: () => ({ ...counters }),
   };
+}
+
+function hasFields(value: object): boolean {
+  for (const _ in value) return true;
+  return false;
 }
 
 /** The run number: BullMQ's attemptsStarted, which also counts runs that stalled. */
