@@ -57,14 +57,21 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
 
 /**
  * A job that completed on its first run has no attempt row: the recorder keeps that run in the job
- * row (worker-host/recorder/flush-statement.ts). It is shown as the attempt it was.
+ * row (worker-host/recorder/flush-statement.ts). It is shown as the attempt it was, also while the
+ * job waits to run again after a retry (its next run moves the first into an attempt row).
  */
 function withFirstRun(
-  job: Pick<JobSummary, 'status' | 'attempts' | 'workerId' | 'startedAt' | 'completedAt' | 'runMs'>,
+  job: Pick<
+    JobSummary,
+    'status' | 'attempts' | 'workerId' | 'startedAt' | 'completedAt' | 'runMs' | 'exception'
+  >,
   attempts: JobAttempt[],
   hostId: string | null,
 ): JobAttempt[] {
-  if (job.status !== 'completed' || job.attempts !== 1 || attempts.length > 0 || job.startedAt === null) {
+  const completedRun =
+    job.status === 'completed' ||
+    (job.status === 'retrying' && job.exception === null && job.completedAt !== null);
+  if (!completedRun || job.attempts !== 1 || attempts.length > 0 || job.startedAt === null) {
     return attempts;
   }
   return [

@@ -122,6 +122,42 @@ describe('job and queue commands', () => {
     );
   });
 
+  it('retries a job that completed, keeping its first run as an attempt', async () => {
+    const job = await queue.add('fine', {});
+    const runs = async () =>
+      rowsOf<{ attempt: number; status: string; worker_id: string | null; run_ms: number | null }>(
+        await db.execute(
+          sql`select attempt, status, worker_id, run_ms from watchtower_job_attempts
+              where connection = ${connection} and queue = ${queueName} and job_id = ${job.id}
+              order by attempt`,
+        ),
+      );
+    await waitFor(async () => (await jobRow(job.id!))?.status === 'completed', 10_000, 'its first run');
+    // A clean first run lives in the job row alone.
+    expect(await runs()).toEqual([]);
+    const command = await sendAndWait(bus, {
+      target,
+      type: 'job.retry',
+      args: { queue: queueName, jobId: job.id },
+    });
+    expect(command.status, command.error ?? '').toBe('done');
+    expect(command.result).toMatchObject({ action: 'retried', from: 'completed' });
+    const both = await waitFor(
+      async () => {
+        const rows = await runs();
+        return rows.length === 2 && rows[1]?.status === 'completed' ? rows : undefined;
+      },
+      10_000,
+      'both runs recorded',
+    );
+    expect(both.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'completed'],
+      [2, 'completed'],
+    ]);
+    expect(both[0]?.worker_id).toMatch(/\S/);
+    expect(both[0]?.run_ms).not.toBeNull();
+  });
+
   it('re-adds a failed job BullMQ forgot from its stored payload, linking the new row to the original', async () => {
     const { job, flag } = await failedJob({ removeOnFail: true });
     await waitFor(async () => !(await queue.getJob(job.id!)), 5000, 'BullMQ to drop the job');
