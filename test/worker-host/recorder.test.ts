@@ -103,6 +103,16 @@ describe('recorder: ordering and idempotence', () => {
     ]);
     expect(attemptRows.rows).toEqual([]);
     expect(counts).toMatchObject({ metricsQueued: 1, metricsCompleted: 1, metricsFailed: 0 });
+    // Times are sent relative to one epoch per statement: they must land as sent.
+    const times = await client.query(
+      `select (extract(epoch from queued_at) * 1000)::float8 as queued, (extract(epoch from started_at) * 1000)::float8 as started,
+              (extract(epoch from completed_at) * 1000)::float8 as completed
+       from watchtower_jobs where queue = $1`,
+      [queue],
+    );
+    expect(times.rows.map((r) => [r.queued, r.started, r.completed].map(Math.round))).toEqual([
+      [t, t + 100, t + 150],
+    ]);
   });
 
   it('keeps a clean first run in its job row, and completes an attempt row written while it ran', async () => {
@@ -115,11 +125,22 @@ describe('recorder: ordering and idempotence', () => {
     recorder.record([event(queue, { kind: 'completed', jobId: 'long', ...run1, finishedAt: t + 900 })]);
     await recorder.flush();
     const attempts = await client.query(
-      'select job_id, attempt, status, worker_id, run_ms from watchtower_job_attempts where queue = $1',
+      `select job_id, attempt, status, worker_id, run_ms,
+              round(extract(epoch from started_at) * 1000)::float8 as started,
+              round(extract(epoch from finished_at) * 1000)::float8 as finished
+       from watchtower_job_attempts where queue = $1`,
       [queue],
     );
     expect(attempts.rows).toEqual([
-      { job_id: 'long', attempt: 1, status: 'completed', worker_id: 'w1', run_ms: 890 },
+      {
+        job_id: 'long',
+        attempt: 1,
+        status: 'completed',
+        worker_id: 'w1',
+        run_ms: 890,
+        started: t + 10,
+        finished: t + 900,
+      },
     ]);
     expect(await jobRow(queue, 'quick')).toMatchObject({
       status: 'completed',
