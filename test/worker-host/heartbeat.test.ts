@@ -1,8 +1,35 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/database';
-import { type HostBeat, type WorkerBeat, writeHeartbeat } from '../../worker-host/heartbeat/heartbeat';
+import {
+  type HostBeat,
+  nextBeatDue,
+  type WorkerBeat,
+  writeHeartbeat,
+} from '../../worker-host/heartbeat/heartbeat';
 import { hostRow, openTestDatabase, uniqueName, workersOf } from './harness';
+
+describe('heartbeat schedule', () => {
+  it('keeps the rate although each beat runs on a later loop tick', () => {
+    // A loop of 300 ms ticks (out of step with 5 s) runs each beat on the first tick after it is due.
+    let due = nextBeatDue(0, 0, 5_000);
+    const ran: number[] = [];
+    for (let tick = 0; ran.length < 720; tick += 300) {
+      if (tick >= due) {
+        ran.push(tick);
+        due = nextBeatDue(due, tick, 5_000);
+      }
+    }
+    // 720 beats an hour, as the interval says; counted from the tick, each would lag 100 ms more.
+    expect(ran.at(-1)).toBeGreaterThanOrEqual(720 * 5_000);
+    expect(ran.at(-1)).toBeLessThan(720 * 5_000 + 300);
+  });
+
+  it('starts again from now after a beat far behind, instead of catching up in a rush', () => {
+    expect(nextBeatDue(5_000, 20_000, 5_000)).toBe(25_000);
+    expect(nextBeatDue(0, 1_234, 5_000)).toBe(6_234);
+  });
+});
 
 describe('heartbeats', () => {
   const database = openTestDatabase();

@@ -32,6 +32,16 @@ export interface WorkerBeat {
   startedAt: Date;
 }
 
+/**
+ * When the beat after one that ran at `now` is due, given when that one was due: one interval
+ * after it was due, so beats keep their rate although the host's loop runs them on its next tick
+ * (counted from the tick, beats 5 s apart came 5.004 to 5.011 s apart). A beat that ran an interval
+ * or more late, or the first, starts the count again from now.
+ */
+export function nextBeatDue(due: number, now: number, intervalMs: number): number {
+  return due > 0 && now - due < intervalMs ? due + intervalMs : now + intervalMs;
+}
+
 export interface HeartbeatResult {
   workers: number;
   /** Other hosts found dead by this beat's sweep, and their workers. */

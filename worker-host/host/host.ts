@@ -10,7 +10,13 @@ import { QueueRegistry } from '../commands/queue-registry';
 import type { SupervisorConfig, WatchtowerConfig } from '../config/config-schema';
 import { loadConfig } from '../config/load-config';
 import { createNodeDatabase } from '../db/node-database';
-import { type HostBeat, type HostStatus, type WorkerBeat, writeHeartbeat } from '../heartbeat/heartbeat';
+import {
+  type HostBeat,
+  type HostStatus,
+  nextBeatDue,
+  type WorkerBeat,
+  writeHeartbeat,
+} from '../heartbeat/heartbeat';
 import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
 import { spawnWorker } from '../supervisor/spawn-worker';
@@ -414,7 +420,11 @@ export class Host implements HostControl {
   private beat(): Promise<void> {
     if (this.beating) return this.beating;
     this.lastBeatAt = Date.now();
-    this.nextBeatAt = this.lastBeatAt + this.config.host.heartbeatInterval * 1000;
+    this.nextBeatAt = nextBeatDue(
+      this.nextBeatAt,
+      this.lastBeatAt,
+      this.config.host.heartbeatInterval * 1000,
+    );
     const departed = this.departedRows;
     this.departedRows = [];
     const workers = [
