@@ -245,6 +245,19 @@ describe('GET /api/jobs/{id}', () => {
     expect(detail.timeline.map((event) => event.event)).toEqual(['queued', 'started', 'completed']);
   });
 
+  it('still shows that first run while the job waits to run again after a retry', async () => {
+    const started = new Date(Date.now() - 10_000);
+    const run = { startedAt: started, completedAt: new Date(started.getTime() + 40), runMs: 40 };
+    const [retried, failed] = await seed.jobs([
+      job(unique('retried-q'), 'retried-run', { ...run, status: 'retrying', workerId: 'w-clean' }),
+      // A failed first run always has its attempt row; without one, nothing is made up.
+      job(unique('retried-q'), 'failed-run', { ...run, status: 'retrying', exception: 'Error: no' }),
+    ]);
+    const detail = await get<JobDetail>(`/api/jobs/${retried!.id}`);
+    expect(detail.attemptHistory).toMatchObject([{ attempt: 1, status: 'completed', workerId: 'w-clean' }]);
+    expect((await get<JobDetail>(`/api/jobs/${failed!.id}`)).attemptHistory).toEqual([]);
+  });
+
   it("finds a job by BullMQ's key", async () => {
     const detail = await get<JobDetail>(`/api/jobs/default/${encodeURIComponent(queue)}/job-11`);
     expect(detail.payload).toEqual({ customer: `${token}-in-data` });
