@@ -1,0 +1,108 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../core/db/database';
+import { testEnv } from '../setup/test-env';
+import { buildWithoutEngine } from './fixtures/dockerfile-steps';
+import {
+  cliEnv,
+  HostProcess,
+  killAllHosts,
+  openTestDatabase,
+  repoRoot,
+  scratchDir,
+  testQueue,
+  uniqueName,
+  waitFor,
+} from './harness';
+
+/**
+ * The worker-host's container image, built by its Dockerfile's own steps in a directory (no
+ * container engine here): production dependencies only, the compiled worker entry, users' files in
+ * /app/jobs. Then the image's entrypoint runs a supervisor from there, with a TypeScript
+ * configuration and a processor importing BullMQ, until a job is done and recorded.
+ */
+describe('the container image’s build steps', () => {
+  const database = openTestDatabase();
+  const scratch = scratchDir();
+  const image = join(scratch.dir, 'app');
+  const queueName = uniqueName('image-q');
+  const queue = testQueue(queueName);
+
+  afterAll(async () => {
+    await killAllHosts();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await database.close();
+    scratch.cleanup();
+  });
+
+  it('builds with production dependencies alone and runs a supervisor from /app/jobs', async () => {
+    mkdirSync(image);
+    const build = buildWithoutEngine(join(repoRoot, 'worker-host/Dockerfile'), repoRoot, image);
+    // Only what needs the base image itself is left out; a new kind of step must be looked at.
+    expect(build.skipped.map((step) => step.split(' ')[0])).toEqual(['FROM', 'RUN', 'USER', 'STOPSIGNAL']);
+    expect(build.env.NODE_ENV).toBe('production');
+    expect(existsSync(join(image, 'worker-host/.build/worker-cli.mjs'))).toBe(true);
+    expect(existsSync(join(image, 'node_modules/bullmq'))).toBe(true);
+    // Dev dependencies stay out of the image.
+    expect(existsSync(join(image, 'node_modules/vitest'))).toBe(false);
+    expect(existsSync(join(image, 'functions'))).toBe(false);
+
+    const [command, ...entry] = build.entrypoint;
+    expect(command).toBe('node');
+    const env = { ...cliEnv(), ...build.env };
+    const help = spawnSync(process.execPath, [...entry, '--help'], { cwd: image, env, encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('supervisor');
+
+    // A user's files, as mounted at /app/jobs: the processor resolves 'bullmq' from the image.
+    const jobs = join(image, 'jobs');
+    mkdirSync(jobs, { recursive: true });
+    writeFileSync(
+      join(jobs, 'processor.mjs'),
+      `import { UnrecoverableError } from 'bullmq';\n` +
+        `export default async (job) => {\n` +
+        `  if (typeof UnrecoverableError !== 'function') throw new Error('no bullmq');\n` +
+        `  return { greeted: job.data.name };\n};\n`,
+    );
+    writeFileSync(
+      join(jobs, 'watchtower.config.ts'),
+      `const config: Record<string, unknown> = {\n` +
+        `  connections: { default: { url: ${JSON.stringify(testEnv.redisUrl)} } },\n` +
+        `  supervisors: [{ name: ${JSON.stringify(uniqueName('image-sup'))}, connection: 'default', queues: [${JSON.stringify(queueName)}], sleep: 0.5 }],\n` +
+        `  processors: { '*': './processor.mjs' },\n` +
+        `  host: { heartbeatInterval: 0.25, pollInterval: 0.25, gracePeriod: 5 },\n};\n` +
+        `export default config;\n`,
+    );
+    const host = new HostProcess(
+      spawn(process.execPath, [...entry, ...build.cmd], {
+        cwd: image,
+        env: { ...env, WATCHTOWER_CONFIG: join(jobs, 'watchtower.config.ts') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    try {
+      const job = await queue.add('greet', { name: 'image' });
+      const row = await waitFor(
+        async () => {
+          if (!host.running) throw new Error('the host exited');
+          return rowsOf<{ status: string; result: unknown }>(
+            await database.db.execute(
+              sql`select status, result from watchtower_jobs where queue = ${queueName} and job_id = ${job.id}`,
+            ),
+          ).find((r) => r.status === 'completed');
+        },
+        30_000,
+        'the job to be done and recorded',
+      );
+      expect(row.result).toEqual({ greeted: 'image' });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- host output ---\n${host.output}`);
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+  });
+});
