@@ -11,6 +11,12 @@
  *   and the queued rows of the pre-filled jobs already written (so completions update rows);
  * - naive (reference, fewer jobs): one INSERT when a job starts and one UPDATE when it ends.
  *
+ * Then bare and recorded again with the host on one core and Postgres on the other (`taskset`:
+ * this process, its worker process and Redis on CPU 0, every Postgres process on CPU 1, put back
+ * afterwards), the way a host runs with Postgres on another machine: there the wall-clock ratio is
+ * what recording costs the host itself. Skipped where it cannot be done (not Linux, one CPU, remote
+ * services) or with RECORDER_BENCH_SPLIT=0.
+ *
  * Rounds alternate the variants so that whatever else runs on the machine hurts them alike; the
  * figures are medians and bests. Each run also reports the CPU time every process spent per 1,000
  * jobs (worker process, this process as supervisor, Redis, the Postgres backends of the benchmark
@@ -19,14 +25,15 @@
  * on a shared machine; the same ratio without Postgres's share is what a host pays when Postgres
  * runs elsewhere (Neon in production). Environment: WATCHTOWER_BENCH_DATABASE_URL, WATCHTOWER_BENCH_REDIS_URL,
  * RECORDER_BENCH_JOBS (20000), RECORDER_BENCH_ROUNDS (3), RECORDER_BENCH_CONCURRENCY (50),
- * RECORDER_BENCH_NAIVE_JOBS (3000, 0 to skip), RECORDER_BENCH_WATCHER (1, 0 to skip), RECORDER_CPU_PROF
+ * RECORDER_BENCH_NAIVE_JOBS (3000, 0 to skip), RECORDER_BENCH_WATCHER (1, 0 to skip),
+ * RECORDER_BENCH_SPLIT (1, 0 to skip), RECORDER_CPU_PROF
  * (a directory: each worker process writes a V8 CPU profile there).
  *
  * Reading the figures: once the bare worker saturates the machine's cores, the wall-clock ratio
  * follows the CPU ratio, and a ratio of 0.90 leaves the recording about a tenth of the bare CPU
  * per job, every process together. A Postgres on the same cores spends about three times that on
- * its own (the row upserts and their index entries: 33.5 ms per 1,000 jobs on 2026-12-05, against
- * a bare total of 113), so there the wall-clock ratio stays near the CPU ratio.
+ * its own (the row upserts and their index entries: 25–27 ms per 1,000 jobs on 2026-12-05, against
+ * a bare total of 90–98), so there the wall-clock ratio stays near the CPU ratio.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -42,6 +49,7 @@ import {
   processCpuMs,
   startRecorderChild,
 } from '../worker-host/fixtures/recorder-harness';
+import { canPin, pidsOf, pinning } from './cpu-affinity';
 
 const DATABASE_URL =
   process.env.WATCHTOWER_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/watchtower_bench';
@@ -51,6 +59,18 @@ const ROUNDS = Number(process.env.RECORDER_BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.RECORDER_BENCH_CONCURRENCY ?? 50);
 const NAIVE_JOBS = Number(process.env.RECORDER_BENCH_NAIVE_JOBS ?? 3_000);
 const WITH_WATCHER = process.env.RECORDER_BENCH_WATCHER !== '0';
+const SPLIT = process.env.RECORDER_BENCH_SPLIT !== '0';
+
+/** Why the split topology cannot be run here, or undefined when it can. */
+function splitUnavailable(): string | undefined {
+  if (!canPin()) return 'needs Linux, taskset and two CPUs';
+  const local = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
+  if (!local(DATABASE_URL) || !local(REDIS_URL)) return 'Postgres and Redis must run on this machine';
+  if (pidsOf('postgres').length === 0 || pidsOf('redis-server').length === 0) {
+    return 'no local postgres or redis-server process found';
+  }
+  return undefined;
+}
 
 const run = Math.random().toString(36).slice(2, 8);
 const hostId = `bench-${run}`;
@@ -236,21 +256,22 @@ async function main(): Promise<void> {
   };
   await probes.postgres.connect();
   const rounds: Round[] = [];
+  const splitRounds: Round[] = [];
   const variants: Variant[] = WITH_WATCHER ? ['bare', 'recorded', 'recorded+watcher'] : ['bare', 'recorded'];
   console.log(
     `Recorder benchmark: ${JOBS} no-op jobs per run, concurrency ${CONCURRENCY}, ${ROUNDS} rounds, Redis ${REDIS_URL}`,
   );
-  try {
+  const phase = async (phaseVariants: Variant[], into: Round[]) => {
     // A warm-up run of each, not counted: first connections, JIT, Postgres caches.
-    for (const variant of variants) {
+    for (const variant of phaseVariants) {
       await measure(variant, -1, Math.min(JOBS, 5_000), recorder, database.db, probes);
     }
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order so neither variant always runs right after the other.
-      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      const order = round % 2 === 0 ? phaseVariants : [...phaseVariants].reverse();
       for (const variant of order) {
         const result = await measure(variant, round, JOBS, recorder, database.db, probes);
-        rounds.push(result);
+        into.push(result);
         const extra = result.stats
           ? `, all rows in Postgres after ${Math.round(result.recordedThroughMs ?? 0)} ms, ` +
             `${result.stats.statements} statements, ${Math.round(result.stats.written / Math.max(1, result.stats.statements))} rows/statement`
@@ -260,12 +281,35 @@ async function main(): Promise<void> {
         );
       }
     }
+  };
+  try {
+    console.log('Postgres on the same cores as the worker:');
+    await phase(variants, rounds);
     if (NAIVE_JOBS > 0) {
       const naive = await measure('naive', 0, NAIVE_JOBS, recorder, database.db, probes);
       rounds.push(naive);
       console.log(
         `  naive (${NAIVE_JOBS} jobs)        ${Math.round(naive.jobsPerSecond)} jobs/s; ${cpuText(naive.cpu)}`,
       );
+    }
+    if (SPLIT) {
+      const why = splitUnavailable();
+      if (why) console.log(`\nHost and Postgres on separate cores: skipped (${why}).`);
+      else {
+        console.log(
+          '\nHost on CPU 0 (worker process, supervisor, Redis), Postgres on CPU 1, as with Postgres on another machine:',
+        );
+        const pins = pinning();
+        try {
+          pins.pin(process.pid, '0'); // the worker processes forked from here inherit it
+          for (const pid of pidsOf('redis-server')) pins.pin(pid, '0');
+          // The postmaster too, so the backends it forks from now on start there.
+          for (const pid of pidsOf('postgres')) pins.pin(pid, '1');
+          await phase(['bare', 'recorded'], splitRounds);
+        } finally {
+          pins.restore();
+        }
+      }
     }
   } finally {
     await recorder.close();
@@ -337,6 +381,28 @@ async function main(): Promise<void> {
       `  ${label.padEnd(28)}${String(Math.round(jobsPerSecond)).padStart(7)} jobs/s  ${ratio.padEnd(11)} ${note}`.trimEnd(),
     );
   }
+  printSplit(splitRounds);
+}
+
+/** The split topology's figures: the wall-clock ratio with Postgres off the host's core. */
+function printSplit(splitRounds: Round[]): void {
+  const of = (variant: Variant) => splitRounds.filter((r) => r.variant === variant);
+  if (of('bare').length === 0 || of('recorded').length === 0) return;
+  const jobs = (variant: Variant) => median(of(variant).map((r) => r.jobsPerSecond));
+  const cpu = (variant: Variant, key: keyof CpuShare) => median(of(variant).map((r) => r.cpu[key]));
+  const host = (variant: Variant) =>
+    cpu(variant, 'worker') + cpu(variant, 'supervisor') + cpu(variant, 'redis');
+  console.log(
+    `\nHost on one core, Postgres on the other (median jobs/s over ${ROUNDS} rounds of ${JOBS} jobs):`,
+  );
+  console.log(`  bare BullMQ Worker          ${String(Math.round(jobs('bare'))).padStart(7)} jobs/s`);
+  console.log(
+    `  worker with recording       ${String(Math.round(jobs('recorded'))).padStart(7)} jobs/s  ratio ${(jobs('recorded') / jobs('bare')).toFixed(2)}  target >= 0.90`,
+  );
+  console.log(
+    `  host CPU per 1,000 jobs: bare ${host('bare').toFixed(1)} ms, recorded ${host('recorded').toFixed(1)} ms ` +
+      `(ratio ${(host('bare') / host('recorded')).toFixed(2)}); Postgres ${cpu('recorded', 'postgres').toFixed(1)} ms on its own core`,
+  );
 }
 
 function cpuText(cpu: CpuShare): string {
