@@ -24,7 +24,7 @@
  * per job, so the CPU ratio is what the wall-clock ratio tends to, far less disturbed by other load
  * on a shared machine; the same ratio without Postgres's share is what a host pays when Postgres
  * runs elsewhere (Neon in production). Environment: WATCHTOWER_BENCH_DATABASE_URL, WATCHTOWER_BENCH_REDIS_URL,
- * RECORDER_BENCH_JOBS (20000), RECORDER_BENCH_ROUNDS (3), RECORDER_BENCH_CONCURRENCY (50),
+ * RECORDER_BENCH_JOBS (20000), RECORDER_BENCH_ROUNDS (5), RECORDER_BENCH_CONCURRENCY (50),
  * RECORDER_BENCH_NAIVE_JOBS (3000, 0 to skip), RECORDER_BENCH_WATCHER (1, 0 to skip),
  * RECORDER_BENCH_SPLIT (1, 0 to skip), RECORDER_CPU_PROF
  * (a directory: each worker process writes a V8 CPU profile there).
@@ -55,7 +55,7 @@ const DATABASE_URL =
   process.env.WATCHTOWER_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/watchtower_bench';
 const REDIS_URL = process.env.WATCHTOWER_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JOBS = Number(process.env.RECORDER_BENCH_JOBS ?? 20_000);
-const ROUNDS = Number(process.env.RECORDER_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.RECORDER_BENCH_ROUNDS ?? 5);
 const CONCURRENCY = Number(process.env.RECORDER_BENCH_CONCURRENCY ?? 50);
 const NAIVE_JOBS = Number(process.env.RECORDER_BENCH_NAIVE_JOBS ?? 3_000);
 const WITH_WATCHER = process.env.RECORDER_BENCH_WATCHER !== '0';
