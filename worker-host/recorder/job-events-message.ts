@@ -20,28 +20,18 @@ export interface JobEventsMessage {
  * One event. `rare` holds the fields most events lack, and is left out when empty; a missing time
  * or payload is `null` (JSON has no `undefined` in arrays).
  */
-export type JobEventTuple =
-  | [
-      kind: JobEventKind,
-      jobId: string,
-      attempt: number,
-      name: string,
-      queuedAt: number,
-      startedAt: number | null,
-      finishedAt: number | null,
-      payload: string | null,
-    ]
-  | [
-      kind: JobEventKind,
-      jobId: string,
-      attempt: number,
-      name: string,
-      queuedAt: number,
-      startedAt: number | null,
-      finishedAt: number | null,
-      payload: string | null,
-      rare: RareFields,
-    ];
+export type JobEventTuple = EventFields | [...EventFields, rare: RareFields];
+
+type EventFields = [
+  kind: JobEventKind,
+  jobId: string,
+  attempt: number,
+  name: string,
+  queuedAt: number,
+  startedAt: number | null,
+  finishedAt: number | null,
+  payload: string | null,
+];
 
 export type RareFields = Pick<
   JobEvent,
