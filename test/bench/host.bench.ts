@@ -513,7 +513,8 @@ async function main(): Promise<void> {
       ` ${DEFAULT_POLL} s poll = 3600 / (${DEFAULT_POLL} s + the measured poll period - ${FAST} s), plus the reads of` +
       ' the seed\'s terminate key (every 30 s, counted in the window). "heartbeats/h @5 s": 3600 / the measured' +
       ` period between heartbeats (one statement per beat for the host and all its workers; beats fall on the` +
-      ` host's 200 ms loop tick, hence a little over ${DEFAULT_HEARTBEAT} s). "seed reads/h": the seed's design, one` +
+      ` host's 200 ms loop tick, so a short window's period may be off by a few ms; each beat is due an interval` +
+      ` after the last was due, so the rate holds over time). "seed reads/h": the seed's design, one` +
       ` read per worker every ${DEFAULT_POLL} s. "other": what else the supervisor sent at idle (queue watcher,` +
       ' recorder cursors and metrics), per hour as measured: not the bus.',
   );
