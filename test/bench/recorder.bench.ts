@@ -300,6 +300,13 @@ async function main(): Promise<void> {
           '\nHost on CPU 0 (worker process, supervisor, Redis), Postgres on CPU 1, as with Postgres on another machine:',
         );
         const pins = pinning();
+        // Interrupted, the bench must not leave Postgres and Redis pinned to one core each.
+        const interrupted = () => {
+          pins.restore();
+          process.exit(130);
+        };
+        process.once('SIGINT', interrupted);
+        process.once('SIGTERM', interrupted);
         try {
           pins.pin(process.pid, '0'); // the worker processes forked from here inherit it
           for (const pid of pidsOf('redis-server')) pins.pin(pid, '0');
@@ -308,6 +315,8 @@ async function main(): Promise<void> {
           await phase(['bare', 'recorded'], splitRounds);
         } finally {
           pins.restore();
+          process.off('SIGINT', interrupted);
+          process.off('SIGTERM', interrupted);
         }
       }
     }
