@@ -9,15 +9,17 @@ import { fileURLToPath } from 'node:url';
  *
  * The folder is brought up to date in place, never emptied: a server may be reading it meanwhile
  * (`npm start` running while a test builds the bundle), and emptying it made that server answer
- * 500 for a moment. Each file is written beside its place and renamed over it, so a reader sees the
- * old file or the new one, never none or half of one; files gone from web/public are removed after.
+ * 500 for a moment. Each file is written in web/.build first and renamed into place, so a reader
+ * of web/dist sees the old file or the new one, never none, half of one, or a file about to vanish;
+ * files gone from web/public are removed after.
  */
 const source = fileURLToPath(new URL('../web/public', import.meta.url));
 const target = fileURLToPath(new URL('../web/dist', import.meta.url));
-const PARTIAL = '.partial';
+const partials = fileURLToPath(new URL('../web/.build', import.meta.url));
 
 export async function buildWeb(): Promise<string> {
   await mkdir(target, { recursive: true });
+  await mkdir(partials, { recursive: true });
   const wanted = new Set<string>();
   for (const path of await readdir(source, { recursive: true })) {
     wanted.add(path);
@@ -26,21 +28,15 @@ export async function buildWeb(): Promise<string> {
       await mkdir(to, { recursive: true });
       continue;
     }
-    const partial = `${to}.${randomUUID()}${PARTIAL}`;
+    // Same file system as web/dist, so the rename is atomic.
+    const partial = join(partials, randomUUID());
     await copyFile(join(source, path), partial);
     await rename(partial, to);
   }
-  // Deepest first, so a folder's files go before the folder. A partial file is another build's to
-  // rename, unless that build died long ago.
+  // Deepest first, so a folder's files go before the folder.
   const present = (await readdir(target, { recursive: true })).sort((a, b) => b.length - a.length);
   for (const path of present) {
-    if (wanted.has(path)) continue;
-    const full = join(target, path);
-    if (path.endsWith(PARTIAL)) {
-      const age = Date.now() - (await stat(full).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age < 60_000) continue;
-    }
-    await rm(full, { recursive: true, force: true });
+    if (!wanted.has(path)) await rm(join(target, path), { recursive: true, force: true });
   }
   return target;
 }
