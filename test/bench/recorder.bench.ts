@@ -11,7 +11,7 @@
  *   and the queued rows of the pre-filled jobs already written (so completions update rows);
  * - naive (reference, fewer jobs): one INSERT when a job starts and one UPDATE when it ends.
  *
- * Then bare and recorded again with the host on one core and Postgres on the other (`taskset`:
+ * Then the same variants again with the host on one core and Postgres on the other (`taskset`:
  * this process, its worker process and Redis on CPU 0, every Postgres process on CPU 1, put back
  * afterwards), the way a host runs with Postgres on another machine: there the wall-clock ratio is
  * what recording costs the host itself. Skipped where it cannot be done (not Linux, one CPU, remote
@@ -312,7 +312,7 @@ async function main(): Promise<void> {
           for (const pid of pidsOf('redis-server')) pins.pin(pid, '0');
           // The postmaster too, so the backends it forks from now on start there.
           for (const pid of pidsOf('postgres')) pins.pin(pid, '1');
-          await phase(['bare', 'recorded'], splitRounds);
+          await phase(variants, splitRounds);
         } finally {
           pins.restore();
           process.off('SIGINT', interrupted);
@@ -405,13 +405,19 @@ function printSplit(splitRounds: Round[]): void {
     `\nHost on one core, Postgres on the other (median jobs/s over ${ROUNDS} rounds of ${JOBS} jobs):`,
   );
   console.log(`  bare BullMQ Worker          ${String(Math.round(jobs('bare'))).padStart(7)} jobs/s`);
-  console.log(
-    `  worker with recording       ${String(Math.round(jobs('recorded'))).padStart(7)} jobs/s  ratio ${(jobs('recorded') / jobs('bare')).toFixed(2)}  target >= 0.90`,
-  );
-  console.log(
-    `  host CPU per 1,000 jobs: bare ${host('bare').toFixed(1)} ms, recorded ${host('recorded').toFixed(1)} ms ` +
-      `(ratio ${(host('bare') / host('recorded')).toFixed(2)}); Postgres ${cpu('recorded', 'postgres').toFixed(1)} ms on its own core`,
-  );
+  for (const [variant, label, note] of [
+    ['recorded', 'worker with recording', 'target >= 0.90'],
+    ['recorded+watcher', 'recording + queue watcher', ''],
+  ] as const) {
+    if (of(variant).length === 0) continue;
+    console.log(
+      `  ${label.padEnd(28)}${String(Math.round(jobs(variant))).padStart(7)} jobs/s  ratio ${(jobs(variant) / jobs('bare')).toFixed(2)}  ${note}`.trimEnd(),
+    );
+    console.log(
+      `    host CPU per 1,000 jobs ${host(variant).toFixed(1)} ms against bare ${host('bare').toFixed(1)} ` +
+        `(ratio ${(host('bare') / host(variant)).toFixed(2)}); Postgres ${cpu(variant, 'postgres').toFixed(1)} ms on its own core`,
+    );
+  }
 }
 
 function cpuText(cpu: CpuShare): string {
