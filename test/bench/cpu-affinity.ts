@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -26,13 +27,18 @@ export function pinning(): Pinning {
   const original = new Map<number, string>();
   return {
     pin(pid, cpus) {
-      if (!original.has(pid)) {
-        const shown = execFileSync('taskset', ['-p', String(pid)], { encoding: 'utf8' });
-        const mask = /mask:\s*([0-9a-f]+)/i.exec(shown)?.[1];
-        if (!mask) throw new Error(`taskset printed no mask for ${pid}: ${shown}`);
-        original.set(pid, mask);
+      try {
+        if (!original.has(pid)) {
+          const shown = execFileSync('taskset', ['-p', String(pid)], { encoding: 'utf8', stdio: 'pipe' });
+          const mask = /mask:\s*([0-9a-f]+)/i.exec(shown)?.[1];
+          if (!mask) throw new Error(`taskset printed no mask for ${pid}: ${shown}`);
+          original.set(pid, mask);
+        }
+        execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'pipe' });
+      } catch (error) {
+        // A process that ended since it was listed (a Postgres backend whose client closed).
+        if (existsSync(`/proc/${pid}`)) throw error;
       }
-      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'pipe' });
     },
     restore() {
       for (const [pid, mask] of original) {
