@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TargetKind } from '../bus/command-bus';
+import { MIN_SEARCH_LENGTH } from '../db/job-search';
 
 /**
  * Every command a worker-host carries out, with the targets it may be addressed to and its
@@ -26,7 +27,11 @@ export const failedJobFilterSchema = z.strictObject({
   /** The job's name (BullMQ's `job.name`), exact. */
   name: name.optional(),
   /** Words to look for in the job id, name, exception or data, as the failed list searches (core/db/job-search.ts). */
-  search: z.string().min(3, 'must be at least 3 characters').max(200).optional(),
+  search: z
+    .string()
+    .min(MIN_SEARCH_LENGTH, `must be at least ${MIN_SEARCH_LENGTH} characters`)
+    .max(200)
+    .optional(),
   /** Only jobs that failed at or after / before these instants. */
   failedAfter: isoDate.optional(),
   failedBefore: isoDate.optional(),

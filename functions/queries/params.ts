@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { MIN_SEARCH_LENGTH } from '../../core/db/job-search';
 import { DateTimeParam, singleLineText } from '../schemas/common';
 
 /** Request pieces the routes of workers, hosts, supervisors, queues and jobs share. */
@@ -83,7 +84,7 @@ export const CursorParam = z
   .max(200)
   .openapi({ description: "The previous page's nextCursor" });
 
-export const SearchParam = singleLineText({ min: 3, max: 200 }).openapi({
+export const SearchParam = singleLineText({ min: MIN_SEARCH_LENGTH, max: 200 }).openapi({
   description:
     'Words to find in the job id, name, exception or the start of the data (at least 3 characters in all). ' +
     'Every word must appear, in any order; punctuation separates parts that must appear together ' +

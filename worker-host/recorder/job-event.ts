@@ -1,6 +1,7 @@
 /**
  * What the recorder records: one step of one job's life. Worker processes send these to their
- * supervisor over IPC (job-events-message.ts); the queue watcher and its sweep produce them too. Every event carries its own connection and queue, so a batch may mix queues.
+ * supervisor over IPC (job-events-message.ts); the queue watcher and its sweep produce them too.
+ * Every event carries its own connection and queue, so a batch may mix queues.
  *
  * Times are milliseconds since the epoch, taken from BullMQ's own job fields (`timestamp`,
  * `processedOn`, `finishedOn`), so an event read back from Redis by the sweep is the same event

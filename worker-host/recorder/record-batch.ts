@@ -215,9 +215,12 @@ export class RecordBatch {
       }
     }
     if (entry.job === row && event.hostId !== undefined) entry.hostId = event.hostId;
-    if (event.kind === 'completed' && event.attempt === 1 && !entry.attempts?.has(1)) {
-      if (isCleanFirstRun(entry.job)) return;
-    }
+    const keptInJobRow =
+      event.kind === 'completed' &&
+      event.attempt === 1 &&
+      isCleanFirstRun(entry.job) &&
+      !entry.attempts?.has(1);
+    if (keptInJobRow) return;
     const attempt = attemptRowOf(event, now);
     if (attempt) this.addAttempt(entry, attempt);
   }
