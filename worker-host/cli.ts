@@ -2,7 +2,12 @@
  * `watchtower`: the worker-host's command line (the seed's Artisan commands). Each command lives
  * in cli/ and is loaded only when run, so a worker process does not load what the supervisor needs.
  */
-import { EXIT_USAGE, printError } from './cli/cli-support';
+import { EXIT_USAGE, print, printError } from './cli/cli-support';
+import { guardOutput } from './host/output';
+
+// Before anything writes: a closed stdout or stderr must never become an uncaught exception, in
+// the host or in a worker process (whose output goes to the same place).
+guardOutput();
 
 interface CommandEntry {
   summary: string;
@@ -50,7 +55,7 @@ function help(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${help()}\n`);
+    print(help());
     return name === undefined ? EXIT_USAGE : 0;
   }
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;

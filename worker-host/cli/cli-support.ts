@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { logLine, printLine } from '../host/output';
 
 /** A mistake on the command line or in the configuration: printed as is, exit code 2. */
 export class UsageError extends Error {
@@ -72,12 +73,14 @@ export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return url;
 }
 
+/** A line on stdout; never throws, whatever became of stdout (host/output.ts). */
 export function print(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  printLine(line);
 }
 
+/** A line on stderr; never throws, whatever became of stderr (host/output.ts). */
 export function printError(line: string): void {
-  process.stderr.write(`${line}\n`);
+  logLine(line);
 }
 
 export function ago(date: Date | string, now = Date.now()): string {

@@ -1,6 +1,7 @@
 import { configPath, loadConfig } from '../config/load-config';
 import { Host } from '../host/host';
-import { type CliCommand, databaseUrl, parse, print, printError, UsageError } from './cli-support';
+import { reportUncaught } from '../host/output';
+import { type CliCommand, databaseUrl, parse, print, UsageError } from './cli-support';
 
 const usage = `Usage: watchtower supervisor [--supervisor=name] [--config=path]
 
@@ -50,13 +51,10 @@ export const command: CliCommand = {
     process.on('SIGUSR1', () => host.signal('restart'));
     process.on('SIGUSR2', () => host.signal('pause'));
     process.on('SIGCONT', () => host.signal('continue'));
-    // The host outlives a bug in one of its parts: report it and carry on.
-    process.on('uncaughtException', (error) => printError(`Uncaught: ${error.stack ?? error.message}`));
-    process.on('unhandledRejection', (reason) =>
-      printError(
-        `Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
-      ),
-    );
+    // The host outlives a bug in one of its parts: report it and carry on. The report cannot
+    // fail, so it can never raise the next uncaught error itself (see host/output.ts).
+    process.on('uncaughtException', (error) => reportUncaught('Uncaught', error));
+    process.on('unhandledRejection', (reason) => reportUncaught('Unhandled rejection', reason));
 
     await host.start();
     return host.done;

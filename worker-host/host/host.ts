@@ -26,6 +26,7 @@ import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-pro
 import { backendKind } from '../worker/queue-backend';
 import type { HostControl, ReloadResult } from './host-control';
 import { newHostId, packageVersion } from './host-id';
+import { logLine, outputStats } from './output';
 
 export interface HostOptions {
   config: WatchtowerConfig;
@@ -94,7 +95,7 @@ export class Host implements HostControl {
   constructor(private readonly options: HostOptions) {
     this.config = options.config;
     this.graceSeconds = options.config.host.gracePeriod;
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.log = options.log ?? logLine;
     const { db, close } = createNodeDatabase(options.databaseUrl, { max: 4 });
     this.db = db;
     this.closeDb = close;
@@ -466,6 +467,8 @@ export class Host implements HostControl {
       ...this.counters,
       recorder: this.recorder.stats(),
       watchers: this.watchers.map((w) => w.stats()),
+      // Log lines that could not be written (stdout/stderr closed) and uncaught errors survived.
+      ...outputStats(),
       lastError: this.lastError ?? null,
     };
   }

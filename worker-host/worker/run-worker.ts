@@ -1,4 +1,5 @@
 import type { Job, Worker } from 'bullmq';
+import { logLine } from '../host/output';
 import { attachJobEvents, type JobEventsHandle } from '../recorder/worker-job-events';
 import type { WorkerSpec } from '../supervisor/worker-spec';
 import {
@@ -38,7 +39,7 @@ const PARENT_CHECK_EVERY_MS = 1000;
  * messages only set flags; `tick` is the one place that acts on them.
  */
 export async function runWorker(options: WorkerRunOptions): Promise<number> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? logLine;
   const prefix = `[worker ${options.workerId.slice(0, 8)} ${options.queue}]`;
   const underSupervisor = typeof process.send === 'function';
   const toSupervisor = (message: WorkerToSupervisor | Record<string, unknown>): Promise<void> =>
