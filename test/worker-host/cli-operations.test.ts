@@ -98,18 +98,29 @@ describe('the operator commands', () => {
     expect((await runCli(['status'], { env })).stdout).toContain('Watchtower is inactive');
   });
 
+  /** A job record finished `daysAgo` days ago, with one attempt row. */
+  const insertJob = (queue: string, jobId: string, status: string, daysAgo: number) =>
+    database.db.execute(sql`
+      with job as (
+        insert into watchtower_jobs (job_id, queue, status, completed_at, queued_at)
+        values (${jobId}, ${queue}, ${status}, now() - make_interval(secs => ${daysAgo * 86_400}), now() - make_interval(secs => ${daysAgo * 86_400}))
+        returning job_id
+      )
+      insert into watchtower_job_attempts (queue, job_id, attempt, status, started_at)
+      select ${queue}, job_id, 1, ${status === 'failed' ? 'failed' : 'completed'}, now() from job`);
+
+  const jobIdsOf = async (queue: string) =>
+    rowsOf<{ job_id: string }>(
+      await database.db.execute(
+        sql`select job_id from watchtower_jobs where queue = ${queue} order by job_id`,
+      ),
+    ).map((r) => r.job_id);
+
   it('prune deletes old records and their attempts in batches, and asks before --all', async () => {
     const { db } = database;
     const queue = uniqueName('prune-queue');
     const insert = (jobId: string, status: string, daysAgo: number) =>
-      db.execute(sql`
-        with job as (
-          insert into watchtower_jobs (job_id, queue, status, completed_at, queued_at)
-          values (${jobId}, ${queue}, ${status}, now() - make_interval(days => ${daysAgo}), now() - make_interval(days => ${daysAgo}))
-          returning job_id
-        )
-        insert into watchtower_job_attempts (queue, job_id, attempt, status, started_at)
-        select ${queue}, job_id, 1, ${status === 'failed' ? 'failed' : 'completed'}, now() from job`);
+      insertJob(queue, jobId, status, daysAgo);
     for (let i = 0; i < 5; i++) await insert(`old-done-${i}`, 'completed', 10);
     await insert('new-done', 'completed', 1);
     await insert('old-failed', 'failed', 40);
@@ -120,10 +131,7 @@ describe('the operator commands', () => {
     expect(pruned.stdout).toContain(
       'Deleted 5 completed job record(s) older than 7 day(s) and 1 failed one(s) older than 30 day(s).',
     );
-    const left = rowsOf<{ job_id: string }>(
-      await db.execute(sql`select job_id from watchtower_jobs where queue = ${queue} order by job_id`),
-    ).map((r) => r.job_id);
-    expect(left).toEqual(['new-done', 'recent-failed']);
+    expect(await jobIdsOf(queue)).toEqual(['new-done', 'recent-failed']);
     const attempts = rowsOf<{ n: number }>(
       await db.execute(sql`select count(*)::int as n from watchtower_job_attempts where queue = ${queue}`),
     );
@@ -135,5 +143,47 @@ describe('the operator commands', () => {
     const all = await runCli(['prune', '--all', '--force'], { env });
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toContain('Deleted 2 job record(s).');
+  });
+
+  it('prune keeps a status forever at 0 days, as the retention variables do, and --dry-run only counts', async () => {
+    const queue = uniqueName('prune-keep');
+    await insertJob(queue, 'done-old', 'completed', 400);
+    await insertJob(queue, 'done-recent', 'completed', 0.01);
+    await insertJob(queue, 'failed-old', 'failed', 400);
+    await insertJob(queue, 'failed-recent', 'failed', 0.01);
+    const everything = ['done-old', 'done-recent', 'failed-old', 'failed-recent'];
+
+    const dry = await runCli(['prune', '--dry-run'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(
+      'Would delete 1 completed job record(s) older than 7 day(s) and 1 failed one(s) older than 30 day(s). Nothing deleted (--dry-run).',
+    );
+    expect(await jobIdsOf(queue)).toEqual(everything);
+
+    const dryAll = await runCli(['prune', '--all', '--dry-run'], { env });
+    expect(dryAll.code, dryAll.stderr).toBe(0);
+    expect(dryAll.stdout).toContain(
+      'Would delete 4 job record(s) (4 attempt(s)). Nothing deleted (--dry-run).',
+    );
+    expect(await jobIdsOf(queue)).toEqual(everything);
+
+    // 0 is "keep forever", never "delete everything of that status".
+    const keepCompleted = await runCli(['prune', '--completed=0', '--failed=0'], { env });
+    expect(keepCompleted.code, keepCompleted.stderr).toBe(0);
+    expect(keepCompleted.stdout).toContain(
+      'Deleted no completed job records (--completed=0 keeps them forever) and no failed ones (--failed=0 keeps them forever).',
+    );
+    expect(await jobIdsOf(queue)).toEqual(everything);
+
+    const keepFailed = await runCli(['prune', '--completed=1', '--failed=0'], { env });
+    expect(keepFailed.code, keepFailed.stderr).toBe(0);
+    expect(keepFailed.stdout).toContain(
+      'Deleted 1 completed job record(s) older than 1 day(s) and no failed ones',
+    );
+    expect(await jobIdsOf(queue)).toEqual(['done-recent', 'failed-old', 'failed-recent']);
+
+    const wipe = await runCli(['prune', '--all', '--force'], { env });
+    expect(wipe.code, wipe.stderr).toBe(0);
+    expect(await jobIdsOf(queue)).toEqual([]);
   });
 });

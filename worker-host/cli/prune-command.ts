@@ -1,20 +1,24 @@
 import { createInterface } from 'node:readline/promises';
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../core/db/database';
+import { type Database, rowsOf } from '../../core/db/database';
 import { deleteJobBatch, finishedBefore } from '../../core/db/prune-jobs';
 import { createNodeDatabase } from '../db/node-database';
 import { type CliCommand, databaseUrl, numberOption, parse, print, UsageError } from './cli-support';
 
-const usage = `Usage: watchtower prune [--completed=days] [--failed=days] [--all [--force]]
+const usage = `Usage: watchtower prune [--completed=days] [--failed=days] [--dry-run]
+       watchtower prune --all [--force] [--dry-run]
 
 Deletes old job records (watchtower_jobs and their attempts) from Postgres, in bounded batches so
 the dashboard and the recorder keep running meanwhile. BullMQ's own data is not touched.
 
 Options:
-  --completed=days  Delete completed (and deleted) jobs finished more than this many days ago (default 7)
-  --failed=days     Delete failed jobs finished more than this many days ago (default 30)
+  --completed=days  Delete completed (and deleted) jobs finished more than this many days ago
+                    (default 7); 0 keeps them forever, as WATCHTOWER_RETENTION_COMPLETED_DAYS=0 does
+  --failed=days     Delete failed jobs finished more than this many days ago (default 30); 0 keeps
+                    them forever, as WATCHTOWER_RETENTION_FAILED_DAYS=0 does
   --all             Delete every job record, whatever its age or status (asks first)
   --force           Do not ask before --all
+  --dry-run         Print how many records would be deleted, and delete nothing
   --batch=n         Rows per statement (default 5000)
   -h, --help        Show this help`;
 
@@ -28,6 +32,7 @@ export const command: CliCommand = {
       failed: { type: 'string' },
       all: { type: 'boolean' },
       force: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       batch: { type: 'string' },
     });
     if (values.help) {
@@ -40,9 +45,15 @@ export const command: CliCommand = {
     if (values.all && (values.completed !== undefined || values.failed !== undefined)) {
       throw new UsageError('--all deletes every record: it cannot be combined with --completed or --failed');
     }
+    const dryRun = values['dry-run'] === true;
     const database = createNodeDatabase(databaseUrl(), { max: 1 });
     try {
       if (values.all) {
+        if (dryRun) {
+          const { jobs, attempts } = await countWhere(database.db, sql`true`);
+          print(`Would delete ${jobs} job record(s) (${attempts} attempt(s)). Nothing deleted (--dry-run).`);
+          return 0;
+        }
         if (!values.force && !(await confirm('Delete EVERY job record (all statuses, all ages)?'))) {
           print('Nothing deleted.');
           return 1;
@@ -51,15 +62,30 @@ export const command: CliCommand = {
         print(`Deleted ${deleted} job record(s).`);
         return 0;
       }
-      // The same conditions as the completed_at index, so each batch is a short index scan.
-      const completed = await pruneWhere(
-        database.db,
-        finishedBefore(['completed', 'deleted'], completedDays),
-        batch,
-      );
-      const failed = await pruneWhere(database.db, finishedBefore(['failed'], failedDays), batch);
+      // 0 days keeps the records forever, as in the retention variables; deleting every record of
+      // a status takes --all, which asks first.
+      const run = async (days: number, statuses: readonly string[]) => {
+        if (days === 0) return undefined;
+        // The conditions are the completed_at index's, so each batch is a short index scan.
+        const condition = finishedBefore(statuses, days);
+        return dryRun
+          ? (await countWhere(database.db, condition)).jobs
+          : pruneWhere(database.db, condition, batch);
+      };
+      const completed = await run(completedDays, ['completed', 'deleted']);
+      const failed = await run(failedDays, ['failed']);
+      const completedPart =
+        completed === undefined
+          ? 'no completed job records (--completed=0 keeps them forever)'
+          : `${completed} completed job record(s) older than ${completedDays} day(s)`;
+      const failedPart =
+        failed === undefined
+          ? 'no failed ones (--failed=0 keeps them forever)'
+          : `${failed} failed one(s) older than ${failedDays} day(s)`;
       print(
-        `Deleted ${completed} completed job record(s) older than ${completedDays} day(s) and ${failed} failed one(s) older than ${failedDays} day(s).`,
+        dryRun
+          ? `Would delete ${completedPart} and ${failedPart}. Nothing deleted (--dry-run).`
+          : `Deleted ${completedPart} and ${failedPart}.`,
       );
       return 0;
     } finally {
@@ -67,6 +93,18 @@ export const command: CliCommand = {
     }
   },
 };
+
+/** What `pruneWhere` would delete: the matching jobs and their attempts. */
+export async function countWhere(db: Database, condition: SQL): Promise<{ jobs: number; attempts: number }> {
+  const rows = rowsOf<{ jobs: number; attempts: number }>(
+    await db.execute(sql`
+      with doomed as (select connection, queue, job_id from watchtower_jobs where ${condition})
+      select (select count(*) from doomed)::int as jobs,
+             (select count(*) from watchtower_job_attempts a join doomed d
+                on a.connection = d.connection and a.queue = d.queue and a.job_id = d.job_id)::int as attempts`),
+  );
+  return { jobs: Number(rows[0]?.jobs ?? 0), attempts: Number(rows[0]?.attempts ?? 0) };
+}
 
 /** Deletes matching jobs and their attempts, `batch` jobs per statement, until none is left. */
 export async function pruneWhere(db: Database, condition: SQL, batch: number): Promise<number> {
