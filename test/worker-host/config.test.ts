@@ -181,6 +181,30 @@ describe('configuration', () => {
       expect(config.processors).toEqual({ '*': '/srv/app/jobs.ts' });
     });
 
+    it("checks a supervisor's passEnv, and reads it from WATCHTOWER_PASS_ENV without a file", async () => {
+      expect(validate(good, 'x', '/').supervisors[0]?.passEnv).toEqual([]);
+      const passing = { ...good.supervisors[0], passEnv: ['DATABASE_URL', 'STRIPE_*', '*'] };
+      expect(validate({ ...good, supervisors: [passing] }, 'x', '/').supervisors[0]?.passEnv).toEqual([
+        'DATABASE_URL',
+        'STRIPE_*',
+        '*',
+      ]);
+      const wrong = { ...good.supervisors[0], passEnv: ['DATABASE URL'] };
+      expect(() => validate({ ...good, supervisors: [wrong] }, 'x', '/')).toThrow(
+        'supervisors.0.passEnv.0: must be a variable name, NAME_* or *',
+      );
+      const config = await loadConfig({
+        env: {
+          REDIS_URL: 'redis://cache:6379',
+          WATCHTOWER_QUEUES: 'a',
+          WATCHTOWER_PROCESSOR: './jobs.ts',
+          WATCHTOWER_PASS_ENV: 'DATABASE_URL, STRIPE_*',
+        },
+        cwd: '/srv/app',
+      });
+      expect(config.supervisors[0]?.passEnv).toEqual(['DATABASE_URL', 'STRIPE_*']);
+    });
+
     it('accepts BullMQ on Postgres as a connection', () => {
       const config = validate(
         { ...good, connections: { main: { url: 'postgres://u@db:5432/queues' } } },

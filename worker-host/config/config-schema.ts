@@ -38,6 +38,11 @@ export const connectionSchema = z.strictObject({
 
 export const BALANCE_STRATEGIES = ['simple', 'auto'] as const;
 
+/** A variable name, `PREFIX_*` for every variable that starts so, or `*` for all of them. */
+const passedVariable = z
+  .string()
+  .regex(/^(\*|[A-Za-z_][A-Za-z0-9_]*\*?)$/, 'must be a variable name, NAME_* or *');
+
 export const supervisorSchema = z
   .strictObject({
     name: identifier,
@@ -67,6 +72,11 @@ export const supervisorSchema = z
     sleep: seconds(0, 300).default(3),
     /** Seconds a worker rests after each job. */
     rest: seconds(0, 3600).default(0),
+    /**
+     * Variables its processors need among those worker processes do not get by default
+     * (DATABASE_URL, WATCHTOWER_*, UPSTASH_*: Watchtower's own, supervisor/worker-env.ts).
+     */
+    passEnv: z.array(passedVariable, { message: 'must be a list of variable names' }).max(1000).default([]),
   })
   .transform((supervisor) => ({
     ...supervisor,

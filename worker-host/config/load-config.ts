@@ -124,6 +124,10 @@ function fromEnvironment(env: NodeJS.ProcessEnv): unknown {
     );
   }
   const processes = env.WATCHTOWER_PROCESSES ? Number(env.WATCHTOWER_PROCESSES) : undefined;
+  const passEnv = (env.WATCHTOWER_PASS_ENV ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   return {
     connections: { default: { url } },
     supervisors: [
@@ -132,6 +136,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): unknown {
         connection: 'default',
         queues,
         ...(processes === undefined ? {} : { minProcesses: processes, maxProcesses: processes }),
+        ...(passEnv.length === 0 ? {} : { passEnv }),
       },
     ],
     processors: { '*': env.WATCHTOWER_PROCESSOR?.trim() },

@@ -2,9 +2,14 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isTypeScriptModule } from './worker-entry';
+import { workerEnv } from './worker-env';
 import type { WorkerSpec } from './worker-spec';
 
-/** The environment variable that carries a connection's URL to a worker process (not argv: `ps` shows argv). */
+/**
+ * The environment variable that carries a connection's URL to a worker process (not argv: `ps`
+ * shows argv). It is the only variable of Watchtower's a worker process reads (worker-command.ts):
+ * the others are withheld from it (worker-env.ts).
+ */
 export const CONNECTION_URL_ENV = 'WATCHTOWER_WORKER_CONNECTION_URL';
 
 const cliEntry = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -45,7 +50,7 @@ export function spawnWorker(
   const compiled = isTypeScriptModule(spec.processorPath) ? undefined : options.entry;
   return fork(compiled ?? cliEntry, args, {
     execArgv: compiled !== undefined ? [] : ['--import', tsxLoader],
-    env: { ...process.env, [CONNECTION_URL_ENV]: spec.connectionUrl },
+    env: { ...workerEnv(process.env, spec.passEnv), [CONNECTION_URL_ENV]: spec.connectionUrl },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }

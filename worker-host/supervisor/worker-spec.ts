@@ -24,6 +24,8 @@ export interface WorkerSpec {
    * it, or, with no supervisor left, the process forces itself.
    */
   graceSeconds: number;
+  /** Variables withheld from worker processes by default that this supervisor passes (worker-env.ts). */
+  passEnv: readonly string[];
 }
 
 export function workerSpec(
@@ -45,5 +47,6 @@ export function workerSpec(
     sleep: supervisor.sleep,
     rest: supervisor.rest,
     graceSeconds: context.graceSeconds,
+    passEnv: supervisor.passEnv,
   };
 }

@@ -18,7 +18,7 @@ import { createWorker } from './queue-backend';
  * Everything one worker process needs: its slot's WorkerSpec, which the supervisor passes on the
  * command line and in env, and its id.
  */
-export interface WorkerRunOptions extends WorkerSpec {
+export interface WorkerRunOptions extends Omit<WorkerSpec, 'passEnv'> {
   workerId: string;
   /** Start without taking jobs (the slot was paused when this process was started). */
   paused?: boolean;
