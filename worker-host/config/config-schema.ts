@@ -112,6 +112,12 @@ export const hostOptionsSchema = z.strictObject({
   gracePeriod: seconds(0, 3600).default(30),
   /** Seconds without a heartbeat after which a host (and its workers) counts as dead. */
   deadAfter: seconds(1, 3600).default(15),
+  /**
+   * Worker processes this host keeps at most, over all its supervisors; commands and auto balancing
+   * are refused more. Unset: WATCHTOWER_MAX_WORKER_PROCESSES, else one per 256 MB of memory, at most
+   * 100 (supervisor/process-ceiling.ts).
+   */
+  maxWorkerProcesses: count(1, 10_000).optional(),
 });
 
 export const configSchema = z

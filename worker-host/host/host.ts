@@ -8,7 +8,7 @@ import { openCommandBus } from '../bus/open-command-bus';
 import { handleCommand } from '../commands/handle-command';
 import { QueueRegistry } from '../commands/queue-registry';
 import type { SupervisorConfig, WatchtowerConfig } from '../config/config-schema';
-import { loadConfig } from '../config/load-config';
+import { ConfigError, loadConfig } from '../config/load-config';
 import { createNodeDatabase } from '../db/node-database';
 import {
   type HostBeat,
@@ -19,8 +19,9 @@ import {
 } from '../heartbeat/heartbeat';
 import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
+import { ceilingSetting, ProcessCeiling } from '../supervisor/process-ceiling';
 import { spawnWorker } from '../supervisor/spawn-worker';
-import { Supervisor } from '../supervisor/supervisor';
+import { initialSizes, Supervisor } from '../supervisor/supervisor';
 import { buildWorkerEntry } from '../supervisor/worker-entry';
 import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-process';
 import { backendKind } from '../worker/queue-backend';
@@ -89,10 +90,16 @@ export class Host implements HostControl {
   private readonly counters = { heartbeats: 0, heartbeatErrors: 0, commands: 0, commandErrors: 0 };
   private lastError: string | undefined;
   private readonly hooks: WorkerProcessHooks;
+  /** The most worker processes this host keeps, over all its supervisors. */
+  private readonly ceiling: ProcessCeiling;
   /** The compiled CLI worker processes run from (undefined: the sources, through tsx). */
   private workerEntry: string | undefined;
 
   constructor(private readonly options: HostOptions) {
+    this.ceiling = new ProcessCeiling(
+      ceilingSetting(options.config.host.maxWorkerProcesses, options.env ?? process.env),
+      () => this.list.reduce((n, supervisor) => n + supervisor.size, 0),
+    );
     this.config = options.config;
     this.graceSeconds = options.config.host.gracePeriod;
     this.log = options.log ?? logLine;
@@ -138,6 +145,12 @@ export class Host implements HostControl {
   }
 
   async start(): Promise<void> {
+    const needed = sum(this.selected(this.config).map(startSize));
+    if (needed > this.ceiling.limit) {
+      throw new ConfigError(
+        `The configuration starts ${needed} worker processes, more than this host keeps: at most ${this.ceiling.limit} (${this.ceiling.setting.source})`,
+      );
+    }
     const entry = await buildWorkerEntry();
     this.workerEntry = entry.path;
     if (entry.path === undefined) {
@@ -223,6 +236,21 @@ export class Host implements HostControl {
     for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter'] as const) {
       if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
     }
+    // Refused before anything changes when the new configuration needs more processes than fit.
+    const ceiling = ceilingSetting(next.host.maxWorkerProcesses, this.options.env ?? process.env);
+    const kept = (config: SupervisorConfig) => {
+      const running = before.get(config.name);
+      return running && fingerprint(this.config, running.config) === fingerprint(next, config)
+        ? running
+        : undefined;
+    };
+    const needed = sum([...wanted.values()].map((config) => kept(config)?.size ?? startSize(config)));
+    if (needed > ceiling.limit) {
+      throw new Error(
+        `the new configuration needs ${needed} worker processes, more than this host keeps: at most ${ceiling.limit} (${ceiling.source}); nothing was changed`,
+      );
+    }
+    this.ceiling.setting = ceiling;
     const previous = this.config;
     this.config = next;
     this.graceSeconds = next.host.gracePeriod;
@@ -467,6 +495,12 @@ export class Host implements HostControl {
       ...this.counters,
       recorder: this.recorder.stats(),
       watchers: this.watchers.map((w) => w.stats()),
+      workerProcesses: {
+        current: this.ceiling.current,
+        max: this.ceiling.limit,
+        maxFrom: this.ceiling.setting.source,
+        refused: this.ceiling.refusals,
+      },
       // Log lines that could not be written (stdout/stderr closed) and uncaught errors survived.
       ...outputStats(),
       lastError: this.lastError ?? null,
@@ -534,6 +568,7 @@ export class Host implements HostControl {
       graceSeconds: this.graceSeconds,
       hooks: this.hooks,
       waitingJobs: (queue) => this.queues.waiting(config.connection, queue),
+      ceiling: this.ceiling,
     });
     this.list.push(supervisor);
     supervisor.start();
@@ -631,4 +666,13 @@ function terminateTime(value: unknown): number | undefined {
   if (typeof value === 'object' && value !== null && 'at' in value)
     return terminateTime((value as { at: unknown }).at);
   return undefined;
+}
+
+/** The worker processes a supervisor starts with. */
+function startSize(config: SupervisorConfig): number {
+  return sum([...initialSizes(config).values()]);
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }

@@ -1,5 +1,6 @@
 import type { SupervisorConfig } from '../config/config-schema';
 import { autoBalanceStep, type BalanceLimits, simpleBalance } from './balance';
+import type { ProcessCeiling } from './process-ceiling';
 import { ProcessPool } from './process-pool';
 import type { WorkerProcess, WorkerProcessHooks } from './worker-process';
 import { workerSpec } from './worker-spec';
@@ -15,6 +16,8 @@ export interface SupervisorContext {
   hooks: WorkerProcessHooks;
   /** Jobs waiting on a queue, for auto balancing. */
   waitingJobs: (queue: string) => Promise<number>;
+  /** The host's ceiling of worker processes, over all its supervisors. */
+  ceiling: ProcessCeiling;
 }
 
 export interface SupervisorSnapshot {
@@ -68,13 +71,14 @@ export class Supervisor {
     return this.context.graceSeconds * 1000;
   }
 
-  /** Starts the first processes: `simple` splits maxProcesses evenly, `auto` starts at the minimum. */
+  /** Starts the first processes (the host checked beforehand that they fit under its ceiling). */
   start(): void {
-    const initial =
-      this.config.balance === 'simple'
-        ? simpleBalance(this.config.queues, this.limits)
-        : new Map(this.config.queues.map((queue) => [queue, Math.max(this.limits.minPerQueue, 1)]));
-    for (const [queue, count] of initial) this.pools.get(queue)?.scale(count, this.graceMs);
+    for (const [queue, count] of initialSizes(this.config)) this.pools.get(queue)?.scale(count, this.graceMs);
+  }
+
+  /** Worker processes the supervisor keeps (its pools' sizes). */
+  get size(): number {
+    return [...this.pools.values()].reduce((n, pool) => n + pool.size, 0);
   }
 
   get workers(): WorkerProcess[] {
@@ -117,9 +121,16 @@ export class Supervisor {
       );
       // A command may have changed things while the sizes were read.
       if (this.status !== 'running') return;
-      for (const [queue, count] of autoBalanceStep(loads, this.limits)) {
+      const moves = [...autoBalanceStep(loads, this.limits)].flatMap(([queue, count]) => {
         const pool = this.pools.get(queue);
-        if (pool && pool.size !== count) pool.scale(count, this.graceMs);
+        return pool && pool.size !== count ? [{ pool, count }] : [];
+      });
+      // Shrinking first frees room; growth then gets what the host's ceiling leaves.
+      for (const { pool, count } of moves) if (count < pool.size) pool.scale(count, this.graceMs);
+      for (const { pool, count } of moves) {
+        if (count <= pool.size) continue;
+        const granted = this.context.ceiling.grant(count - pool.size);
+        if (granted > 0) pool.scale(pool.size + granted, this.graceMs);
       }
     } finally {
       this.balancing = false;
@@ -129,6 +140,7 @@ export class Supervisor {
   /**
    * Sets the number of processes: on one queue, or spread over all queues as `simple` would. A
    * number outside min/max moves the bound for this run, so auto balancing does not undo it.
+   * Growth past the host's ceiling is refused, and then nothing changes.
    */
   scale(processes: number, queue?: string): Record<string, number> {
     if (queue !== undefined) {
@@ -138,15 +150,22 @@ export class Supervisor {
           `supervisor ${this.name} has no queue "${queue}" (its queues: ${this.config.queues.join(', ')})`,
         );
       }
+      this.context.ceiling.check(
+        processes - pool.size,
+        `scaling supervisor ${this.name} to ${processes} on queue ${queue}`,
+      );
       if (processes < this.limits.minPerQueue) this.limits.minPerQueue = processes;
       const others = [...this.pools.values()].filter((p) => p !== pool).reduce((n, p) => n + p.size, 0);
       if (others + processes > this.limits.maxTotal) this.limits.maxTotal = others + processes;
       pool.scale(processes, this.graceMs);
     } else {
       const perQueueFloor = Math.floor(processes / Math.max(this.pools.size, 1));
-      if (perQueueFloor < this.limits.minPerQueue) this.limits.minPerQueue = perQueueFloor;
-      this.limits.maxTotal = Math.max(processes, this.limits.minPerQueue * this.pools.size);
-      const split = simpleBalance(this.config.queues, { ...this.limits, maxTotal: processes });
+      const minPerQueue = Math.min(this.limits.minPerQueue, perQueueFloor);
+      const split = simpleBalance(this.config.queues, { ...this.limits, minPerQueue, maxTotal: processes });
+      const after = [...split.values()].reduce((n, count) => n + count, 0);
+      this.context.ceiling.check(after - this.size, `scaling supervisor ${this.name} to ${processes}`);
+      this.limits.minPerQueue = minPerQueue;
+      this.limits.maxTotal = Math.max(processes, minPerQueue * this.pools.size);
       for (const [name, count] of split) this.pools.get(name)?.scale(count, this.graceMs);
     }
     // Auto balancing waits a full cooldown before moving anything the operator just set.
@@ -165,7 +184,8 @@ export class Supervisor {
     if (this.status === 'terminating' || this.status === 'terminated') {
       throw new Error(`supervisor ${this.name} is terminating`);
     }
-    const total = [...this.pools.values()].reduce((n, p) => n + p.size, 0);
+    this.context.ceiling.check(1, `starting a worker on ${this.name}/${queue}`);
+    const total = this.size;
     if (total >= this.limits.maxTotal) this.limits.maxTotal = total + 1;
     this.lastBalanceAt = Date.now();
     return pool.add();
@@ -213,4 +233,16 @@ export class Supervisor {
       processes: this.sizes(),
     };
   }
+}
+
+/** The first processes of each queue: `simple` splits maxProcesses evenly, `auto` starts at the minimum. */
+export function initialSizes(config: SupervisorConfig): Map<string, number> {
+  if (config.balance === 'simple') {
+    return simpleBalance(config.queues, {
+      minPerQueue: config.minProcesses,
+      maxTotal: config.maxProcesses,
+      maxShift: config.balanceMaxShift,
+    });
+  }
+  return new Map(config.queues.map((queue) => [queue, Math.max(config.minProcesses, 1)]));
 }
