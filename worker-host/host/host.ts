@@ -19,6 +19,7 @@ import {
 } from '../heartbeat/heartbeat';
 import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
+import { defaultSpoolDir } from '../recorder/spool-dir';
 import { spawnWorker } from '../supervisor/spawn-worker';
 import { Supervisor } from '../supervisor/supervisor';
 import { buildWorkerEntry } from '../supervisor/worker-entry';
@@ -35,6 +36,8 @@ export interface HostOptions {
   env?: NodeJS.ProcessEnv;
   /** Run only this supervisor of the configuration (`watchtower supervisor --supervisor=name`). */
   only?: string;
+  /** The recorder's spool directory, checked by the caller (spool-dir.ts); default from `env`. */
+  spoolDir?: string;
   log?: (line: string) => void;
 }
 
@@ -108,6 +111,7 @@ export class Host implements HostControl {
     this.recorder = createRecorder({
       db,
       hostId: this.hostId,
+      spoolDir: options.spoolDir ?? defaultSpoolDir(options.env),
       onError: (error) => this.note('recorder', error),
     });
     this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));

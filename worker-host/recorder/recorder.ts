@@ -29,7 +29,7 @@ export interface RecorderOptions {
   chunkRows?: number;
   /** Rows kept in memory (buffer plus unwritten chunks) before spilling to the spool. */
   maxBufferedRows?: number;
-  /** Directory of the spool; default `$WATCHTOWER_SPOOL_DIR` or `<tmpdir>/watchtower-spool`. */
+  /** Directory of the spool; default `$WATCHTOWER_SPOOL_DIR`, else `spool` in the state directory (spool-dir.ts). */
   spoolDir?: string;
   /** Another host's spool file untouched this long is taken to be orphaned, and replayed here. */
   spoolOrphanAfterMs?: number;

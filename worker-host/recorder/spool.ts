@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowBatch } from './record-batch';
+import { defaultSpoolDir } from './spool-dir';
 
 /**
  * Where the recorder puts rows it cannot keep in memory while Postgres is away: append-only
@@ -13,10 +13,6 @@ import type { RowBatch } from './record-batch';
  * hosts once untouched for `orphanAfterMs` (a host that died before replaying its spill); a file
  * is claimed by renaming it, which only one process can do.
  */
-export function defaultSpoolDir(): string {
-  return process.env.WATCHTOWER_SPOOL_DIR || join(tmpdir(), 'watchtower-spool');
-}
-
 export interface SpoolOptions {
   dir?: string;
   hostId: string;
@@ -51,7 +47,8 @@ export class Spool {
   }
 
   private ensureDir(): Promise<void> {
-    this.ready ??= mkdir(this.dir, { recursive: true }).then(() => undefined);
+    // For this user alone: the files hold job data (spool-dir.ts checks the directory at start).
+    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
     return this.ready.catch((error: unknown) => {
       this.ready = undefined;
       throw error;
@@ -65,7 +62,7 @@ export class Spool {
     const path = join(this.dir, name);
     // Written under a temporary name, then renamed: a replayer never sees a half-written file.
     const temporary = `${path}.part`;
-    const handle = await open(temporary, 'a');
+    const handle = await open(temporary, 'a', 0o600);
     let rows = 0;
     try {
       for (const batch of batches) {
