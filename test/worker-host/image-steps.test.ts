@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,12 +39,18 @@ describe('the container image’s build steps', () => {
     scratch.cleanup();
   });
 
-  it('builds with production dependencies alone and runs a supervisor from /app/jobs', async () => {
+  // npm ci and a compile: a minute on a loaded machine, where the default 30 s is not enough.
+  it('builds with production dependencies alone and runs a supervisor from /app/jobs', {
+    timeout: 120_000,
+  }, async () => {
     mkdirSync(image);
     const build = buildWithoutEngine(join(repoRoot, 'worker-host/Dockerfile'), repoRoot, image);
     // Only what needs the base image itself is left out; a new kind of step must be looked at.
     expect(build.skipped.map((step) => step.split(' ')[0])).toEqual(['FROM', 'RUN', 'USER', 'STOPSIGNAL']);
     expect(build.env.NODE_ENV).toBe('production');
+    // The host's state (its spool) is on a volume: a replaced container replays what the old one spooled.
+    const state = build.env.WATCHTOWER_STATE_DIR as string;
+    expect(build.volumes).toEqual([state]);
     // Compiled by the image's own step; what the context's .build holds is ignored (.dockerignore).
     expect(readdirSync(join(image, 'worker-host/.build'))).toEqual(['worker-cli.mjs']);
     expect(existsSync(join(image, 'node_modules/bullmq'))).toBe(true);
@@ -100,6 +106,8 @@ describe('the container image’s build steps', () => {
         'the job to be done and recorded',
       );
       expect(row.result).toEqual({ greeted: 'image' });
+      // The spool's directory was made in the volume, for the host's user alone.
+      expect(statSync(join(state, 'spool')).mode & 0o777).toBe(0o700);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- host output ---\n${host.output}`);
     } finally {

@@ -1,7 +1,8 @@
 import { configPath, loadConfig } from '../config/load-config';
 import { Host } from '../host/host';
 import { reportUncaught } from '../host/output';
-import { type CliCommand, databaseUrl, parse, print, UsageError } from './cli-support';
+import { checkSpoolDir, defaultSpoolDir, leftInOldDefault } from '../recorder/spool-dir';
+import { type CliCommand, databaseUrl, parse, print, printError, UsageError } from './cli-support';
 
 const usage = `Usage: watchtower supervisor [--supervisor=name] [--config=path]
 
@@ -42,7 +43,15 @@ export const command: CliCommand = {
     if (config.supervisors.length === 0) {
       throw new UsageError(`The configuration (${config.source}) has no supervisors: nothing to run`);
     }
-    const host = new Host({ config, configPath: path, databaseUrl: databaseUrl(), only });
+    const url = databaseUrl();
+    // Records wait in the spool while Postgres is away, and whatever is found there is replayed
+    // into Postgres: a directory others can write is refused before anything starts.
+    const spoolDir = defaultSpoolDir();
+    const problem = await checkSpoolDir(spoolDir);
+    if (problem) throw new UsageError(problem);
+    const left = await leftInOldDefault(spoolDir);
+    if (left) printError(left);
+    const host = new Host({ config, configPath: path, databaseUrl: url, only, spoolDir });
 
     // Handlers only set flags; the host's loop acts on them. A second Ctrl-C forces.
     let interrupts = 0;

@@ -124,12 +124,17 @@ async function runStandalone(options: WorkerRunOptions): Promise<number> {
     printError('DATABASE_URL is not set: job events of this worker are not recorded.');
     return runWorker(options);
   }
-  const [{ createNodeDatabase }, { createRecorder }] = await Promise.all([
+  const [{ createNodeDatabase }, { createRecorder }, { checkSpoolDir, defaultSpoolDir }] = await Promise.all([
     import('../db/node-database'),
     import('../recorder/recorder'),
+    import('../recorder/spool-dir'),
   ]);
+  // As for a supervisor: what the spool holds is replayed into Postgres (supervisor-command.ts).
+  const spoolDir = defaultSpoolDir();
+  const problem = await checkSpoolDir(spoolDir);
+  if (problem) throw new UsageError(problem);
   const database = createNodeDatabase(url, { max: 2 });
-  const recorder = createRecorder({ db: database.db, hostId: options.hostId });
+  const recorder = createRecorder({ db: database.db, hostId: options.hostId, spoolDir });
   try {
     return await runWorker({ ...options, send: (message) => recorder.accept(message) });
   } finally {

@@ -19,6 +19,7 @@ import {
 } from '../heartbeat/heartbeat';
 import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
+import { defaultSpoolDir } from '../recorder/spool-dir';
 import { ceilingSetting, ProcessCeiling } from '../supervisor/process-ceiling';
 import { spawnWorker } from '../supervisor/spawn-worker';
 import { initialSizes, Supervisor } from '../supervisor/supervisor';
@@ -37,6 +38,8 @@ export interface HostOptions {
   env?: NodeJS.ProcessEnv;
   /** Run only this supervisor of the configuration (`watchtower supervisor --supervisor=name`). */
   only?: string;
+  /** The recorder's spool directory, checked by the caller (spool-dir.ts); default from `env`. */
+  spoolDir?: string;
   log?: (line: string) => void;
 }
 
@@ -116,6 +119,7 @@ export class Host implements HostControl {
     this.recorder = createRecorder({
       db,
       hostId: this.hostId,
+      spoolDir: options.spoolDir ?? defaultSpoolDir(options.env),
       onError: (error) => this.note('recorder', error),
     });
     this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));

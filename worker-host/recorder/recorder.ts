@@ -4,6 +4,7 @@ import { describeError, type JobEvent, shortError } from './job-event';
 import { eventOfTuple, isJobEventsMessage } from './job-events-message';
 import { RecordBatch, type RowBatch } from './record-batch';
 import { Spool } from './spool';
+import type { SpoolFs } from './spool-fs';
 
 /**
  * The supervisor's recorder: takes job events from its worker processes (over IPC) and from the
@@ -29,10 +30,12 @@ export interface RecorderOptions {
   chunkRows?: number;
   /** Rows kept in memory (buffer plus unwritten chunks) before spilling to the spool. */
   maxBufferedRows?: number;
-  /** Directory of the spool; default `$WATCHTOWER_SPOOL_DIR` or `<tmpdir>/watchtower-spool`. */
+  /** Directory of the spool; default `$WATCHTOWER_SPOOL_DIR`, else `spool` in the state directory (spool-dir.ts). */
   spoolDir?: string;
-  /** Another host's spool file untouched this long is taken to be orphaned, and replayed here. */
+  /** Another host whose spool record is untouched this long is taken to be gone: its files are replayed here. */
   spoolOrphanAfterMs?: number;
+  /** The spool's file system calls; a test passes failing ones to make a full disk happen. */
+  spoolFs?: SpoolFs;
   retryInitialMs?: number;
   retryMaxMs?: number;
   /** How long `close()` keeps trying Postgres before spilling what is left. */
@@ -64,7 +67,12 @@ export interface RecorderStats {
   spoolPending: number;
   /** Rows lost: neither Postgres nor the spool would take them. */
   dropped: number;
-  /** Spool lines that could not be read back (a write cut short by a crash): their rows are lost. */
+  /** Spills the spool refused (a full disk, a read-only one): their rows are counted in `dropped`. */
+  spoolErrors: number;
+  /** Why the last spill failed (`ENOSPC: ...`), and when. */
+  lastSpoolError: string | undefined;
+  lastSpoolErrorAt: number | undefined;
+  /** Spool lines that could not be read back (a write cut short by a crash), set aside in `corrupt/`. */
   corruptSpoolLines: number;
   lastError: string | undefined;
   lastWriteAt: number | undefined;
@@ -96,6 +104,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     dir: options.spoolDir,
     hostId: options.hostId,
     orphanAfterMs: options.spoolOrphanAfterMs,
+    fs: options.spoolFs,
+    onError: (error) => options.onError?.(error),
   });
 
   const buffer = new RecordBatch();
@@ -118,8 +128,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
     statements: 0,
     retries: 0,
     spilled: 0,
-    replayed: 0,
     dropped: 0,
+    spoolErrors: 0,
+    lastSpoolError: undefined as string | undefined,
+    lastSpoolErrorAt: undefined as number | undefined,
     lastError: undefined as string | undefined,
     lastWriteAt: undefined as number | undefined,
   };
@@ -149,11 +161,24 @@ export function createRecorder(options: RecorderOptions): Recorder {
       spool.append(batches).then(
         () => {
           stats.spilled += rows;
+          // Replayed as soon as Postgres answers; while it does not, the retry timer runs already.
+          if (!closed && failures === 0) scheduleNext(flushIntervalMs);
         },
         (error: unknown) => {
+          // Not a crash, and not silent: counted, kept in the stats, and told (the same words for
+          // the same fault, so that the host's log says it once a minute, not once a spill).
+          const code = (error as NodeJS.ErrnoException).code;
           stats.dropped += rows;
-          stats.lastError = `spool: ${describeError(error)}`;
-          options.onError?.(shortError(error));
+          stats.spoolErrors++;
+          stats.lastSpoolError = describeError(error);
+          stats.lastSpoolErrorAt = Date.now();
+          stats.lastError = `spool: ${stats.lastSpoolError}`;
+          options.onError?.(
+            new Error(
+              `spool ${spool.dir}: cannot write (${code ?? describeError(error)}); rows that neither Postgres nor the spool takes are dropped and counted`,
+              { cause: error },
+            ),
+          );
         },
       ),
     );
@@ -186,7 +211,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
     replayedLastCycle = 0;
     if (spool.hasWork) {
       replayedLastCycle = await spool.replay(write, REPLAY_LINES_PER_CYCLE);
-      stats.replayed += replayedLastCycle;
     }
   }
 
@@ -200,6 +224,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         // A spool being replayed goes on at once, a few chunks per cycle between live flushes.
         if (buffer.jobCount >= flushRows || replayedLastCycle > 0) scheduleNext(0);
         else if (buffer.size > 0) scheduleNext(flushIntervalMs);
+        // Idle, the spool is still looked at now and then: files a host left when it died, and
+        // files of this one that another host replayed (which then no longer count as pending).
+        else scheduleNext(Math.max(flushIntervalMs, spool.nextScanInMs()));
       },
       (error: unknown) => {
         cycle = undefined;
@@ -256,7 +283,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     }
     if (buffer.jobCount >= flushRows) {
       if (!cycle) scheduleNext(0);
-    } else if (!timer && !cycle && !closed) {
+    } else if (!cycle && !closed) {
+      // Sooner than an idle spool scan that may be due (scheduleNext keeps the earlier time).
       scheduleNext(flushIntervalMs);
     }
     if (buffer.size + pendingRows > maxBufferedRows) enforceBound();
@@ -300,6 +328,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         buffered: buffer.size + pendingRows,
         written,
         rowsPerStatement: stats.statements === 0 ? 0 : Math.round(written / stats.statements),
+        replayed: spool.replayedRows,
         spoolPending: spool.pendingRows,
         corruptSpoolLines: spool.corruptLines,
       };
@@ -326,6 +355,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       pendingRows = 0;
       await spill(left);
       await spills;
+      await spool.close();
     },
   };
 }
