@@ -10,6 +10,7 @@ import {
   cutText,
   jsonbText,
   MAX_PAYLOAD_DEPTH,
+  mayNestDeeperThan,
   nestedDeeperThan,
   storableJson,
 } from '../../worker-host/recorder/storable';
@@ -156,14 +157,25 @@ describe('capJson', () => {
   });
 });
 
-describe('nestedDeeperThan', () => {
-  it('counts nesting, not brackets inside strings', () => {
-    expect(nestedDeeperThan(JSON.stringify(nested(11)), 10)).toBe(true);
-    expect(nestedDeeperThan(JSON.stringify(nested(10)), 10)).toBe(false);
-    const brackets = JSON.stringify({ text: '[{'.repeat(500), quoted: 'a\\"[[[[' });
-    expect(nestedDeeperThan(brackets, 10)).toBe(false);
-    // Many brackets side by side are not depth.
-    expect(nestedDeeperThan(JSON.stringify(Array.from({ length: 500 }, () => [{}])), 10)).toBe(false);
+describe('the depth test', () => {
+  it('walks the value only when its JSON has enough brackets to be that deep', () => {
+    expect(mayNestDeeperThan(JSON.stringify(nested(9)), 10)).toBe(false);
+    expect(mayNestDeeperThan(JSON.stringify({ text: 'x'.repeat(500) }), 10)).toBe(false);
+    expect(mayNestDeeperThan(JSON.stringify(nested(11)), 10)).toBe(true);
+  });
+
+  it('counts levels of nesting, not containers side by side', () => {
+    expect(nestedDeeperThan(nested(11), 10)).toBe(true);
+    expect(nestedDeeperThan(nested(10), 10)).toBe(false);
+    expect(nestedDeeperThan({ a: [[[1]]] }, 3)).toBe(true);
+    expect(nestedDeeperThan({ a: [[[1]]] }, 4)).toBe(false);
+    expect(
+      nestedDeeperThan(
+        Array.from({ length: 500 }, () => [{}]),
+        10,
+      ),
+    ).toBe(false);
+    expect(nestedDeeperThan('[[[[[[[[[[[[', 2)).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   cutText,
   hasUnstorableEscape,
   MAX_PAYLOAD_DEPTH,
+  mayNestDeeperThan,
   nestedDeeperThan,
   storableCopy,
 } from './storable';
@@ -94,10 +95,17 @@ export function capJson(value: unknown, cap: number = DEFAULT_PAYLOAD_CAP): Capp
   const size = Buffer.byteLength(text);
   if (size > cap)
     return { text: JSON.stringify(cutToBytes(text, cap)), truncated: true, sanitized: false, size };
-  if (hasUnstorableEscape(text) || nestedDeeperThan(text, MAX_PAYLOAD_DEPTH)) {
-    return capStorableCopy(value, cap, size);
-  }
+  if (hasUnstorableEscape(text) || tooDeep(value, text)) return capStorableCopy(value, cap, size);
   return { text, truncated: false, sanitized: false, size };
+}
+
+function tooDeep(value: unknown, json: string): boolean {
+  if (!mayNestDeeperThan(json, MAX_PAYLOAD_DEPTH)) return false;
+  try {
+    return nestedDeeperThan(value, MAX_PAYLOAD_DEPTH);
+  } catch {
+    return true; // a getter that throws: the slow path says so
+  }
 }
 
 /** capJson's slow path; `size` is the full value's JSON size when JSON.stringify could tell it. */

@@ -63,44 +63,43 @@ export function hasUnstorableEscape(json: string): boolean {
 }
 
 /**
- * Whether JSON text nests objects and arrays more than `max` deep. Such nesting needs more than
- * `max` opening brackets and more than 2 * `max` characters: two tests nearly every payload fails
- * at native speed (a scan of every character cost half as much as JSON.stringify itself).
+ * Whether JSON text may nest objects and arrays more than `max` deep: such nesting needs more than
+ * `max` opening brackets and more than 2 * `max` characters, two tests nearly every payload fails at
+ * native speed. Only when both pass is the value itself walked (nestedDeeperThan).
  */
-export function nestedDeeperThan(json: string, max: number): boolean {
+export function mayNestDeeperThan(json: string, max: number): boolean {
   if (json.length <= 2 * max) return false;
   let brackets = 0;
   for (const open of ['{', '[']) {
     for (let i = json.indexOf(open); i >= 0; i = json.indexOf(open, i + 1)) {
-      if (++brackets > max) return depthOf(json) > max;
+      if (++brackets > max) return true;
     }
   }
   return false;
 }
 
-/** The nesting depth of JSON text, skipping strings. */
-function depthOf(json: string): number {
-  let depth = 0;
-  let deepest = 0;
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i);
-    if (c === 0x22) {
-      // To the closing quote: the next one not escaped by an odd run of backslashes.
-      for (;;) {
-        i = json.indexOf('"', i + 1);
-        if (i < 0) return deepest;
-        let backslashes = 0;
-        while (json.charCodeAt(i - 1 - backslashes) === 0x5c) backslashes++;
-        if (backslashes % 2 === 0) break;
+/**
+ * Whether a value JSON.stringify could write nests objects and arrays more than `max` deep. A walk
+ * of the containers only: on an array of 150 small objects it cost an eighth of JSON.stringify,
+ * where a scan of the JSON text, character by character, cost half.
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const deeper = (current: object, depth: number): boolean => {
+    if (depth >= max) return true;
+    if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) {
+        const item: unknown = current[i];
+        if (typeof item === 'object' && item !== null && deeper(item, depth + 1)) return true;
       }
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > deepest) deepest = depth;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
+      return false;
     }
-  }
-  return deepest;
+    for (const key in current) {
+      const item: unknown = (current as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null && deeper(item, depth + 1)) return true;
+    }
+    return false;
+  };
+  return typeof value === 'object' && value !== null && deeper(value, 0);
 }
 
 export interface StorableCopy {
