@@ -378,6 +378,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
   function jobEvent(queue: string, job: Job, kind: JobEvent['kind']): JobEvent {
     const data = capJson(job.data, payloadCap);
+    // BullMQ's name is always a string; anything else is recorded as no name.
     const name = typeof job.name === 'string' ? cleanText(job.name) : '';
     const event: JobEvent = {
       kind,
@@ -391,7 +392,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     };
     if (data.text !== undefined) event.payload = data.text;
     if (data.truncated) event.payloadTruncated = true;
-    if (data.sanitized || name !== job.name) event.sanitized = true;
+    if (data.sanitized || (typeof job.name === 'string' && name !== job.name)) event.sanitized = true;
     if (job.opts?.delay) event.dueAt = job.timestamp + job.opts.delay;
     if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
     if (kind === 'completed' || kind === 'failed') {

@@ -73,8 +73,9 @@ export function attachJobEvents(
     if (data.size !== (data.text?.length ?? 0)) rare.dataSize = data.size;
     if (data.truncated) rare.payloadTruncated = true;
     if (data.sanitized) rare.sanitized = true;
+    // BullMQ's name is always a string; anything else is recorded as no name.
     const name = typeof job.name === 'string' ? cleanText(job.name) : '';
-    if (name !== job.name) rare.sanitized = true;
+    if (typeof job.name === 'string' && name !== job.name) rare.sanitized = true;
     const delay = job.opts?.delay;
     if (delay) rare.dueAt = job.timestamp + delay;
     if (job.opts?.attempts) rare.maxAttempts = job.opts.attempts;
