@@ -5,7 +5,7 @@ import { Worker } from 'bullmq';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { watchQueues } from '../../worker-host/recorder/queue-watcher';
-import { createRecorder } from '../../worker-host/recorder/recorder';
+import { createRecorder, type Recorder } from '../../worker-host/recorder/recorder';
 import { MAX_PAYLOAD_DEPTH } from '../../worker-host/recorder/storable';
 import { testEnv } from '../setup/test-env';
 import {
@@ -323,6 +323,62 @@ describe("the queue watcher's sweep past hostile jobs", () => {
       await worker.close();
       await watcher.close();
       await recorder.close();
+    }
+  });
+
+  it('waits for a spool that never drains only so long, then sweeps anyway', async () => {
+    const hostId = uniqueName('stuck-spool');
+    const real = createRecorder({ db: database.db, hostId, spoolDir });
+    // The fault, made on purpose: a recorder whose spool stops draining (a line it cannot replay).
+    let spoolPending = 0;
+    const stuck: Recorder = { ...real, stats: () => ({ ...real.stats(), spoolPending }) };
+    const stuckQueue = testQueue(uniqueName('stuck-sweep'));
+    const watcher = watchQueues({
+      db: database.db,
+      connection: 'default',
+      url: testEnv.redisUrl,
+      queues: [stuckQueue.name],
+      recorder: stuck,
+      hostId,
+      sweepIntervalMs: 60_000, // swept by hand below
+      settleMs: 0,
+      spoolWaitMs: 1_000,
+      waitingScan: 0,
+    });
+    const worker = new Worker(stuckQueue.name, async () => 'done', { connection: { url: testEnv.redisUrl } });
+    worker.on('error', () => undefined);
+    try {
+      await waitFor(() => watcher.stats().watching.length === 1, 10_000, 'the watcher to lease the queue');
+      // Finished outside Watchtower and gone from the stream's view: only a sweep can record it.
+      await stuckQueue.add('lost', { n: 1 });
+      await waitFor(async () => (await stuckQueue.getCompletedCount()) === 1, 10_000, 'the job to finish');
+      const recorded = async () =>
+        (
+          await client.query('select status from watchtower_jobs where queue = $1 and status = $2', [
+            stuckQueue.name,
+            'completed',
+          ])
+        ).rows.length;
+      const sweeps = watcher.stats().sweeps;
+      spoolPending = 1;
+      await watcher.sweep();
+      // Held back while the spool is pending...
+      expect(watcher.stats().sweeps).toBe(sweeps);
+      expect(await recorded()).toBe(0);
+      // ...but not for good.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await watcher.sweep();
+      expect(watcher.stats().sweeps).toBe(sweeps + 1);
+      expect(await recorded()).toBe(1);
+    } finally {
+      await worker.close();
+      await watcher.close();
+      await real.close();
+      await stuckQueue.obliterate({ force: true }).catch(() => undefined);
+      await stuckQueue.close();
+      await client.query('delete from watchtower_jobs where queue = $1', [stuckQueue.name]);
+      await client.query('delete from watchtower_metrics where queue = $1', [stuckQueue.name]);
+      await client.query('delete from watchtower_recorder_cursors where queue = $1', [stuckQueue.name]);
     }
   });
 });

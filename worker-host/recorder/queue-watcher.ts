@@ -61,6 +61,11 @@ export interface WatchQueuesOptions {
   /** How many of the newest waiting and delayed jobs each sweep checks. */
   waitingScan?: number;
   leaseMs?: number;
+  /**
+   * While the recorder replays its spool the sweeps wait (Postgres looks emptier than it is), but
+   * no longer than this: a spool that never drains must not stop the sweeps for good.
+   */
+  spoolWaitMs?: number;
   /** The shortest time between two reads of the event stream that found events (a busy queue). */
   streamIntervalMs?: number;
   /**
@@ -137,6 +142,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
   const pageSize = options.pageSize ?? 2_000;
   const waitingScan = options.waitingScan ?? 1_000;
   const leaseMs = options.leaseMs ?? Math.max(30_000, sweepIntervalMs * 3);
+  const spoolWaitMs = options.spoolWaitMs ?? Math.max(60_000, sweepIntervalMs * 6);
   const streamIntervalMs = options.streamIntervalMs ?? 500;
   const streamBlockMs = options.streamBlockMs ?? 5_000;
   const streamCount = options.streamCount ?? 5_000;
@@ -182,6 +188,8 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
   let closed = false;
   let sweeping: Promise<SweepReport[]> | undefined;
+  /** Since when the sweeps have waited for the recorder's spool. */
+  let spoolWaitSince: number | undefined;
 
   function report(error: unknown): void {
     counters.errors++;
@@ -587,14 +595,28 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       });
   }
 
+  /**
+   * Whether this sweep waits for the recorder's spool: while the recorder is still catching up from
+   * it, Postgres looks emptier than it is. For spoolWaitMs at most, then the sweep runs anyway (its
+   * writes are idempotent): a spool stuck for any reason must not stop the sweeps for good.
+   */
+  function waitForSpool(): boolean {
+    if (recorder.stats().spoolPending === 0) {
+      spoolWaitSince = undefined;
+      return false;
+    }
+    spoolWaitSince ??= Date.now();
+    return Date.now() - spoolWaitSince < spoolWaitMs;
+  }
+
   async function sweepAll(): Promise<SweepReport[]> {
     const reports: SweepReport[] = [];
+    const waiting = waitForSpool();
     for (const w of watched) {
       if (closed) break;
       try {
         if (!(await lease(w))) continue;
-        // While the recorder is still catching up from its spool, Postgres looks emptier than it is.
-        if (recorder.stats().spoolPending > 0) {
+        if (waiting) {
           await recordAdded(w);
           continue;
         }
