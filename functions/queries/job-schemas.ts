@@ -33,11 +33,9 @@ export const JobSummarySchema = z
     waitMs: z.number().int().nullable(),
     runMs: z.number().int().nullable(),
     dataSize: z.number().int().openapi({ description: "Bytes of the job's data as BullMQ had it" }),
-    payloadTruncated: z
-      .boolean()
-      .openapi({
-        description: 'The stored payload was cut down to the cap (16 KB, or 100 levels of nesting)',
-      }),
+    payloadTruncated: z.boolean().openapi({
+      description: 'The stored payload was cut down to the cap (16 KB, or 100 levels of nesting)',
+    }),
     sanitized: z.boolean().openapi({
       description:
         'Some of the recorded text (data, name, exception, result) held what Postgres cannot store (NUL, a lone ' +
