@@ -11,6 +11,7 @@ import { metrics } from './routes/metrics';
 import { mountOpenApi } from './routes/openapi';
 import { poll } from './routes/poll';
 import { queues } from './routes/queues';
+import { recorder } from './routes/recorder';
 import { supervisors } from './routes/supervisors';
 import { tokens } from './routes/tokens';
 import { users } from './routes/users';
@@ -40,6 +41,7 @@ app.route('/api/supervisors', supervisors);
 app.route('/api/queues', queues);
 app.route('/api/metrics', metrics);
 app.route('/api/commands', commands);
+app.route('/api/recorder', recorder);
 mountOpenApi(app);
 
 export { app };

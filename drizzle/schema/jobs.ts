@@ -37,6 +37,9 @@ export const jobs = pgTable(
     payload: jsonb('payload'),
     // Payloads over the cap are stored cut down; the flag tells the dashboard to say so.
     payloadTruncated: boolean('payload_truncated').notNull().default(false),
+    // Some of the job's recorded text (data, name, exception, result) held what Postgres refuses (NUL,
+    // lone surrogates: replaced by U+FFFD), or a value JSON cannot hold (replaced by a marker).
+    sanitized: boolean('sanitized').notNull().default(false),
     dataSize: integer('data_size').notNull().default(0),
     status: text('status', {
       enum: ['queued', 'delayed', 'processing', 'completed', 'failed', 'retrying', 'deleted'],

@@ -1,4 +1,15 @@
-import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Where each queue's watcher got to, so a restarted host neither misses nor re-reads history:
@@ -20,4 +31,35 @@ export const recorderCursors = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.connection, t.queue] })],
+);
+
+/**
+ * Rows the recorder could not write because Postgres refused them for their content (a data
+ * error that no retry fixes), set aside here with the error so they hold back nothing. The row is
+ * kept as the JSON the recorder would have written (escaped, so storable as text), capped.
+ */
+export const recorderDeadLetters = pgTable(
+  'watchtower_recorder_dead_letters',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    hostId: text('host_id').notNull(),
+    connection: text('connection').notNull(),
+    queue: text('queue').notNull(),
+    jobId: text('job_id').notNull(),
+    /** The table the row was for: `job` (watchtower_jobs) or `attempt` (watchtower_job_attempts). */
+    kind: text('kind', { enum: ['job', 'attempt'] }).notNull(),
+    attempt: integer('attempt'),
+    row: text('row').notNull(),
+    rowTruncated: boolean('row_truncated').notNull().default(false),
+    error: text('error').notNull(),
+    sqlstate: text('sqlstate'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // The same row set aside twice (a retry after the connection dropped mid-way) is kept once.
+    uniqueIndex('watchtower_recorder_dead_letters_row').on(sql`md5(${t.row})`),
+    // Per host (GET /api/hosts counts them) and per queue, newest first.
+    index('watchtower_recorder_dead_letters_host').on(t.hostId, t.id.desc()),
+    index('watchtower_recorder_dead_letters_queue').on(t.connection, t.queue, t.id.desc()),
+  ],
 );

@@ -35,6 +35,10 @@ export const HostSchema = z
     workers: z
       .record(z.string(), z.number().int())
       .openapi({ description: 'Its worker processes by status', example: { running: 4, paused: 1 } }),
+    deadLetters: z.number().int().openapi({
+      description:
+        'Rows its recorder set aside because Postgres refused them for their content (GET /api/recorder/dead-letters?host=)',
+    }),
     pending: PendingRequestSchema.nullable(),
   })
   .openapi('Host');
@@ -55,13 +59,15 @@ interface Row {
   last_heartbeat: string;
   heartbeat_age: number | string;
   workers: Record<string, number> | null;
+  dead_letters: number | string | null;
 }
 
 const SELECT = sql`select h.host_id, h.hostname, h.pid, h.version, h.status, h.connections, h.supervisors, h.memory_bytes,
     h.stats, ${isoText(sql`h.started_at`)} as started_at, ${isoText(sql`h.last_heartbeat`)} as last_heartbeat,
     round(extract(epoch from now() - h.last_heartbeat)::numeric, 1) as heartbeat_age,
     (select json_object_agg(s.status, s.n) from (select w.status, count(*)::int as n from watchtower_workers w
-                                                  where w.host_id = h.host_id group by w.status) s) as workers
+                                                  where w.host_id = h.host_id group by w.status) s) as workers,
+    (select count(*) from watchtower_recorder_dead_letters d where d.host_id = h.host_id) as dead_letters
   from watchtower_hosts h`;
 
 /** Hosts, most recently heard from first; by default the live ones (not dead or stopped). */
@@ -100,5 +106,6 @@ function toHost(row: Row): HostRow {
     lastHeartbeat: row.last_heartbeat,
     heartbeatAgeSeconds: num(row.heartbeat_age),
     workers: row.workers ?? {},
+    deadLetters: num(row.dead_letters),
   };
 }

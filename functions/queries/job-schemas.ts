@@ -33,7 +33,14 @@ export const JobSummarySchema = z
     waitMs: z.number().int().nullable(),
     runMs: z.number().int().nullable(),
     dataSize: z.number().int().openapi({ description: "Bytes of the job's data as BullMQ had it" }),
-    payloadTruncated: z.boolean().openapi({ description: 'The stored payload was cut down to the cap' }),
+    payloadTruncated: z.boolean().openapi({
+      description: 'The stored payload was cut down to the cap (16 KB, or 100 levels of nesting)',
+    }),
+    sanitized: z.boolean().openapi({
+      description:
+        'Some of the recorded text (data, name, exception, result) held what Postgres cannot store (NUL, a lone ' +
+        'surrogate: replaced by U+FFFD), or a value JSON cannot hold (kept as a marker)',
+    }),
     retryOf: z.number().int().nullable().openapi({ description: 'Row id of the job this one re-adds' }),
   })
   .openapi('JobSummary');

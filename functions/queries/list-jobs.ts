@@ -44,6 +44,7 @@ export interface JobRow {
   run_ms: number | null;
   data_size: number;
   payload_truncated: boolean;
+  sanitized: boolean;
   retry_of: number | string | null;
 }
 
@@ -61,14 +62,14 @@ const OUTER_ORDER: Record<JobSort, SQL> = {
 
 const BRANCH_COLUMNS = sql.raw(
   'id, job_id, queue, connection, name, status, attempts, max_attempts, worker_id, left(exception, 500) as exception, ' +
-    'queued_at, started_at, completed_at, wait_ms, run_ms, data_size, payload_truncated, retry_of',
+    'queued_at, started_at, completed_at, wait_ms, run_ms, data_size, payload_truncated, sanitized, retry_of',
 );
 
 /** The list's columns, formatted; `j` is a set of rows with BRANCH_COLUMNS. */
 export function jobColumns(): SQL {
   return sql`j.id, j.job_id, j.queue, j.connection, j.name, j.status, j.attempts, j.max_attempts, j.worker_id,
     j.exception, ${isoText(sql`j.queued_at`)} as queued_at, ${isoText(sql`j.started_at`)} as started_at,
-    ${isoText(sql`j.completed_at`)} as completed_at, j.wait_ms, j.run_ms, j.data_size, j.payload_truncated, j.retry_of`;
+    ${isoText(sql`j.completed_at`)} as completed_at, j.wait_ms, j.run_ms, j.data_size, j.payload_truncated, j.sanitized, j.retry_of`;
 }
 
 /**
@@ -238,6 +239,7 @@ export function toJobSummary(row: JobRow): JobSummary {
     runMs: numOrNull(row.run_ms),
     dataSize: num(row.data_size),
     payloadTruncated: row.payload_truncated === true,
+    sanitized: row.sanitized === true,
     retryOf: numOrNull(row.retry_of),
   };
 }

@@ -103,6 +103,18 @@ describe('heartbeats', () => {
     expect(await hostRow(database.db, hostId)).toMatchObject({ status: 'running', stats: { polls: 3 } });
   });
 
+  it('is not refused for what a job id or an error message holds (the host would look dead)', async () => {
+    const hostId = uniqueName('hb-hostile');
+    const hostile = { ...worker(1), currentJob: 'nul\u0000id', lastError: 'lone \ud800 surrogate' };
+    const beat = { ...host(hostId), stats: { lastError: 'recorder: bad \u0000 row' } };
+    await writeHeartbeat(database.db, beat, [hostile], { deadAfterSeconds: 15 });
+    expect((await workersOf(database.db, hostId))[0]).toMatchObject({
+      current_job: 'nul\ufffdid',
+      last_error: 'lone \ufffd surrogate',
+    });
+    expect((await hostRow(database.db, hostId))?.stats).toEqual({ lastError: 'recorder: bad \ufffd row' });
+  });
+
   it('marks a host unseen for deadAfter seconds dead, with its workers, from any other host’s beat', async () => {
     const silent = uniqueName('hb-silent');
     const alive = uniqueName('hb-alive');

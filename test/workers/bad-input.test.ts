@@ -280,6 +280,14 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         freeTextQuery: ['actorId', 'targetId'],
         badQuery: { limit: ['0', '501'] },
       },
+      {
+        method: 'GET',
+        path: '/api/recorder/dead-letters',
+        query: { host: 'some-host', connection: 'default', queue: 'emails', cursor: '1000', limit: '10' },
+        // Filters: any host id, connection or queue name is a valid one to look for.
+        freeTextQuery: ['host', 'connection', 'queue'],
+        badQuery: { limit: ['0', '501'], cursor: ['0', '-1', 'abc'] },
+      },
       // Reading jobs, workers, hosts, supervisors, queues, metrics and commands.
       { method: 'GET', path: '/api/poll' },
       { method: 'GET', path: '/api/supervisors' },

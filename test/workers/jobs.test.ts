@@ -258,6 +258,21 @@ describe('GET /api/jobs/{id}', () => {
     expect((await get<JobDetail>(`/api/jobs/${failed!.id}`)).attemptHistory).toEqual([]);
   });
 
+  it('says when the recorder cleaned or cut what it stored', async () => {
+    const [cleaned] = await seed.jobs([
+      job(unique('cleaned-q'), 'nul\ufffdid', {
+        payload: { text: 'a\ufffdb' },
+        sanitized: true,
+        payloadTruncated: true,
+      }),
+    ]);
+    const detail = await get<JobDetail>(`/api/jobs/${cleaned!.id}`);
+    expect(detail).toMatchObject({ jobId: 'nul\ufffdid', sanitized: true, payloadTruncated: true });
+    const list = await get<JobList>(`/api/jobs?queue=${encodeURIComponent(cleaned!.queue)}`);
+    expect(list.jobs.map((j) => [j.sanitized, j.payloadTruncated])).toEqual([[true, true]]);
+    expect((await get<JobDetail>(`/api/jobs/${seeded[0]!.id}`)).sanitized).toBe(false);
+  });
+
   it("finds a job by BullMQ's key", async () => {
     const detail = await get<JobDetail>(`/api/jobs/default/${encodeURIComponent(queue)}/job-11`);
     expect(detail.payload).toEqual({ customer: `${token}-in-data` });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../../core/db/database';
+import { jsonbText } from '../recorder/storable';
 
 export type HostStatus = 'running' | 'paused' | 'terminating' | 'stopped';
 
@@ -63,7 +64,9 @@ export async function writeHeartbeat(
   workers: readonly WorkerBeat[],
   options: { deadAfterSeconds: number },
 ): Promise<HeartbeatResult> {
-  const workersJson = JSON.stringify(
+  // A NUL in a job id or an error message must not make Postgres refuse the beat (the host would
+  // look dead): jsonbText replaces what jsonb refuses.
+  const workersJson = jsonbText(
     workers.map((worker) => ({
       worker_id: worker.workerId,
       supervisor: worker.supervisor,
@@ -85,8 +88,8 @@ export async function writeHeartbeat(
       insert into watchtower_hosts (host_id, hostname, pid, version, status, connections, supervisors,
                                     memory_bytes, stats, started_at, last_heartbeat)
       values (${host.hostId}, ${host.hostname}, ${host.pid}, ${host.version}, ${host.status},
-              ${JSON.stringify(host.connections)}::jsonb, ${JSON.stringify(host.supervisors)}::jsonb,
-              ${host.memoryBytes}, ${JSON.stringify(host.stats)}::jsonb, ${host.startedAt.toISOString()}, now())
+              ${jsonbText(host.connections)}::jsonb, ${jsonbText(host.supervisors)}::jsonb,
+              ${host.memoryBytes}, ${jsonbText(host.stats)}::jsonb, ${host.startedAt.toISOString()}, now())
       on conflict (host_id) do update set
         hostname = excluded.hostname, pid = excluded.pid, version = excluded.version, status = excluded.status,
         connections = excluded.connections, supervisors = excluded.supervisors,

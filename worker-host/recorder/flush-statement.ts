@@ -36,17 +36,17 @@ const FLUSH_SQL = `
 with j_in as (
   select connection, queue, job_id, name, payload, payload_truncated, data_size, status, worker_id, attempts,
     max_attempts, exception, result, $30 + queued_at as queued_at, $30 + due_at as due_at,
-    $30 + started_at as started_at, $30 + finished_at as finished_at
+    $30 + started_at as started_at, $30 + finished_at as finished_at, sanitized
   from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::int[],
     $8::text[], $9::text[], $10::int[], $11::int[], $12::text[], $13::text[], $14::float8[], $15::float8[],
-    $16::float8[], $17::float8[])
+    $16::float8[], $17::float8[], $31::bool[])
   as t(connection, queue, job_id, name, payload, payload_truncated, data_size, status, worker_id, attempts,
-    max_attempts, exception, result, queued_at, due_at, started_at, finished_at)
+    max_attempts, exception, result, queued_at, due_at, started_at, finished_at, sanitized)
 ),
 j as (
   insert into watchtower_jobs as o (connection, queue, job_id, name, payload, payload_truncated, data_size,
     status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at,
-    wait_ms, run_ms)
+    wait_ms, run_ms, sanitized)
   select connection, queue, job_id, coalesce(name, ''), payload::jsonb, coalesce(payload_truncated, false),
     coalesce(data_size, 0), status, worker_id, attempts, coalesce(max_attempts, 1), exception, result::jsonb,
     coalesce(${ts('queued_at')}, ${ts('started_at')}, now()),
@@ -55,7 +55,8 @@ j as (
     case when started_at is not null and coalesce(due_at, queued_at) is not null
       then greatest(0, started_at - coalesce(due_at, queued_at))::int end,
     case when status in ('completed', 'failed', 'retrying') and finished_at is not null and started_at is not null
-      then greatest(0, finished_at - started_at)::int end
+      then greatest(0, finished_at - started_at)::int end,
+    coalesce(sanitized, false)
   from j_in
   order by connection, queue, job_id
   on conflict (connection, queue, job_id) do update set
@@ -74,6 +75,7 @@ j as (
     completed_at = excluded.completed_at,
     wait_ms = coalesce(excluded.wait_ms, o.wait_ms),
     run_ms = excluded.run_ms,
+    sanitized = o.sanitized or excluded.sanitized,
     updated_at = now()
   where ${rank('excluded')} > ${rank('o')}
   returning o.connection, o.queue, o.status, o.queued_at, o.completed_at, o.wait_ms, o.run_ms,
@@ -301,6 +303,8 @@ export function flushStatement(batch: RowBatch): SQL {
     ...jobColumns(batch.jobs, base),
     ...attemptColumns(batch.attempts, base),
     base,
+    // Appended rather than among the job columns, so their numbers stay as they are.
+    arrayLiteral(batch.jobs.map((r) => r.sanitized === true)),
   ]);
 }
 

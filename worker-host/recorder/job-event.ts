@@ -1,3 +1,13 @@
+import {
+  cleanText,
+  cutText,
+  hasUnstorableEscape,
+  MAX_PAYLOAD_DEPTH,
+  mayNestDeeperThan,
+  nestedDeeperThan,
+  storableCopy,
+} from './storable';
+
 /**
  * What the recorder records: one step of one job's life. Worker processes send these to their
  * supervisor over IPC (job-events-message.ts); the queue watcher and its sweep produce them too.
@@ -24,6 +34,11 @@ export interface JobEvent {
   /** The job's data as JSON text, at most the payload cap; a JSON string of a prefix when cut. */
   payload?: string;
   payloadTruncated?: boolean;
+  /**
+   * Some of the job's recorded text (data, name, exception, result) was cleaned of what Postgres
+   * refuses, or a value JSON cannot hold was replaced by a marker (storable.ts).
+   */
+  sanitized?: boolean;
   /** Size in bytes of the job's full data as JSON. */
   dataSize?: number;
   maxAttempts?: number;
@@ -55,26 +70,69 @@ export function isJobEventKind(value: unknown): value is JobEventKind {
 
 export interface CappedJson {
   text: string | undefined;
+  /** Cut to the cap in size, or nesting cut at MAX_PAYLOAD_DEPTH. */
   truncated: boolean;
+  /** Text cleaned of what Postgres refuses, or a value JSON cannot hold replaced (storable.ts). */
+  sanitized: boolean;
   size: number;
 }
 
 /**
- * JSON text of a value, cut to `cap` bytes when larger. A cut payload is no longer valid JSON, so
- * it is kept as a JSON string holding the prefix; the flag tells readers which one they have.
+ * JSON text of a value that Postgres will store, cut to `cap` bytes when larger. A cut payload is
+ * no longer valid JSON, so it is kept as a JSON string holding the prefix (its escapes are then
+ * plain characters Postgres takes); the flags tell readers which one they have. The fast path, for
+ * nearly every job, is JSON.stringify and two cheap tests of its output (storable.ts).
  */
 export function capJson(value: unknown, cap: number = DEFAULT_PAYLOAD_CAP): CappedJson {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
   } catch {
-    // Circular or BigInt data: BullMQ could not have stored it either; say so instead of failing.
-    text = JSON.stringify('[unserializable job data]');
+    // A cycle, a BigInt, nesting past what JSON.stringify can walk: the slow path says which.
+    return capStorableCopy(value, cap, undefined);
   }
-  if (text === undefined) return { text: undefined, truncated: false, size: 0 };
+  if (text === undefined) return { text: undefined, truncated: false, sanitized: false, size: 0 };
   const size = Buffer.byteLength(text);
-  if (size <= cap) return { text, truncated: false, size };
-  return { text: JSON.stringify(cutToBytes(text, cap)), truncated: true, size };
+  if (size > cap)
+    return { text: JSON.stringify(cutToBytes(text, cap)), truncated: true, sanitized: false, size };
+  if (hasUnstorableEscape(text) || tooDeep(value, text)) return capStorableCopy(value, cap, size);
+  return { text, truncated: false, sanitized: false, size };
+}
+
+function tooDeep(value: unknown, json: string): boolean {
+  if (!mayNestDeeperThan(json, MAX_PAYLOAD_DEPTH)) return false;
+  try {
+    return nestedDeeperThan(value, MAX_PAYLOAD_DEPTH);
+  } catch {
+    return true; // a getter that throws: the slow path says so
+  }
+}
+
+/** capJson's slow path; `size` is the full value's JSON size when JSON.stringify could tell it. */
+function capStorableCopy(value: unknown, cap: number, size: number | undefined): CappedJson {
+  let text: string | undefined;
+  let truncated = false;
+  let sanitized = true;
+  try {
+    const copied = storableCopy(value);
+    text = JSON.stringify(copied.value);
+    truncated = copied.cut;
+    sanitized = copied.sanitized;
+  } catch (error) {
+    // A getter or toJSON that throws: what was there is said, not kept.
+    text = JSON.stringify(`[unserializable: ${cleanText(describeError(error))}]`);
+  }
+  if (text === undefined) return { text: undefined, truncated: false, sanitized, size: 0 };
+  const copySize = Buffer.byteLength(text);
+  if (copySize > cap) {
+    return {
+      text: JSON.stringify(cutToBytes(text, cap)),
+      truncated: true,
+      sanitized,
+      size: size ?? copySize,
+    };
+  }
+  return { text, truncated, sanitized, size: size ?? copySize };
 }
 
 function cutToBytes(text: string, cap: number): string {
@@ -85,9 +143,10 @@ function cutToBytes(text: string, cap: number): string {
   return buffer.subarray(0, end).toString('utf8');
 }
 
+/** Text cut to `cap` characters and cleaned of what Postgres refuses (storable.ts). */
 export function capText(text: string | undefined, cap: number): string | undefined {
   if (text === undefined) return undefined;
-  return text.length > cap ? text.slice(0, cap) : text;
+  return cleanText(cutText(text, cap));
 }
 
 /**

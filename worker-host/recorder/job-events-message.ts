@@ -35,7 +35,15 @@ type EventFields = [
 
 export type RareFields = Pick<
   JobEvent,
-  'payloadTruncated' | 'dataSize' | 'dueAt' | 'maxAttempts' | 'result' | 'error' | 'stack' | 'willRetry'
+  | 'payloadTruncated'
+  | 'sanitized'
+  | 'dataSize'
+  | 'dueAt'
+  | 'maxAttempts'
+  | 'result'
+  | 'error'
+  | 'stack'
+  | 'willRetry'
 >;
 
 export function isJobEventsMessage(message: unknown): message is {
@@ -89,6 +97,7 @@ export function eventOfTuple(
 
 function copyRare(rare: Record<string, unknown>, event: JobEvent): void {
   if (rare.payloadTruncated === true) event.payloadTruncated = true;
+  if (rare.sanitized === true) event.sanitized = true;
   if (typeof rare.dataSize === 'number') event.dataSize = rare.dataSize;
   if (typeof rare.dueAt === 'number') event.dueAt = rare.dueAt;
   if (typeof rare.maxAttempts === 'number') event.maxAttempts = rare.maxAttempts;

@@ -4,9 +4,9 @@ import { Redis } from 'ioredis';
 import { type Database, rowsOf } from '../../core/db/database';
 import { metrics } from '../../drizzle/schema/metrics';
 import { recorderCursors } from '../../drizzle/schema/recorder';
+import { storedText } from './clean-rows';
 import {
   capJson,
-  capText,
   DEFAULT_PAYLOAD_CAP,
   describeError,
   type JobEvent,
@@ -14,6 +14,7 @@ import {
   shortError,
 } from './job-event';
 import type { Recorder } from './recorder';
+import { cleanText, storableText } from './storable';
 
 /**
  * What happens to a queue outside the worker processes this host runs: jobs added by any producer
@@ -60,6 +61,11 @@ export interface WatchQueuesOptions {
   /** How many of the newest waiting and delayed jobs each sweep checks. */
   waitingScan?: number;
   leaseMs?: number;
+  /**
+   * While the recorder replays its spool the sweeps wait (Postgres looks emptier than it is), but
+   * no longer than this: a spool that never drains must not stop the sweeps for good.
+   */
+  spoolWaitMs?: number;
   /** The shortest time between two reads of the event stream that found events (a busy queue). */
   streamIntervalMs?: number;
   /**
@@ -136,6 +142,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
   const pageSize = options.pageSize ?? 2_000;
   const waitingScan = options.waitingScan ?? 1_000;
   const leaseMs = options.leaseMs ?? Math.max(30_000, sweepIntervalMs * 3);
+  const spoolWaitMs = options.spoolWaitMs ?? Math.max(60_000, sweepIntervalMs * 6);
   const streamIntervalMs = options.streamIntervalMs ?? 500;
   const streamBlockMs = options.streamBlockMs ?? 5_000;
   const streamCount = options.streamCount ?? 5_000;
@@ -181,6 +188,8 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
   let closed = false;
   let sweeping: Promise<SweepReport[]> | undefined;
+  /** Since when the sweeps have waited for the recorder's spool. */
+  let spoolWaitSince: number | undefined;
 
   function report(error: unknown): void {
     counters.errors++;
@@ -377,18 +386,21 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
   function jobEvent(queue: string, job: Job, kind: JobEvent['kind']): JobEvent {
     const data = capJson(job.data, payloadCap);
+    // BullMQ's name is always a string; anything else is recorded as no name.
+    const name = typeof job.name === 'string' ? cleanText(job.name) : '';
     const event: JobEvent = {
       kind,
       connection,
       queue,
       jobId: job.id ?? '',
       attempt: kind === 'queued' || kind === 'delayed' ? 0 : attemptOf(job),
-      name: job.name,
+      name,
       dataSize: data.size,
       queuedAt: job.timestamp,
     };
     if (data.text !== undefined) event.payload = data.text;
     if (data.truncated) event.payloadTruncated = true;
+    if (data.sanitized || (typeof job.name === 'string' && name !== job.name)) event.sanitized = true;
     if (job.opts?.delay) event.dueAt = job.timestamp + job.opts.delay;
     if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
     if (kind === 'completed' || kind === 'failed') {
@@ -398,11 +410,15 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     if (kind === 'completed' && job.returnvalue !== undefined && job.returnvalue !== null) {
       const result = capJson(job.returnvalue, payloadCap);
       if (result.text !== undefined) event.result = result.text;
+      if (result.sanitized) event.sanitized = true;
     }
     if (kind === 'failed') {
-      event.error = capText(job.failedReason || 'failed', payloadCap);
+      const error = storableText(String(job.failedReason || 'failed'), payloadCap);
+      event.error = error.text;
       const stack = job.stacktrace?.at(-1);
-      if (stack) event.stack = capText(stack, STACK_CAP);
+      const cappedStack = typeof stack === 'string' && stack ? storableText(stack, STACK_CAP) : undefined;
+      if (cappedStack) event.stack = cappedStack.text;
+      if (error.sanitized || cappedStack?.sanitized) event.sanitized = true;
     }
     return event;
   }
@@ -443,7 +459,9 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
   /**
    * Of `ids`, those Postgres has no row for (or, with `finalOnly`, no row in a final state), each
-   * with the attempt number Postgres has for it (0 when it has no row).
+   * with the attempt number Postgres has for it (0 when it has no row). An id is looked up as the
+   * recorder stores it (cleaned: an id with a NUL would make Postgres refuse the whole query, and
+   * every sweep after it), and answered by its place in the page.
    */
   async function lacking(queue: string, ids: string[], finalOnly: boolean): Promise<Map<string, number>> {
     const missing = new Map<string, number>();
@@ -451,12 +469,13 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       const page = ids.slice(i, i + pageSize);
       const unfinished = finalOnly ? sql`or j.status not in ('completed', 'failed')` : sql``;
       const result = await db.execute(sql`
-        select i.id, coalesce(j.attempts, 0) as attempts
-        from unnest(${sql.param(page)}::text[]) as i(id)
+        select i.n, coalesce(j.attempts, 0) as attempts
+        from unnest(${sql.param(page.map(storedText))}::text[]) with ordinality as i(id, n)
         left join watchtower_jobs j on j.connection = ${connection} and j.queue = ${queue} and j.job_id = i.id
         where j.job_id is null ${unfinished}`);
-      for (const row of rowsOf<{ id: string; attempts: number | string }>(result)) {
-        missing.set(row.id, Number(row.attempts));
+      for (const row of rowsOf<{ n: number | string; attempts: number | string }>(result)) {
+        const id = page[Number(row.n) - 1];
+        if (id !== undefined) missing.set(id, Number(row.attempts));
       }
     }
     return missing;
@@ -516,7 +535,11 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
           finishedAt: finish.at,
           startedAt: finish.at,
         };
-        if (finish.error !== undefined) event.error = capText(finish.error, payloadCap);
+        if (finish.error !== undefined) {
+          const error = storableText(finish.error, payloadCap);
+          event.error = error.text;
+          if (error.sanitized) event.sanitized = true;
+        }
         events.push(event);
         counters.recoveredFromStream++;
       }
@@ -572,14 +595,28 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       });
   }
 
+  /**
+   * Whether this sweep waits for the recorder's spool: while the recorder is still catching up from
+   * it, Postgres looks emptier than it is. For spoolWaitMs at most, then the sweep runs anyway (its
+   * writes are idempotent): a spool stuck for any reason must not stop the sweeps for good.
+   */
+  function waitForSpool(): boolean {
+    if (recorder.stats().spoolPending === 0) {
+      spoolWaitSince = undefined;
+      return false;
+    }
+    spoolWaitSince ??= Date.now();
+    return Date.now() - spoolWaitSince < spoolWaitMs;
+  }
+
   async function sweepAll(): Promise<SweepReport[]> {
     const reports: SweepReport[] = [];
+    const waiting = waitForSpool();
     for (const w of watched) {
       if (closed) break;
       try {
         if (!(await lease(w))) continue;
-        // While the recorder is still catching up from its spool, Postgres looks emptier than it is.
-        if (recorder.stats().spoolPending > 0) {
+        if (waiting) {
           await recordAdded(w);
           continue;
         }

@@ -21,6 +21,8 @@ export interface JobRow {
   name?: string;
   payload?: string;
   payloadTruncated?: boolean;
+  /** Some of the job's text was cleaned to be storable (storable.ts); kept once set. */
+  sanitized?: boolean;
   dataSize?: number;
   maxAttempts?: number;
   workerId?: string;
@@ -99,6 +101,7 @@ function jobRowOf(event: JobEvent): JobRow {
     row.payloadTruncated = event.payloadTruncated === true;
     row.dataSize = event.dataSize ?? event.payload.length;
   }
+  if (event.sanitized) row.sanitized = true;
   if (event.maxAttempts !== undefined) row.maxAttempts = event.maxAttempts;
   if (event.workerId !== undefined) row.workerId = event.workerId;
   if (event.kind === 'failed' && event.error !== undefined) row.exception = event.error;
@@ -146,6 +149,7 @@ export function mergeJobRows(current: JobRow, incoming: JobRow): JobRow {
     high.dataSize = low.dataSize;
   }
   if (high.maxAttempts === undefined && low.maxAttempts !== undefined) high.maxAttempts = low.maxAttempts;
+  if (low.sanitized) high.sanitized = true;
   if (low.queuedAt !== undefined && (high.queuedAt === undefined || low.queuedAt < high.queuedAt)) {
     high.queuedAt = low.queuedAt;
   }

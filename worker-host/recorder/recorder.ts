@@ -1,4 +1,13 @@
+import type { SQL } from 'drizzle-orm';
 import type { Database } from '../../core/db/database';
+import { cleanRows } from './clean-rows';
+import {
+  insertDeadLetter,
+  type Refusal,
+  rowRefusal,
+  UnwritableRows,
+  writeSettingAside,
+} from './dead-letters';
 import { flushStatement, stalledStatement } from './flush-statement';
 import { describeError, type JobEvent, shortError } from './job-event';
 import { eventOfTuple, isJobEventsMessage } from './job-events-message';
@@ -15,6 +24,10 @@ import type { SpoolFs } from './spool-fs';
  * - A failed flush keeps its rows and is retried with backoff; rows past `maxBufferedRows` go to an
  *   append-only spool file, replayed once Postgres answers again. Only rows that neither Postgres
  *   nor the spool would take are dropped, and `stats().dropped` counts them.
+ * - Every batch, live or replayed, is made storable first (clean-rows.ts). A batch Postgres still
+ *   refuses for its rows' content is split until the refused rows stand alone; those are set aside
+ *   in `watchtower_recorder_dead_letters` (dead-letters.ts, `stats().deadLettered`) and the rest is
+ *   written: only a passing failure is retried.
  * - Writes are idempotent (see flush-statement.ts), so a retry, a replay or a sweep that finds a
  *   job already written never double-counts.
  */
@@ -65,8 +78,15 @@ export interface RecorderStats {
   replayed: number;
   /** Rows this process spooled that are not replayed yet. */
   spoolPending: number;
-  /** Rows lost: neither Postgres nor the spool would take them. */
+  /** Rows lost: neither Postgres nor the spool (nor the dead-letter table) would take them. */
   dropped: number;
+  /** Rows Postgres refused for their content, set aside in watchtower_recorder_dead_letters. */
+  deadLettered: number;
+  /**
+   * Rows this recorder had to clean itself (clean-rows.ts). Worker processes send their events
+   * clean, so this stays 0 unless something sends raw text (or an older spool file holds it).
+   */
+  sanitized: number;
   /** Spills the spool refused (a full disk, a read-only one): their rows are counted in `dropped`. */
   spoolErrors: number;
   /** Why the last spill failed (`ENOSPC: ...`), and when. */
@@ -132,13 +152,50 @@ export function createRecorder(options: RecorderOptions): Recorder {
     spoolErrors: 0,
     lastSpoolError: undefined as string | undefined,
     lastSpoolErrorAt: undefined as number | undefined,
+    deadLettered: 0,
+    sanitized: 0,
     lastError: undefined as string | undefined,
     lastWriteAt: undefined as number | undefined,
   };
 
+  /**
+   * Writes a batch, live or replayed from the spool: cleaned, then written, with the rows Postgres
+   * refuses for their content set aside (dead-letters.ts). Throws only on a passing failure, which
+   * leaves the batch to be retried or spooled whole.
+   */
   async function write(batch: RowBatch): Promise<void> {
-    await db.execute(flushStatement(batch));
-    const stalled = stalledStatement(batch);
+    // A spool line is input too: it may lack a list.
+    if (!Array.isArray(batch.jobs)) batch.jobs = [];
+    if (!Array.isArray(batch.attempts)) batch.attempts = [];
+    stats.sanitized += cleanRows(batch);
+    await writeSettingAside(batch, writeStatements, setAside);
+  }
+
+  async function setAside(row: RowBatch, refusal: Refusal): Promise<void> {
+    const code = refusal.sqlstate ?? 'unwritable';
+    try {
+      if (await insertDeadLetter(db, options.hostId, row, refusal)) stats.deadLettered++;
+      stats.lastError = `row set aside (${code}): ${refusal.message}`;
+    } catch (error) {
+      // Postgres went away meanwhile: the batch is retried whole (the insert is idempotent).
+      if (!rowRefusal(error)) throw error;
+      stats.dropped++;
+      stats.lastError = `row dropped (${code}), the dead-letter table refused it too: ${describeError(error)}`;
+    }
+    options.onError?.(new Error(stats.lastError));
+  }
+
+  /** One batch as one flush statement, plus its stall fix. */
+  async function writeStatements(batch: RowBatch): Promise<void> {
+    let flush: SQL;
+    let stalled: SQL | undefined;
+    try {
+      flush = flushStatement(batch);
+      stalled = stalledStatement(batch);
+    } catch (error) {
+      throw new UnwritableRows(error);
+    }
+    await db.execute(flush);
     if (stalled) await db.execute(stalled);
     stats.statements++;
     stats.jobRowsWritten += batch.jobs.length;

@@ -1,6 +1,7 @@
 import type { Job, Worker } from 'bullmq';
-import { capJson, capText, DEFAULT_PAYLOAD_CAP, type JobEventKind, STACK_CAP } from './job-event';
+import { capJson, DEFAULT_PAYLOAD_CAP, type JobEventKind, STACK_CAP } from './job-event';
 import type { JobEventsMessage, JobEventTuple, RareFields } from './job-events-message';
+import { cleanText, storableText } from './storable';
 
 /**
  * The worker process's half of the recorder: listens to its own BullMQ Worker's events (the only
@@ -71,6 +72,10 @@ export function attachJobEvents(
     // Left out when it is the payload's length (ASCII, not cut), which the recorder assumes.
     if (data.size !== (data.text?.length ?? 0)) rare.dataSize = data.size;
     if (data.truncated) rare.payloadTruncated = true;
+    if (data.sanitized) rare.sanitized = true;
+    // BullMQ's name is always a string; anything else is recorded as no name.
+    const name = typeof job.name === 'string' ? cleanText(job.name) : '';
+    if (typeof job.name === 'string' && name !== job.name) rare.sanitized = true;
     const delay = job.opts?.delay;
     if (delay) rare.dueAt = job.timestamp + delay;
     if (job.opts?.attempts) rare.maxAttempts = job.opts.attempts;
@@ -79,8 +84,8 @@ export function attachJobEvents(
     const startedAt = job.processedOn ?? null;
     const payload = data.text ?? null;
     return hasFields(rare)
-      ? [kind, id, attempt, job.name, job.timestamp, startedAt, finishedAt, payload, rare]
-      : [kind, id, attempt, job.name, job.timestamp, startedAt, finishedAt, payload];
+      ? [kind, id, attempt, name, job.timestamp, startedAt, finishedAt, payload, rare]
+      : [kind, id, attempt, name, job.timestamp, startedAt, finishedAt, payload];
   }
 
   function push(event: JobEventTuple): void {
@@ -130,6 +135,7 @@ export function attachJobEvents(
     if (result !== undefined) {
       const capped = capJson(result, payloadCap);
       if (capped.text !== undefined) rare.result = capped.text;
+      if (capped.sanitized) rare.sanitized = true;
     }
     push(tupleOf('completed', job, job.finishedOn ?? Date.now(), rare));
   };
@@ -141,12 +147,12 @@ export function attachJobEvents(
     // BullMQ sets finishedOn only when the job failed for good; an attempt with a retry to come has
     // none (or an older one, from before a manual retry).
     const final = typeof job.finishedOn === 'number' && job.finishedOn >= (job.processedOn ?? 0);
-    const rare: RareFields = {
-      error: capText(error?.message ?? job.failedReason ?? 'failed', payloadCap),
-    };
+    const rare: RareFields = {};
+    // What a processor throws is the user's: any value, any text.
+    const message = error?.message ?? job.failedReason ?? 'failed';
+    rare.error = cappedText(typeof message === 'string' ? message : String(message), payloadCap, rare);
     if (!final) rare.willRetry = true;
-    const stack = capText(error?.stack, STACK_CAP);
-    if (stack !== undefined) rare.stack = stack;
+    if (typeof error?.stack === 'string') rare.stack = cappedText(error.stack, STACK_CAP, rare);
     push(tupleOf('failed', job, final ? (job.finishedOn as number) : Date.now(), rare));
   };
 
@@ -172,6 +178,13 @@ export function attachJobEvents(
     },
     stats: () => ({ ...counters }),
   };
+}
+
+/** Text cut to `cap` and cleaned (storable.ts), flagging `rare` when cleaning changed it. */
+function cappedText(text: string, cap: number, rare: RareFields): string {
+  const storable = storableText(text, cap);
+  if (storable.sanitized) rare.sanitized = true;
+  return storable.text;
 }
 
 function hasFields(value: object): boolean {

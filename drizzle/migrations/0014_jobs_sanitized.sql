@@ -1,0 +1,1 @@
+ALTER TABLE "watchtower_jobs" ADD COLUMN "sanitized" boolean DEFAULT false NOT NULL;
