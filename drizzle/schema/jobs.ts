@@ -23,8 +23,18 @@ export const SEARCH_IDENTITY_CHARS = 8192;
 export const SEARCH_DATA_CHARS = 256;
 
 /**
- * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id)` is the
- * natural key: BullMQ job ids are only unique inside one queue of one backend.
+ * BullMQ's job timestamp (`job.timestamp`, milliseconds since the epoch) as the recorder stores it
+ * in queued_at, read back exactly. An immutable expression (extract on a timestamptz is not): the
+ * column it defines is generated.
+ */
+const JOB_TIMESTAMP_SQL = `floor(extract(epoch from (queued_at - '1970-01-01 00:00:00+00'::timestamptz)) * 1000)::bigint`;
+
+/**
+ * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id,
+ * job_timestamp)` is the natural key: BullMQ job ids are only unique inside one queue of one
+ * backend, and only among the jobs it holds at one time. Once a job is gone (removeOnComplete, a
+ * flushed Redis), a producer's custom `jobId` gives its id to a new job: BullMQ's timestamp of the
+ * job tells the two apart, and each keeps its own row and attempts.
  */
 export const jobs = pgTable(
   'watchtower_jobs',
@@ -51,6 +61,12 @@ export const jobs = pgTable(
     // A job re-added from its stored payload after BullMQ dropped it points at the original row.
     retryOf: bigint('retry_of', { mode: 'number' }),
     queuedAt: timestamp('queued_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // BullMQ's `job.timestamp`, which the recorder writes as queued_at: derived from it, so every
+    // writer (the recorder, a re-added job, a test's seed) keys a job the same way, and a job's
+    // queued_at never changes once written.
+    jobTimestamp: bigint('job_timestamp', { mode: 'number' })
+      .notNull()
+      .generatedAlwaysAs(sql.raw(JOB_TIMESTAMP_SQL)),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
     waitMs: integer('wait_ms'),
@@ -69,7 +85,8 @@ export const jobs = pgTable(
     ),
   },
   (t) => [
-    uniqueIndex('watchtower_jobs_natural_key').on(t.connection, t.queue, t.jobId),
+    // Also the newest job of an id (detail by BullMQ's key): the last entry of its id.
+    uniqueIndex('watchtower_jobs_natural_key').on(t.connection, t.queue, t.jobId, t.jobTimestamp),
     // Recent jobs, newest first (dashboard poll and the unfiltered jobs list).
     index('watchtower_jobs_recent').on(t.queuedAt.desc(), t.id.desc()),
     // Jobs list filtered by status, and the failed list.
@@ -87,7 +104,7 @@ export const jobs = pgTable(
   ],
 );
 
-/** One row per run of a job by a worker process. */
+/** One row per run of a job by a worker process; its job is the row with the same natural key. */
 export const jobAttempts = pgTable(
   'watchtower_job_attempts',
   {
@@ -95,6 +112,7 @@ export const jobAttempts = pgTable(
     connection: text('connection').notNull().default('default'),
     queue: text('queue').notNull(),
     jobId: text('job_id').notNull(),
+    jobTimestamp: bigint('job_timestamp', { mode: 'number' }).notNull(),
     attempt: integer('attempt').notNull(),
     workerId: text('worker_id'),
     hostId: text('host_id'),
@@ -106,11 +124,11 @@ export const jobAttempts = pgTable(
     errorStack: text('error_stack'),
   },
   (t) => [
-    uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.attempt),
+    uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.jobTimestamp, t.attempt),
     // The few attempts running now: the recorder completes first runs among them, in one join,
     // instead of probing the key for every job it writes.
     index('watchtower_job_attempts_running')
-      .on(t.connection, t.queue, t.jobId)
+      .on(t.connection, t.queue, t.jobId, t.jobTimestamp)
       .where(sql`${t.status} = 'processing'`),
   ],
 );

@@ -275,9 +275,9 @@ async function writeRows(
 
   await step(
     'insert attempts',
-    `insert into watchtower_job_attempts (connection, queue, job_id, attempt, worker_id, host_id, status, started_at,
-       finished_at, run_ms, error_message, error_stack)
-     select j.connection, j.queue, j.job_id, a.n, j.worker_id,
+    `insert into watchtower_job_attempts (connection, queue, job_id, job_timestamp, attempt, worker_id, host_id, status,
+       started_at, finished_at, run_ms, error_message, error_stack)
+     select j.connection, j.queue, j.job_id, j.job_timestamp, a.n, j.worker_id,
             'bench-host-' || (array['a', 'b', 'c'])[1 + (j.id % 3)::int],
             case when a.n = j.attempts and j.status = 'completed' then 'completed' else 'failed' end,
             j.started_at - (j.attempts - a.n) * interval '30 seconds',

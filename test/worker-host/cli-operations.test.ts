@@ -106,10 +106,10 @@ describe('the operator commands', () => {
         with job as (
           insert into watchtower_jobs (job_id, queue, status, completed_at, queued_at)
           values (${jobId}, ${queue}, ${status}, now() - make_interval(days => ${daysAgo}), now() - make_interval(days => ${daysAgo}))
-          returning job_id
+          returning job_id, job_timestamp
         )
-        insert into watchtower_job_attempts (queue, job_id, attempt, status, started_at)
-        select ${queue}, job_id, 1, ${status === 'failed' ? 'failed' : 'completed'}, now() from job`);
+        insert into watchtower_job_attempts (queue, job_id, job_timestamp, attempt, status, started_at)
+        select ${queue}, job_id, job_timestamp, 1, ${status === 'failed' ? 'failed' : 'completed'}, now() from job`);
     for (let i = 0; i < 5; i++) await insert(`old-done-${i}`, 'completed', 10);
     await insert('new-done', 'completed', 1);
     await insert('old-failed', 'failed', 40);

@@ -532,6 +532,94 @@ describe('queue watcher', () => {
   });
 });
 
+describe('recorder: a job id that BullMQ gives to a new job', () => {
+  it('sweeps up a new job under the id of one already recorded, and keeps both', async () => {
+    const queueName = `rec-reuse-${run}`;
+    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const recorder = createRecorder({ db: database.db, hostId: `reuse-${run}`, spoolDir });
+    const watch = async () => {
+      const watcher = watchQueues({
+        db: database.db,
+        connection: 'default',
+        url: testEnv.redisUrl,
+        queues: [queueName],
+        recorder,
+        hostId: `reuse-${run}`,
+        waitingScan: 0,
+        streamIntervalMs: 100,
+        sweepIntervalMs: 60_000, // sweeps are run by hand below
+        settleMs: 300,
+      });
+      await pollUntil(
+        async () => watcher.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        20,
+      );
+      return watcher;
+    };
+    // A worker Watchtower does not run: only the watcher's stream and sweep see its jobs.
+    const worker = new Worker(queueName, async (job) => ({ n: job.data.n }), {
+      connection: { url: testEnv.redisUrl },
+    });
+    worker.on('error', () => undefined);
+    const finished = (job: { id?: string | undefined }) =>
+      pollUntil(
+        async () => (await queue.getJob(job.id as string))?.finishedOn ?? null,
+        (finishedOn) => finishedOn !== null,
+        10_000,
+        50,
+      );
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 700)); // past settleMs and one stream read
+    const rows = async () =>
+      (
+        await client.query<{ job_timestamp: string; status: string; payload: unknown }>(
+          `select job_timestamp, status, payload from watchtower_jobs where queue = $1 and job_id = 'x'
+           order by job_timestamp`,
+          [queueName],
+        )
+      ).rows.map((r) => [Number(r.job_timestamp), r.status, r.payload]);
+    let watcher = await watch();
+    try {
+      const first = await queue.add('first', { n: 1 }, { jobId: 'x' });
+      await finished(first);
+      await settled();
+      await watcher.sweep();
+      expect(await rows()).toEqual([[first.timestamp, 'completed', { n: 1 }]]);
+      await watcher.close();
+      // While nobody watches, and with the stream's cursor lost, the id goes to a new job that
+      // finishes: only the sweep can find it, among finished jobs whose ids Postgres has rows for.
+      await client.query('delete from watchtower_recorder_cursors where queue = $1', [queueName]);
+      await first.remove();
+      const second = await queue.add('second', { n: 2 }, { jobId: 'x' });
+      await finished(second);
+      watcher = await watch();
+      await settled();
+      await watcher.sweep();
+      expect(await rows()).toEqual([
+        [first.timestamp, 'completed', { n: 1 }],
+        [second.timestamp, 'completed', { n: 2 }],
+      ]);
+      expect(watcher.stats().recovered).toBe(1);
+      // Another sweep finds both recorded, and counts nothing twice.
+      await watcher.sweep();
+      expect(watcher.stats().recovered).toBe(1);
+      expect(await countsFor(client, queueName)).toMatchObject({
+        jobs: 2,
+        completed: 2,
+        metricsQueued: 2,
+        metricsCompleted: 2,
+      });
+    } finally {
+      await worker.close();
+      await watcher.close();
+      await recorder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
+
 describe('recorder: a burst through worker processes', () => {
   const queueName = `rec-burst-${run}`;
   const total = 20_000;

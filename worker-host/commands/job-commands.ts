@@ -99,17 +99,20 @@ export async function retryJob(context: JobCommandContext, ref: JobRef): Promise
   });
   const newJobId = String(added.id);
   // The new job's row is written now, with its link, so the link exists whatever the recorder
-  // writes first; the recorder's own upsert of the same job fills in the rest.
+  // writes first; the recorder's own upsert of the same job (keyed by BullMQ's timestamp, which
+  // queued_at carries) fills in the rest.
   await context.db.execute(sql`
     with original as (
       update watchtower_jobs set status = 'retrying', updated_at = now()
       where id = ${stored.id} and status = 'failed'
       returning id
     )
-    insert into watchtower_jobs (job_id, queue, connection, name, payload, data_size, status, max_attempts, retry_of)
+    insert into watchtower_jobs (job_id, queue, connection, name, payload, data_size, status, max_attempts, retry_of,
+                                 queued_at)
     values (${newJobId}, ${ref.queue}, ${ref.connection}, ${stored.name}, ${JSON.stringify(stored.payload ?? null)}::jsonb,
-            ${stored.data_size}, 'queued', ${stored.max_attempts}, ${stored.id})
-    on conflict (connection, queue, job_id) do update set retry_of = excluded.retry_of`);
+            ${stored.data_size}, 'queued', ${stored.max_attempts}, ${stored.id},
+            to_timestamp(${added.timestamp}::float8 / 1000.0))
+    on conflict (connection, queue, job_id, job_timestamp) do update set retry_of = excluded.retry_of`);
   return { ...base, action: 'readded', newJobId, retryOf: stored.id };
 }
 
@@ -233,7 +236,9 @@ async function findStored(db: Database, ref: JobRef): Promise<StoredJob | undefi
   const rows = rowsOf<StoredJob>(
     await db.execute(sql`
       select id, name, payload, payload_truncated, data_size, max_attempts from watchtower_jobs
-      where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId}`),
+      where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId}
+      order by job_timestamp desc
+      limit 1`),
   );
   const row = rows[0];
   return row ? { ...row, id: Number(row.id) } : undefined;

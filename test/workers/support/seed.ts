@@ -46,10 +46,21 @@ export class Seed {
     return inserted;
   }
 
-  async attempts(rows: AttemptInsert[]): Promise<void> {
+  /** Attempts of seeded jobs; without a `jobTimestamp`, of the newest job of their id (as the recorder does). */
+  async attempts(
+    rows: Array<Omit<AttemptInsert, 'jobTimestamp'> & { jobTimestamp?: number }>,
+  ): Promise<void> {
     if (rows.length === 0) return;
     for (const row of rows) this.#attemptQueues.add(row.queue);
-    await this.db.insert(jobAttempts).values(rows);
+    await this.db.insert(jobAttempts).values(
+      rows.map((row) => ({
+        ...row,
+        jobTimestamp:
+          row.jobTimestamp ??
+          sql<number>`(select max(job_timestamp) from watchtower_jobs
+                       where connection = ${row.connection ?? 'default'} and queue = ${row.queue} and job_id = ${row.jobId})`,
+      })),
+    );
   }
 
   /** A live host (heartbeat now) unless told otherwise. */
