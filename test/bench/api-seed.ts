@@ -200,10 +200,11 @@ async function writeRows(
 
   await step(
     `insert ${jobs.toLocaleString('en-US')} jobs`,
-    `insert into watchtower_jobs (job_id, queue, connection, name, payload, payload_truncated, data_size, status,
-       worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at, wait_ms, run_ms,
-       updated_at)
-     select s.job_id, s.queue, s.connection, s.name, s.payload, s.truncated,
+    `insert into watchtower_jobs (job_id, job_timestamp, queue, connection, name, payload, payload_truncated, data_size,
+       status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at, wait_ms,
+       run_ms, updated_at)
+     select s.job_id, floor(extract(epoch from s.queued_at) * 1000)::bigint, s.queue, s.connection, s.name, s.payload,
+            s.truncated,
             case when s.truncated then 20000 + s.h5 % 480000 else octet_length(s.payload::text) end,
             s.status, case when s.started is null then null else 'bench-worker-' || (s.h6 % 14) end,
             s.attempts, s.max_attempts,

@@ -83,9 +83,15 @@ describe('the job timestamp migrations', () => {
          where table_name = 'watchtower_job_attempts' and column_name = 'job_timestamp'`,
       );
       expect(required.rows).toEqual([{ is_nullable: 'NO' }]);
-      // A new job under a recorded id is a row of its own.
+      // The recorder writes it from now on; a new job under a recorded id is a row of its own.
+      const column = await client.query(
+        `select is_generated, is_nullable from information_schema.columns
+         where table_name = 'watchtower_jobs' and column_name = 'job_timestamp'`,
+      );
+      expect(column.rows).toEqual([{ is_generated: 'NEVER', is_nullable: 'NO' }]);
       await client.query(
-        `insert into watchtower_jobs (job_id, queue, status, queued_at) values ('1', 'mail', 'queued', to_timestamp($1 / 1000.0))`,
+        `insert into watchtower_jobs (job_id, job_timestamp, queue, status, queued_at)
+         values ('1', $1::bigint, 'mail', 'queued', to_timestamp($1::bigint / 1000.0))`,
         [queuedMs + 60_000],
       );
       const reused = await client.query(`select count(*)::int as n from watchtower_jobs where job_id = '1'`);

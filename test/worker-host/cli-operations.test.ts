@@ -104,8 +104,8 @@ describe('the operator commands', () => {
     const insert = (jobId: string, status: string, daysAgo: number) =>
       db.execute(sql`
         with job as (
-          insert into watchtower_jobs (job_id, queue, status, completed_at, queued_at)
-          values (${jobId}, ${queue}, ${status}, now() - make_interval(days => ${daysAgo}), now() - make_interval(days => ${daysAgo}))
+          insert into watchtower_jobs (job_id, job_timestamp, queue, status, completed_at, queued_at)
+          values (${jobId}, 0, ${queue}, ${status}, now() - make_interval(days => ${daysAgo}), now() - make_interval(days => ${daysAgo}))
           returning job_id, job_timestamp
         )
         insert into watchtower_job_attempts (queue, job_id, job_timestamp, attempt, status, started_at)

@@ -147,19 +147,19 @@ export async function retryJob(context: JobCommandContext, ref: RetryRef): Promi
   });
   const newJobId = String(added.id);
   // The new job's row is written now, with its link, so the link exists whatever the recorder
-  // writes first; the recorder's own upsert of the same job (keyed by BullMQ's timestamp, which
-  // queued_at carries) fills in the rest.
+  // writes first; the recorder's own upsert of the same job (keyed by BullMQ's timestamp too) fills
+  // in the rest.
   await context.db.execute(sql`
     with original as (
       update watchtower_jobs set status = 'retrying', updated_at = now()
       where id = ${stored.id} and status = 'failed'
       returning id
     )
-    insert into watchtower_jobs (job_id, queue, connection, name, payload, data_size, status, max_attempts, retry_of,
-                                 queued_at)
-    values (${newJobId}, ${ref.queue}, ${ref.connection}, ${stored.name}, ${JSON.stringify(stored.payload ?? null)}::jsonb,
-            ${stored.data_size}, 'queued', ${stored.max_attempts}, ${stored.id},
-            to_timestamp(${added.timestamp}::float8 / 1000.0))
+    insert into watchtower_jobs (job_id, job_timestamp, queue, connection, name, payload, data_size, status,
+                                 max_attempts, retry_of, queued_at)
+    values (${newJobId}, ${added.timestamp}, ${ref.queue}, ${ref.connection}, ${stored.name},
+            ${JSON.stringify(stored.payload ?? null)}::jsonb, ${stored.data_size}, 'queued', ${stored.max_attempts},
+            ${stored.id}, to_timestamp(${added.timestamp}::float8 / 1000.0))
     on conflict (connection, queue, job_id, job_timestamp) do update set retry_of = excluded.retry_of`);
   return { ...base, action: 'readded', newJobId, retryOf: stored.id };
 }

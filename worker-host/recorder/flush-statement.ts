@@ -19,8 +19,8 @@ import type { AttemptRow, JobRow, RowBatch } from './record-batch';
  *   job the worker process also reported) changes nothing and counts nothing;
  * - `queued` counts rows inserted (`xmax = 0`), `completed`/`failed` count rows that moved into
  *   that state, `retried` counts attempts that moved into `failed` with a retry to come;
- * - a job is keyed by its id and BullMQ's timestamp (`job_ts`, written as queued_at, from which the
- *   table derives job_timestamp; drizzle/schema/jobs.ts): a job that reuses the id of one BullMQ
+ * - a job is keyed by its id and BullMQ's timestamp (`job_ts`, written as job_timestamp and as
+ *   queued_at; drizzle/schema/jobs.ts): a job that reuses the id of one BullMQ
  *   removed is a new row with its own attempts, and the rank rule only ever compares events of one
  *   job. A row that does not say its timestamp (a malformed event, a finish known only from the
  *   event stream, a spool line written before timestamps were kept) belongs to the newest job of
@@ -57,10 +57,10 @@ with j_in as (
     max_attempts, exception, result, queued_at, due_at, started_at, finished_at)
 ),
 j as (
-  insert into watchtower_jobs as o (connection, queue, job_id, name, payload, payload_truncated, data_size,
-    status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at,
+  insert into watchtower_jobs as o (connection, queue, job_id, job_timestamp, name, payload, payload_truncated,
+    data_size, status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at,
     wait_ms, run_ms)
-  select connection, queue, job_id, coalesce(name, ''), payload::jsonb, coalesce(payload_truncated, false),
+  select connection, queue, job_id, job_ts, coalesce(name, ''), payload::jsonb, coalesce(payload_truncated, false),
     coalesce(data_size, 0), status, worker_id, attempts, coalesce(max_attempts, 1), exception, result::jsonb,
     ${ts('job_ts')},
     ${ts('started_at')},
@@ -71,7 +71,7 @@ j as (
       then greatest(0, finished_at - started_at)::int end
   from j_in
   order by connection, queue, job_id, job_ts
-  -- job_timestamp is generated from queued_at (written as job_ts above), so it is never updated.
+  -- A job's timestamp and queued_at are its own from its first row on: never updated.
   on conflict (connection, queue, job_id, job_timestamp) do update set
     name = case when excluded.name = '' then o.name else excluded.name end,
     payload = coalesce(excluded.payload, o.payload),

@@ -121,7 +121,7 @@ export function job(
   fields: Partial<JobInsert> & { secondsAgo?: number } = {},
 ): JobInsert {
   const { secondsAgo = 60, ...rest } = fields;
-  const queuedAt = new Date(Date.now() - secondsAgo * 1000);
+  const queuedAt = rest.queuedAt ?? new Date(Date.now() - secondsAgo * 1000);
   return {
     jobId,
     queue,
@@ -130,8 +130,10 @@ export function job(
     dataSize: 20,
     status: 'completed',
     attempts: 1,
-    queuedAt,
+    // BullMQ's timestamp, as the recorder writes it: the job's queued_at to the millisecond.
+    jobTimestamp: Math.floor(queuedAt.getTime()),
     ...rest,
+    queuedAt,
   };
 }
 

@@ -1,1 +1,0 @@
-ALTER TABLE "watchtower_job_attempts" ALTER COLUMN "job_timestamp" SET NOT NULL;
