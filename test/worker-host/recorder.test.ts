@@ -5,8 +5,10 @@ import { Queue, Worker } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
+import { flushStatement } from '../../worker-host/recorder/flush-statement';
 import { capJson, type JobEvent } from '../../worker-host/recorder/job-event';
 import { type WatchQueuesOptions, watchQueues } from '../../worker-host/recorder/queue-watcher';
+import type { RowBatch } from '../../worker-host/recorder/record-batch';
 import { createRecorder, type Recorder } from '../../worker-host/recorder/recorder';
 import { testEnv } from '../setup/test-env';
 import {
@@ -533,6 +535,52 @@ describe('queue watcher', () => {
 });
 
 describe('recorder: a job id that BullMQ gives to a new job', () => {
+  it('puts rows that do not say which job of an id they are on the newest one', async () => {
+    const queue = `rec-undated-${run}`;
+    const recorder = createRecorder({ db: database.db, hostId: `undated-${run}`, spoolDir });
+    const t = Date.now() - 10_000;
+    const run1 = (jobId: string, queuedAt: number, kind: 'completed' | 'active') =>
+      event(queue, { kind, jobId, attempt: 1, queuedAt, startedAt: queuedAt + 10, workerId: 'w1' });
+    // Job 'r' twice: the first job completed, the one that took its id is running.
+    recorder.record([{ ...run1('r', t, 'completed'), finishedAt: t + 20 }, run1('r', t + 1_000, 'active')]);
+    await recorder.flush();
+    await recorder.close();
+    // A spool line written before jobs had timestamps: its attempts do not say which job they are
+    // of. They belong to the newest job of their id, in Postgres or in the same statement.
+    const legacy = {
+      jobs: [
+        {
+          connection: 'default',
+          queue,
+          jobId: 'new',
+          status: 'failed',
+          attempt: 1,
+          queuedAt: t + 2_000,
+          startedAt: t + 2_010,
+          finishedAt: t + 2_020,
+        },
+      ],
+      attempts: [
+        { connection: 'default', queue, jobId: 'r', attempt: 1, status: 'failed', startedAt: t + 1_010 },
+        { connection: 'default', queue, jobId: 'new', attempt: 1, status: 'failed', startedAt: t + 2_010 },
+      ],
+    } satisfies RowBatch;
+    await database.db.execute(flushStatement(legacy));
+    const { rows } = await client.query<{
+      job_id: string;
+      job_timestamp: string;
+      attempt: number;
+      status: string;
+    }>(
+      'select job_id, job_timestamp, attempt, status from watchtower_job_attempts where queue = $1 order by job_id, job_timestamp',
+      [queue],
+    );
+    expect(rows.map((r) => [r.job_id, Number(r.job_timestamp), r.attempt, r.status])).toEqual([
+      ['new', t + 2_000, 1, 'failed'],
+      ['r', t + 1_000, 1, 'failed'],
+    ]);
+  });
+
   it('sweeps up a new job under the id of one already recorded, and keeps both', async () => {
     const queueName = `rec-reuse-${run}`;
     const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
