@@ -20,11 +20,11 @@ import type { AttemptRow, JobRow, RowBatch } from './record-batch';
  * - `queued` counts rows inserted (`xmax = 0`), `completed`/`failed` count rows that moved into
  *   that state, `retried` counts attempts that moved into `failed` with a retry to come;
  * - a job is keyed by its id and BullMQ's timestamp (`job_ts`, written as job_timestamp and as
- *   queued_at; drizzle/schema/jobs.ts): a job that reuses the id of one BullMQ
- *   removed is a new row with its own attempts, and the rank rule only ever compares events of one
- *   job. A row that does not say its timestamp (a malformed event, a finish known only from the
- *   event stream, a spool line written before timestamps were kept) belongs to the newest job of
- *   its id; that one lookup is made for such rows only (COALESCE evaluates it only when needed).
+ *   queued_at; drizzle/schema/jobs.ts): a job that reuses the id of one BullMQ removed is a new
+ *   row with its own attempts, and the rank rule only ever compares events of one job. A row that
+ *   does not say its timestamp (a malformed event, a finish known only from the event stream, a
+ *   spool line written before timestamps were kept) belongs to the newest job of its id; that one
+ *   lookup is made for such rows only (COALESCE evaluates it only when needed).
  *
  * Times travel as milliseconds from one epoch per statement ($31): small numbers are cheaper to write
  * than timestamps or full epoch milliseconds (0.1 µs each for those), and are converted once here.

@@ -11,8 +11,9 @@ import type { JobEvent } from './job-event';
  * A job is its id *and* BullMQ's timestamp (`queuedAt`): BullMQ gives an id to a new job once the
  * job that had it is gone (a producer's custom `jobId` after removeOnComplete, or a flushed Redis),
  * and the two are different jobs, each with its own row and attempts, here as in Postgres. An event
- * without a timestamp (only a malformed one, or a finish read from the event stream alone) belongs
- * to the newest job of its id: the flush looks that one up in Postgres when the buffer has none.
+ * without a timestamp (a malformed one, or a finish read from the event stream alone of a job
+ * Postgres has no row for) belongs to the newest job of its id: the flush looks that one up in
+ * Postgres when the buffer has none.
  */
 
 export type JobStatus = 'queued' | 'delayed' | 'processing' | 'retrying' | 'completed' | 'failed';
