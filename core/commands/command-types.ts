@@ -43,6 +43,18 @@ const jobArgs = z.strictObject({
   jobId,
   /** The connection's name; defaults to the command's connection target, or `default`. */
   connection: name.optional(),
+  /**
+   * BullMQ's timestamp of the job meant (`job.timestamp`, ms; the API's `jobTimestamp`). BullMQ
+   * gives a removed job's id to the next job added with it: with this, the host acts only on the
+   * job the sender saw, and refuses when the id now holds another. Without it, on whatever job
+   * holds the id.
+   */
+  timestamp: z.number().int().min(0).max(8_640_000_000_000_000).optional(),
+});
+
+const jobRetryArgs = jobArgs.extend({
+  /** Retry only a job in this state (the failed list sends `failed`); without it, failed or completed. */
+  state: z.enum(['failed', 'completed']).optional(),
 });
 
 const workerArgs = z.strictObject({ workerId: name.optional() });
@@ -129,7 +141,7 @@ export const commandDefinitions = {
   }),
   'job.retry': define({
     targets: QUEUE_SIDE,
-    args: jobArgs,
+    args: jobRetryArgs,
     summary: 'Put a job back on its queue: job.retry() while BullMQ has it, else re-add its stored payload.',
   }),
   'job.delete': define({ targets: QUEUE_SIDE, args: jobArgs, summary: 'Remove a job from its queue.' }),

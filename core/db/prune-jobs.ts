@@ -31,7 +31,7 @@ export async function deleteJobBatch(
   const rows = rowsOf<{ jobs: number; attempts: number }>(
     await db.execute(sql`
       with doomed as (
-        select id, connection, queue, job_id from watchtower_jobs
+        select id, connection, queue, job_id, job_timestamp from watchtower_jobs
         where ${condition}
         ${order}
         limit ${limit}
@@ -39,6 +39,7 @@ export async function deleteJobBatch(
       ), attempts as (
         delete from watchtower_job_attempts a using doomed d
         where a.connection = d.connection and a.queue = d.queue and a.job_id = d.job_id
+          and a.job_timestamp = d.job_timestamp
         returning 1
       ), jobs as (
         delete from watchtower_jobs where id in (select id from doomed) returning 1

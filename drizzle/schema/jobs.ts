@@ -23,8 +23,11 @@ export const SEARCH_IDENTITY_CHARS = 8192;
 export const SEARCH_DATA_CHARS = 256;
 
 /**
- * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id)` is the
- * natural key: BullMQ job ids are only unique inside one queue of one backend.
+ * One row per BullMQ job, kept after Redis has forgotten it. `(connection, queue, job_id,
+ * job_timestamp)` is the natural key: BullMQ job ids are only unique inside one queue of one
+ * backend, and only among the jobs it holds at one time. Once a job is gone (removeOnComplete, a
+ * flushed Redis), a producer's custom `jobId` gives its id to a new job: BullMQ's timestamp of the
+ * job tells the two apart, and each keeps its own row and attempts.
  */
 export const jobs = pgTable(
   'watchtower_jobs',
@@ -54,6 +57,11 @@ export const jobs = pgTable(
     // A job re-added from its stored payload after BullMQ dropped it points at the original row.
     retryOf: bigint('retry_of', { mode: 'number' }),
     queuedAt: timestamp('queued_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // BullMQ's `job.timestamp` (ms since the epoch), which queued_at also holds: the job's identity
+    // as BullMQ gave it, exact and cheap to compare. Never updated once written. (Migration 0014
+    // filled it from queued_at as a generated column, 0016 made it a plain one: computed for every
+    // row written, the expression cost the recorder about 1 µs a row.)
+    jobTimestamp: bigint('job_timestamp', { mode: 'number' }).notNull(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
     waitMs: integer('wait_ms'),
@@ -72,7 +80,8 @@ export const jobs = pgTable(
     ),
   },
   (t) => [
-    uniqueIndex('watchtower_jobs_natural_key').on(t.connection, t.queue, t.jobId),
+    // Also the newest job of an id (detail by BullMQ's key): the last entry of its id.
+    uniqueIndex('watchtower_jobs_natural_key').on(t.connection, t.queue, t.jobId, t.jobTimestamp),
     // Recent jobs, newest first (dashboard poll and the unfiltered jobs list).
     index('watchtower_jobs_recent').on(t.queuedAt.desc(), t.id.desc()),
     // Jobs list filtered by status, and the failed list.
@@ -90,7 +99,7 @@ export const jobs = pgTable(
   ],
 );
 
-/** One row per run of a job by a worker process. */
+/** One row per run of a job by a worker process; its job is the row with the same natural key. */
 export const jobAttempts = pgTable(
   'watchtower_job_attempts',
   {
@@ -98,6 +107,7 @@ export const jobAttempts = pgTable(
     connection: text('connection').notNull().default('default'),
     queue: text('queue').notNull(),
     jobId: text('job_id').notNull(),
+    jobTimestamp: bigint('job_timestamp', { mode: 'number' }).notNull(),
     attempt: integer('attempt').notNull(),
     workerId: text('worker_id'),
     hostId: text('host_id'),
@@ -109,11 +119,11 @@ export const jobAttempts = pgTable(
     errorStack: text('error_stack'),
   },
   (t) => [
-    uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.attempt),
+    uniqueIndex('watchtower_job_attempts_key').on(t.connection, t.queue, t.jobId, t.jobTimestamp, t.attempt),
     // The few attempts running now: the recorder completes first runs among them, in one join,
     // instead of probing the key for every job it writes.
     index('watchtower_job_attempts_running')
-      .on(t.connection, t.queue, t.jobId)
+      .on(t.connection, t.queue, t.jobId, t.jobTimestamp)
       .where(sql`${t.status} = 'processing'`),
   ],
 );

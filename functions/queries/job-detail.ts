@@ -1,11 +1,17 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
-import type { JobAttempt, JobDetail, JobSummary, TimelineEvent } from './job-schemas';
+import type { JobAttempt, JobDetail, JobGeneration, JobSummary, TimelineEvent } from './job-schemas';
 import { type JobRow, jobColumns, toJobSummary } from './list-jobs';
 import { isoText, query } from './sql';
 
-/** How a route names one job: Watchtower's row id, or BullMQ's natural key. */
-export type JobRef = { id: number } | { connection: string; queue: string; jobId: string };
+/**
+ * How a route names one job: Watchtower's row id, or BullMQ's key. A job id may have been given to
+ * several jobs over time (BullMQ reuses the id of a removed job): `timestamp` (BullMQ's, the API's
+ * `jobTimestamp`) picks one; without it, the newest.
+ */
+export type JobRef =
+  | { id: number }
+  | { connection: string; queue: string; jobId: string; timestamp?: number | undefined };
 
 interface DetailRow extends JobRow {
   payload: unknown;
@@ -13,20 +19,28 @@ interface DetailRow extends JobRow {
   updated_at: string;
   attempt_history: JobAttempt[] | null;
   worker_host_id: string | null;
+  generations: JobGeneration[] | null;
 }
 
 // A job retried without end must not make its detail page unbounded.
 const MAX_ATTEMPTS_SHOWN = 200;
+// Nor a job id reused without end (a producer's fixed id for a recurring job).
+const MAX_GENERATIONS_SHOWN = 50;
 
 /**
- * One job with its attempts, in one statement: the row by primary key or by the natural-key index,
- * its attempts by the (connection, queue, job_id, attempt) unique index. Null when there is none.
+ * One job with its attempts, in one statement: the row by primary key or by the natural-key index
+ * (the newest of its id, or the one with the given timestamp), its attempts by the (connection,
+ * queue, job_id, job_timestamp, attempt) unique index, and the jobs of the same id by the
+ * natural-key index. Null when there is none.
  */
 export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDetail | null> {
   const where: SQL =
     'id' in ref
       ? sql`j.id = ${ref.id}`
-      : sql`j.connection = ${ref.connection} and j.queue = ${ref.queue} and j.job_id = ${ref.jobId}`;
+      : sql`j.connection = ${ref.connection} and j.queue = ${ref.queue} and j.job_id = ${ref.jobId}
+            ${ref.timestamp === undefined ? sql`` : sql`and j.job_timestamp = ${ref.timestamp}`}`;
+  // By key: the newest job of the id, unless the timestamp named one.
+  const pick: SQL = 'id' in ref ? sql`` : sql`order by j.job_timestamp desc limit 1`;
   const rows = await query<DetailRow>(
     db,
     sql`select ${jobColumns()}, j.payload, j.result, ${isoText(sql`j.updated_at`)} as updated_at,
@@ -37,9 +51,15 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
                   order by a.attempt)
            from (select * from watchtower_job_attempts a
                  where a.connection = j.connection and a.queue = j.queue and a.job_id = j.job_id
+                   and a.job_timestamp = j.job_timestamp
                  order by a.attempt limit ${MAX_ATTEMPTS_SHOWN}) a) as attempt_history,
+          (select json_agg(json_build_object('id', g.id, 'jobTimestamp', g.job_timestamp, 'status', g.status,
+                    'queuedAt', ${isoText(sql`g.queued_at`)}) order by g.job_timestamp desc)
+           from (select id, job_timestamp, status, queued_at from watchtower_jobs g
+                 where g.connection = j.connection and g.queue = j.queue and g.job_id = j.job_id
+                 order by g.job_timestamp desc limit ${MAX_GENERATIONS_SHOWN}) g) as generations,
           (select w.host_id from watchtower_workers w where w.worker_id = j.worker_id) as worker_host_id
-        from watchtower_jobs j where ${where}`,
+        from watchtower_jobs j where ${where} ${pick}`,
   );
   const row = rows[0];
   if (!row) return null;
@@ -52,6 +72,11 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
     updatedAt: row.updated_at,
     attemptHistory,
     timeline: timelineOf(summary, attemptHistory),
+    generations: (row.generations ?? []).map((g) => ({
+      ...g,
+      id: Number(g.id),
+      jobTimestamp: Number(g.jobTimestamp),
+    })),
   };
 }
 

@@ -15,7 +15,19 @@ export const JobSummarySchema = z
       .number()
       .int()
       .openapi({ description: "Watchtower's row id: what /api/jobs/{id} and /api/failed/{id} take" }),
-    jobId: z.string().openapi({ description: "BullMQ's job id (unique within its connection and queue)" }),
+    jobId: z.string().openapi({
+      description:
+        "BullMQ's job id: unique within its connection and queue among the jobs BullMQ holds at one time. " +
+        "A removed job's id can be given to a new job (a custom jobId): `jobTimestamp` tells them apart",
+    }),
+    jobTimestamp: z
+      .number()
+      .int()
+      .openapi({
+        description:
+          "BullMQ's timestamp of the job (job.timestamp: when it was added, ms since the epoch); with the job id, " +
+          'what names this job and no other',
+      }),
     queue: z.string(),
     connection: z.string(),
     name: z.string(),
@@ -82,6 +94,16 @@ export const TimelineEventSchema = z
   .openapi('JobTimelineEvent');
 export type TimelineEvent = z.infer<typeof TimelineEventSchema>;
 
+export const JobGenerationSchema = z
+  .object({
+    id: z.number().int(),
+    jobTimestamp: z.number().int(),
+    status: JobStatusSchema,
+    queuedAt: TimestampSchema,
+  })
+  .openapi('JobGeneration');
+export type JobGeneration = z.infer<typeof JobGenerationSchema>;
+
 export const JobDetailSchema = JobSummarySchema.extend({
   exception: z.string().nullable().openapi({ description: 'In full' }),
   payload: z.unknown().openapi({ description: "The job's data as stored (capped: see payloadTruncated)" }),
@@ -91,5 +113,11 @@ export const JobDetailSchema = JobSummarySchema.extend({
     .array(JobAttemptSchema)
     .openapi({ description: 'Each run of the job by a worker, oldest first' }),
   timeline: z.array(TimelineEventSchema).openapi({ description: 'Oldest first' }),
+  generations: z.array(JobGenerationSchema).openapi({
+    description:
+      'Every job recorded under this job id in its queue and connection, this one included, newest first ' +
+      '(at most 50). BullMQ gives the id of a removed job to the next job added with it (a custom jobId), ' +
+      'and each is a job of its own: pick one by `id`, or by key with `?timestamp=<jobTimestamp>`',
+  }),
 }).openapi('JobDetail');
 export type JobDetail = z.infer<typeof JobDetailSchema>;

@@ -29,6 +29,7 @@ export interface JobListFilter {
 export interface JobRow {
   id: number | string;
   job_id: string;
+  job_timestamp: number | string;
   queue: string;
   connection: string;
   name: string;
@@ -61,13 +62,14 @@ const OUTER_ORDER: Record<JobSort, SQL> = {
 };
 
 const BRANCH_COLUMNS = sql.raw(
-  'id, job_id, queue, connection, name, status, attempts, max_attempts, worker_id, left(exception, 500) as exception, ' +
+  'id, job_id, job_timestamp, queue, connection, name, status, attempts, max_attempts, worker_id, ' +
+    'left(exception, 500) as exception, ' +
     'queued_at, started_at, completed_at, wait_ms, run_ms, data_size, payload_truncated, sanitized, retry_of',
 );
 
 /** The list's columns, formatted; `j` is a set of rows with BRANCH_COLUMNS. */
 export function jobColumns(): SQL {
-  return sql`j.id, j.job_id, j.queue, j.connection, j.name, j.status, j.attempts, j.max_attempts, j.worker_id,
+  return sql`j.id, j.job_id, j.job_timestamp, j.queue, j.connection, j.name, j.status, j.attempts, j.max_attempts, j.worker_id,
     j.exception, ${isoText(sql`j.queued_at`)} as queued_at, ${isoText(sql`j.started_at`)} as started_at,
     ${isoText(sql`j.completed_at`)} as completed_at, j.wait_ms, j.run_ms, j.data_size, j.payload_truncated, j.sanitized, j.retry_of`;
 }
@@ -224,6 +226,7 @@ export function toJobSummary(row: JobRow): JobSummary {
   return {
     id: Number(row.id),
     jobId: row.job_id,
+    jobTimestamp: Number(row.job_timestamp),
     queue: row.queue,
     connection: row.connection,
     name: row.name,

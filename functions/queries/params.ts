@@ -71,6 +71,14 @@ export function refuseControlCharacters<T extends z.ZodType>(schema: T): T {
   }) as T;
 }
 
+/** BullMQ's timestamp of a job (`job.timestamp`, ms since the epoch), as the API's `jobTimestamp` gives it. */
+export const JobTimestampParam = z
+  .string()
+  .regex(/^\d{1,16}$/, "must be a job's timestamp (milliseconds since the epoch, a whole number)")
+  .transform(Number)
+  .pipe(z.number().int().max(8_640_000_000_000_000))
+  .openapi({ type: 'integer', example: '1796464283528' });
+
 export const SortSchema = z
   .enum(['newest', 'oldest'])
   .default('newest')

@@ -75,6 +75,9 @@ const retryRoute = createRoute({
   path: '/{id}/retry',
   tags: ['failed'],
   summary: 'Retry one failed job (command job.retry to a host that reaches its connection)',
+  description:
+    'The host retries this job only: it refuses when the job is no longer failed, or when its id now holds ' +
+    "another job (BullMQ gives a removed job's id to the next job added with it).",
   ...operator,
   request: { params: JobRowParams, query: SendQuerySchema },
   responses: commandResponses(404),
@@ -85,6 +88,9 @@ const deleteRoute = createRoute({
   path: '/{id}',
   tags: ['failed'],
   summary: 'Delete one failed job from its queue (command job.delete)',
+  description:
+    'The host removes this job only: it refuses when its id now holds another job (BullMQ gives a removed ' +
+    "job's id to the next job added with it).",
   ...operator,
   request: { params: JobRowParams, query: SendQuerySchema },
   responses: commandResponses(404),
@@ -144,7 +150,14 @@ export const failed = createRouter()
       {
         target: { kind: 'connection', id: job.connection },
         type: 'job.retry',
-        args: { queue: job.queue, jobId: job.jobId, connection: job.connection },
+        // This job alone: not another that took its id since, nor this one once it no longer failed.
+        args: {
+          queue: job.queue,
+          jobId: job.jobId,
+          connection: job.connection,
+          timestamp: job.jobTimestamp,
+          state: 'failed',
+        },
         audit: { action: 'failed.retry', targetType: 'job', targetId: String(job.id) },
       },
       c.req.valid('query'),
@@ -157,7 +170,7 @@ export const failed = createRouter()
       {
         target: { kind: 'connection', id: job.connection },
         type: 'job.delete',
-        args: { queue: job.queue, jobId: job.jobId, connection: job.connection },
+        args: { queue: job.queue, jobId: job.jobId, connection: job.connection, timestamp: job.jobTimestamp },
         audit: { action: 'failed.delete', targetType: 'job', targetId: String(job.id) },
       },
       c.req.valid('query'),

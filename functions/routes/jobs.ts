@@ -11,6 +11,7 @@ import {
   CursorParam,
   IsoDateTime,
   JobRowParams,
+  JobTimestampParam,
   NameText,
   PageLimitSchema,
   SearchParam,
@@ -62,6 +63,9 @@ const byKeyRoute = createRoute({
   path: '/{connection}/{queue}/{jobId}',
   tags: ['jobs'],
   summary: "One job by BullMQ's key: connection, queue and job id (URL-encoded)",
+  description:
+    'BullMQ gives the id of a removed job to the next job added with it (a custom jobId): the answer is the ' +
+    'newest job of the id, and its `generations` list them all; `timestamp` picks one by its `jobTimestamp`.',
   'x-required-role': 'viewer',
   middleware: [requireRole('viewer')],
   request: {
@@ -69,6 +73,11 @@ const byKeyRoute = createRoute({
       connection: targetId('Connection name'),
       queue: NameText,
       jobId: singleLineText({ min: 1, max: 200 }).openapi({ description: "BullMQ's job id" }),
+    }),
+    query: z.strictObject({
+      timestamp: JobTimestampParam.optional().openapi({
+        description: "The job's `jobTimestamp`: which of the jobs that had this id (default: the newest)",
+      }),
     }),
   },
   responses: { 200: jsonResponse(JobDetailSchema, 'The job'), ...errorResponses(400, 401, 403, 404) },
@@ -78,7 +87,10 @@ async function detail(db: StatementDatabase, ref: JobRef) {
   const job = await findJob(db, ref);
   if (!job) {
     const name =
-      'id' in ref ? `${ref.id}` : `${ref.jobId} in queue ${ref.queue} (connection ${ref.connection})`;
+      'id' in ref
+        ? `${ref.id}`
+        : `${ref.jobId} in queue ${ref.queue} (connection ${ref.connection})` +
+          (ref.timestamp === undefined ? '' : ` with timestamp ${ref.timestamp}`);
     throw new HttpError(404, 'not_found', `No job ${name}`);
   }
   return job;
@@ -104,4 +116,12 @@ export const jobs = createRouter()
   .openapi(detailRoute, async (c) =>
     c.json(await detail(c.get('services').db, { id: c.req.valid('param').id }), 200),
   )
-  .openapi(byKeyRoute, async (c) => c.json(await detail(c.get('services').db, c.req.valid('param')), 200));
+  .openapi(byKeyRoute, async (c) =>
+    c.json(
+      await detail(c.get('services').db, {
+        ...c.req.valid('param'),
+        timestamp: c.req.valid('query').timestamp,
+      }),
+      200,
+    ),
+  );

@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     `select id, to_char(queued_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as queued_at
      from watchtower_jobs order by queued_at desc nulls last, id desc nulls last limit 1 offset 2499`,
   );
-  const failed = await client.query<{ id: string }>(
-    `select id from watchtower_jobs where status = 'failed' and attempts >= 3
+  const failed = await client.query<{ id: string; connection: string; queue: string; job_id: string }>(
+    `select id, connection, queue, job_id from watchtower_jobs where status = 'failed' and attempts >= 3
      order by queued_at desc nulls last, id desc nulls last limit 1 offset 500`,
   );
   const deep = rows[0];
@@ -45,6 +45,15 @@ async function main(): Promise<void> {
     ['search common data', list({ search: '@example.com' })],
     ['search prefix', list({ search: 'ord_4cf*' })],
     ['job detail', (db) => findJob(db, { id: Number(failed.rows[0]?.id) })],
+    [
+      'job detail by key',
+      (db) =>
+        findJob(db, {
+          connection: failed.rows[0]?.connection ?? '',
+          queue: failed.rows[0]?.queue ?? '',
+          jobId: failed.rows[0]?.job_id ?? '',
+        }),
+    ],
     ['metrics', (db) => metricsWithStats(db)],
     ['queues', (db) => listQueues(db)],
   ];

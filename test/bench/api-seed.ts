@@ -200,10 +200,11 @@ async function writeRows(
 
   await step(
     `insert ${jobs.toLocaleString('en-US')} jobs`,
-    `insert into watchtower_jobs (job_id, queue, connection, name, payload, payload_truncated, data_size, status,
-       worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at, wait_ms, run_ms,
-       updated_at)
-     select s.job_id, s.queue, s.connection, s.name, s.payload, s.truncated,
+    `insert into watchtower_jobs (job_id, job_timestamp, queue, connection, name, payload, payload_truncated, data_size,
+       status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at, wait_ms,
+       run_ms, updated_at)
+     select s.job_id, floor(extract(epoch from s.queued_at) * 1000)::bigint, s.queue, s.connection, s.name, s.payload,
+            s.truncated,
             case when s.truncated then 20000 + s.h5 % 480000 else octet_length(s.payload::text) end,
             s.status, case when s.started is null then null else 'bench-worker-' || (s.h6 % 14) end,
             s.attempts, s.max_attempts,
@@ -275,9 +276,9 @@ async function writeRows(
 
   await step(
     'insert attempts',
-    `insert into watchtower_job_attempts (connection, queue, job_id, attempt, worker_id, host_id, status, started_at,
-       finished_at, run_ms, error_message, error_stack)
-     select j.connection, j.queue, j.job_id, a.n, j.worker_id,
+    `insert into watchtower_job_attempts (connection, queue, job_id, job_timestamp, attempt, worker_id, host_id, status,
+       started_at, finished_at, run_ms, error_message, error_stack)
+     select j.connection, j.queue, j.job_id, j.job_timestamp, a.n, j.worker_id,
             'bench-host-' || (array['a', 'b', 'c'])[1 + (j.id % 3)::int],
             case when a.n = j.attempts and j.status = 'completed' then 'completed' else 'failed' end,
             j.started_at - (j.attempts - a.n) * interval '30 seconds',

@@ -13,7 +13,7 @@ describe('job search in Postgres', () => {
 
   const insert = (jobId: string, fields: { name?: string; exception?: string; payload?: unknown }) =>
     client.query(
-      `insert into watchtower_jobs (job_id, queue, name, exception, payload) values ($1, $2, $3, $4, $5)`,
+      `insert into watchtower_jobs (job_id, job_timestamp, queue, name, exception, payload) values ($1, 0, $2, $3, $4, $5)`,
       [jobId, queue, fields.name ?? '', fields.exception ?? null, JSON.stringify(fields.payload ?? null)],
     );
 

@@ -102,12 +102,12 @@ describe('the operator commands', () => {
   const insertJob = (queue: string, jobId: string, status: string, daysAgo: number) =>
     database.db.execute(sql`
       with job as (
-        insert into watchtower_jobs (job_id, queue, status, completed_at, queued_at)
-        values (${jobId}, ${queue}, ${status}, now() - make_interval(secs => ${daysAgo * 86_400}), now() - make_interval(secs => ${daysAgo * 86_400}))
-        returning job_id
+        insert into watchtower_jobs (job_id, job_timestamp, queue, status, completed_at, queued_at)
+        values (${jobId}, 0, ${queue}, ${status}, now() - make_interval(secs => ${daysAgo * 86_400}), now() - make_interval(secs => ${daysAgo * 86_400}))
+        returning job_id, job_timestamp
       )
-      insert into watchtower_job_attempts (queue, job_id, attempt, status, started_at)
-      select ${queue}, job_id, 1, ${status === 'failed' ? 'failed' : 'completed'}, now() from job`);
+      insert into watchtower_job_attempts (queue, job_id, job_timestamp, attempt, status, started_at)
+      select ${queue}, job_id, job_timestamp, 1, ${status === 'failed' ? 'failed' : 'completed'}, now() from job`);
 
   const jobIdsOf = async (queue: string) =>
     rowsOf<{ job_id: string }>(

@@ -83,6 +83,47 @@ describe('record batch', () => {
     ]);
   });
 
+  it('keeps a job that reuses an id apart from the earlier job of that id', () => {
+    // Job 7 completed and was removed (removeOnComplete); a producer then added a new job 7.
+    const later = at + 60_000;
+    const { size, jobs, attempts } = fold(
+      event('completed', 1),
+      event('queued', 0, { queuedAt: later }),
+      event('failed', 1, { queuedAt: later, startedAt: later + 100, finishedAt: later + 110, error: 'no' }),
+      // A late event of the earlier job (the sweep finding it again) still lands on the earlier job.
+      event('completed', 1),
+    );
+    expect(size).toBe(3);
+    expect(jobs).toMatchObject([
+      { jobId: '7', queuedAt: at, status: 'completed', attempt: 1 },
+      { jobId: '7', queuedAt: later, status: 'failed', attempt: 1, exception: 'no' },
+    ]);
+    // Each job's attempts carry its timestamp: the earlier job's clean first run stays in its row.
+    expect(attempts).toMatchObject([
+      { attempt: 1, status: 'failed', jobTimestamp: later, errorMessage: 'no' },
+    ]);
+  });
+
+  it('folds an event that lacks a timestamp into the newest job of its id, and dates one that had none', () => {
+    const later = at + 60_000;
+    const lacking = (kind: JobEvent['kind'], attempt: number) => {
+      const e = event(kind, attempt);
+      delete e.queuedAt;
+      return e;
+    };
+    const reused = fold(event('completed', 1), event('queued', 0, { queuedAt: later }), lacking('active', 1));
+    expect(reused.jobs.map((j) => [j.queuedAt, j.status])).toEqual([
+      [at, 'completed'],
+      [later, 'processing'],
+    ]);
+    expect(reused.attempts).toMatchObject([{ attempt: 1, status: 'processing', jobTimestamp: later }]);
+    // Alone in the buffer it stays undated (the flush finds the newest job of its id in Postgres)...
+    expect(fold(lacking('active', 1)).attempts).toMatchObject([{ attempt: 1, jobTimestamp: undefined }]);
+    // ...until an event of the job that says when it was added.
+    const dated = fold(lacking('active', 1), event('completed', 1));
+    expect(dated.jobs).toMatchObject([{ queuedAt: at, status: 'completed' }]);
+  });
+
   it('keeps jobs of different queues and connections apart', () => {
     const batch = new RecordBatch();
     batch.add(event('completed', 1), at);

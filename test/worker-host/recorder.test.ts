@@ -5,8 +5,10 @@ import { Queue, Worker } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
+import { flushStatement } from '../../worker-host/recorder/flush-statement';
 import { capJson, type JobEvent } from '../../worker-host/recorder/job-event';
 import { type WatchQueuesOptions, watchQueues } from '../../worker-host/recorder/queue-watcher';
+import type { RowBatch } from '../../worker-host/recorder/record-batch';
 import { createRecorder, type Recorder } from '../../worker-host/recorder/recorder';
 import { testEnv } from '../setup/test-env';
 import {
@@ -522,6 +524,140 @@ describe('queue watcher', () => {
       // A second sweep finds nothing new, and counts nothing twice.
       await watcher.sweep();
       expect(await countsFor(client, queueName)).toMatchObject({ metricsCompleted: 40, metricsFailed: 1 });
+    } finally {
+      await worker.close();
+      await watcher.close();
+      await recorder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
+
+describe('recorder: a job id that BullMQ gives to a new job', () => {
+  it('puts rows that do not say which job of an id they are on the newest one', async () => {
+    const queue = `rec-undated-${run}`;
+    const recorder = createRecorder({ db: database.db, hostId: `undated-${run}`, spoolDir });
+    const t = Date.now() - 10_000;
+    const run1 = (jobId: string, queuedAt: number, kind: 'completed' | 'active') =>
+      event(queue, { kind, jobId, attempt: 1, queuedAt, startedAt: queuedAt + 10, workerId: 'w1' });
+    // Job 'r' twice: the first job completed, the one that took its id is running.
+    recorder.record([{ ...run1('r', t, 'completed'), finishedAt: t + 20 }, run1('r', t + 1_000, 'active')]);
+    await recorder.flush();
+    await recorder.close();
+    // A spool line written before jobs had timestamps: its attempts do not say which job they are
+    // of. They belong to the newest job of their id, in Postgres or in the same statement.
+    const legacy = {
+      jobs: [
+        {
+          connection: 'default',
+          queue,
+          jobId: 'new',
+          status: 'failed',
+          attempt: 1,
+          queuedAt: t + 2_000,
+          startedAt: t + 2_010,
+          finishedAt: t + 2_020,
+        },
+      ],
+      attempts: [
+        { connection: 'default', queue, jobId: 'r', attempt: 1, status: 'failed', startedAt: t + 1_010 },
+        { connection: 'default', queue, jobId: 'new', attempt: 1, status: 'failed', startedAt: t + 2_010 },
+      ],
+    } satisfies RowBatch;
+    await database.db.execute(flushStatement(legacy));
+    const { rows } = await client.query<{
+      job_id: string;
+      job_timestamp: string;
+      attempt: number;
+      status: string;
+    }>(
+      'select job_id, job_timestamp, attempt, status from watchtower_job_attempts where queue = $1 order by job_id, job_timestamp',
+      [queue],
+    );
+    expect(rows.map((r) => [r.job_id, Number(r.job_timestamp), r.attempt, r.status])).toEqual([
+      ['new', t + 2_000, 1, 'failed'],
+      ['r', t + 1_000, 1, 'failed'],
+    ]);
+  });
+
+  it('sweeps up a new job under the id of one already recorded, and keeps both', async () => {
+    const queueName = `rec-reuse-${run}`;
+    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const recorder = createRecorder({ db: database.db, hostId: `reuse-${run}`, spoolDir });
+    const watch = async () => {
+      const watcher = watchQueues({
+        db: database.db,
+        connection: 'default',
+        url: testEnv.redisUrl,
+        queues: [queueName],
+        recorder,
+        hostId: `reuse-${run}`,
+        waitingScan: 0,
+        streamIntervalMs: 100,
+        sweepIntervalMs: 60_000, // sweeps are run by hand below
+        settleMs: 300,
+      });
+      await pollUntil(
+        async () => watcher.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        20,
+      );
+      return watcher;
+    };
+    // A worker Watchtower does not run: only the watcher's stream and sweep see its jobs.
+    const worker = new Worker(queueName, async (job) => ({ n: job.data.n }), {
+      connection: { url: testEnv.redisUrl },
+    });
+    worker.on('error', () => undefined);
+    const finished = (job: { id?: string | undefined }) =>
+      pollUntil(
+        async () => (await queue.getJob(job.id as string))?.finishedOn ?? null,
+        (finishedOn) => finishedOn !== null,
+        10_000,
+        50,
+      );
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 700)); // past settleMs and one stream read
+    const rows = async () =>
+      (
+        await client.query<{ job_timestamp: string; status: string; payload: unknown }>(
+          `select job_timestamp, status, payload from watchtower_jobs where queue = $1 and job_id = 'x'
+           order by job_timestamp`,
+          [queueName],
+        )
+      ).rows.map((r) => [Number(r.job_timestamp), r.status, r.payload]);
+    let watcher = await watch();
+    try {
+      const first = await queue.add('first', { n: 1 }, { jobId: 'x' });
+      await finished(first);
+      await settled();
+      await watcher.sweep();
+      expect(await rows()).toEqual([[first.timestamp, 'completed', { n: 1 }]]);
+      await watcher.close();
+      // While nobody watches, and with the stream's cursor lost, the id goes to a new job that
+      // finishes: only the sweep can find it, among finished jobs whose ids Postgres has rows for.
+      await client.query('delete from watchtower_recorder_cursors where queue = $1', [queueName]);
+      await first.remove();
+      const second = await queue.add('second', { n: 2 }, { jobId: 'x' });
+      await finished(second);
+      watcher = await watch();
+      await settled();
+      await watcher.sweep();
+      expect(await rows()).toEqual([
+        [first.timestamp, 'completed', { n: 1 }],
+        [second.timestamp, 'completed', { n: 2 }],
+      ]);
+      expect(watcher.stats().recovered).toBe(1);
+      // Another sweep finds both recorded, and counts nothing twice.
+      await watcher.sweep();
+      expect(watcher.stats().recovered).toBe(1);
+      expect(await countsFor(client, queueName)).toMatchObject({
+        jobs: 2,
+        completed: 2,
+        metricsQueued: 2,
+        metricsCompleted: 2,
+      });
     } finally {
       await worker.close();
       await watcher.close();

@@ -58,6 +58,11 @@ function idOf(jobId: string): number {
   return seeded.find((row) => row.jobId === jobId)!.id;
 }
 
+/** BullMQ's timestamp of a seeded job, as the API gives it: its queued_at to the millisecond. */
+function timestampOf(jobId: string): number {
+  return seeded.find((row) => row.jobId === jobId)!.queuedAt.getTime();
+}
+
 describe('GET /api/failed', () => {
   it('lists only failed jobs, newest first, paged by key', async () => {
     const first = await list(`queue=${queue}&limit=5`);
@@ -93,7 +98,7 @@ describe('GET /api/failed', () => {
 });
 
 describe('retrying and deleting one failed job', () => {
-  it('sends job.retry to a host that reaches its connection, audited', async () => {
+  it('sends job.retry for this failed job alone to a host that reaches its connection, audited', async () => {
     const id = idOf('failed-4');
     const response = await call(`/api/failed/${id}/retry`, { method: 'POST', headers: adminHeaders() });
     expect(response.status).toBe(202);
@@ -101,7 +106,9 @@ describe('retrying and deleting one failed job', () => {
     expect(command).toMatchObject({
       type: 'job.retry',
       target: { kind: 'connection', id: connection },
-      args: { queue, jobId: 'failed-4', connection },
+      // Its timestamp: a job that took its id since is not retried; `state`: nor this one once it
+      // no longer failed.
+      args: { queue, jobId: 'failed-4', connection, timestamp: timestampOf('failed-4'), state: 'failed' },
     });
     const audit = rowsOf<{ action: string; target_id: string }>(
       await database.db.execute(
@@ -120,7 +127,12 @@ describe('retrying and deleting one failed job', () => {
     for (;;) {
       const claimed = await claimCommand(bus, { kind: 'connection', id: connection });
       if (claimed.type === 'job.delete') {
-        expect(claimed.args).toEqual({ queue, jobId: 'failed-5', connection });
+        expect(claimed.args).toEqual({
+          queue,
+          jobId: 'failed-5',
+          connection,
+          timestamp: timestampOf('failed-5'),
+        });
         await bus.acknowledge(claimed.id, claimed.claimToken, { ok: true, result: { action: 'removed' } });
         break;
       }

@@ -278,6 +278,78 @@ describe('GET /api/jobs/{id}', () => {
     expect(detail.payload).toEqual({ customer: `${token}-in-data` });
   });
 
+  it('shows each job that had a job id on its own, the newest by key unless a timestamp picks another', async () => {
+    // BullMQ gave job 'reused' to three jobs in turn (a custom jobId, each removed when done).
+    const reused = unique('reused-q');
+    const at = Date.now() - 600_000;
+    const [oldest, middle, newest] = await seed.jobs([
+      job(reused, 'reused', { queuedAt: new Date(at), status: 'completed', payload: { n: 1 } }),
+      job(reused, 'reused', { queuedAt: new Date(at + 60_000), status: 'failed', payload: { n: 2 } }),
+      job(reused, 'reused', { queuedAt: new Date(at + 120_000), status: 'queued', payload: { n: 3 } }),
+    ]);
+    const attempt = (jobTimestamp: number, n: number, errorMessage: string) => ({
+      queue: reused,
+      jobId: 'reused',
+      jobTimestamp,
+      attempt: n,
+      status: 'failed' as const,
+      startedAt: new Date(jobTimestamp + n * 1000),
+      finishedAt: new Date(jobTimestamp + n * 1000 + 10),
+      errorMessage,
+    });
+    await seed.attempts([attempt(at, 1, 'oldest, run 1'), attempt(at + 60_000, 1, 'middle, run 1')]);
+    await seed.attempts([attempt(at + 60_000, 2, 'middle, run 2')]);
+
+    // Lists: one row each.
+    const listed = await allPages(`/api/jobs?queue=${reused}`);
+    expect(listed.map((row) => [row.id, row.jobTimestamp, row.status])).toEqual([
+      [newest!.id, at + 120_000, 'queued'],
+      [middle!.id, at + 60_000, 'failed'],
+      [oldest!.id, at, 'completed'],
+    ]);
+    const failedOnly = await allPages(`/api/failed?queue=${reused}`);
+    expect(failedOnly.map((row) => row.id)).toEqual([middle!.id]);
+
+    const generations = [
+      {
+        id: newest!.id,
+        jobTimestamp: at + 120_000,
+        status: 'queued',
+        queuedAt: new Date(at + 120_000).toISOString(),
+      },
+      {
+        id: middle!.id,
+        jobTimestamp: at + 60_000,
+        status: 'failed',
+        queuedAt: new Date(at + 60_000).toISOString(),
+      },
+      { id: oldest!.id, jobTimestamp: at, status: 'completed', queuedAt: new Date(at).toISOString() },
+    ];
+    const byKey = `/api/jobs/default/${encodeURIComponent(reused)}/reused`;
+    const latest = await get<JobDetail>(byKey);
+    expect(latest).toMatchObject({ id: newest!.id, jobTimestamp: at + 120_000, payload: { n: 3 } });
+    expect(latest.attemptHistory).toEqual([]);
+    expect(latest.generations).toEqual(generations);
+
+    // Each job's attempts are its own.
+    const picked = await get<JobDetail>(`${byKey}?timestamp=${at + 60_000}`);
+    expect(picked).toMatchObject({ id: middle!.id, status: 'failed', payload: { n: 2 } });
+    expect(picked.attemptHistory.map((a) => a.errorMessage)).toEqual(['middle, run 1', 'middle, run 2']);
+    expect(picked.generations).toEqual(generations);
+    const byId = await get<JobDetail>(`/api/jobs/${oldest!.id}`);
+    expect(byId).toMatchObject({ jobTimestamp: at, payload: { n: 1 } });
+    expect(byId.attemptHistory.map((a) => a.errorMessage)).toEqual(['oldest, run 1']);
+    expect(byId.generations).toEqual(generations);
+
+    const none = await call(`${byKey}?timestamp=${at + 1}`, { headers: adminHeaders() });
+    expect(none.status).toBe(404);
+    expect((await errorOf(none)).message).toContain(`with timestamp ${at + 1}`);
+    for (const bad of ['soon', '-1', '1.5', '12345678901234567', '']) {
+      const response = await call(`${byKey}?timestamp=${bad}`, { headers: adminHeaders() });
+      expect(response.status, bad).toBe(400);
+    }
+  });
+
   it('answers 404 for an unknown job and 400 for a malformed id', async () => {
     const missing = await call('/api/jobs/999999999999', { headers: adminHeaders() });
     expect(missing.status).toBe(404);

@@ -9,6 +9,12 @@ import type { QueueRegistry } from './queue-registry';
  * Job commands: retry and delete one job, and retry or delete every failed job matching a filter.
  * BullMQ is the truth while it still has a job; Watchtower's rows stand in once it has forgotten it
  * (removeOnFail, a Redis flush), so a retry from the dashboard works on old failures too.
+ *
+ * A job id names a job only while BullMQ holds it: once removed, a producer's custom `jobId` (or a
+ * flushed Redis) gives it to a new job. A command that names the job's timestamp (`timestamp`, as
+ * recorded) acts on that job alone, and is refused with the reason when the id now holds another.
+ * The check and the act are two calls to Redis (BullMQ has no conditional remove or retry): a job
+ * removed and added again between them is the one gap left.
  */
 
 export interface JobCommandContext {
@@ -20,6 +26,13 @@ export interface JobRef {
   connection: string;
   queue: string;
   jobId: string;
+  /** BullMQ's timestamp of the job meant; without it, whatever job holds the id. */
+  timestamp?: number | undefined;
+}
+
+export interface RetryRef extends JobRef {
+  /** Retry only a job in this state; without it, a failed or a completed one. */
+  state?: 'failed' | 'completed' | undefined;
 }
 
 export type RetryResult =
@@ -60,17 +73,45 @@ interface StoredJob {
   payload_truncated: boolean;
   data_size: number;
   max_attempts: number;
+  status: string;
 }
 
-export async function retryJob(context: JobCommandContext, ref: JobRef): Promise<RetryResult> {
+/**
+ * Throws when the id now holds another job than the one the command names: the job it named is
+ * gone from BullMQ, and the one holding its id now was never meant.
+ */
+function refuseAnotherJob(job: Job, ref: JobRef, verb: 'retry' | 'delete'): void {
+  if (ref.timestamp === undefined || job.timestamp === ref.timestamp) return;
+  throw new JobCommandError(
+    `job ${ref.jobId} in queue ${ref.queue} now holds a different job (enqueued at ${isoTime(job.timestamp)}, ` +
+      `not ${isoTime(ref.timestamp)}); refusing to ${verb}`,
+  );
+}
+
+function isoTime(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
+}
+
+export async function retryJob(context: JobCommandContext, ref: RetryRef): Promise<RetryResult> {
   const queue = context.queues.get(ref.connection, ref.queue);
   const job = (await queue.getJob(ref.jobId)) as Job | undefined;
   const base = { jobId: ref.jobId, queue: ref.queue, connection: ref.connection };
+  const retryable = ref.state ? [ref.state] : ['failed', 'completed'];
   if (job) {
+    refuseAnotherJob(job, ref, 'retry');
     const state = await job.getState();
     if (state !== 'failed' && state !== 'completed') {
       throw new JobCommandError(
-        `job ${ref.jobId} in ${ref.queue} is ${state}, not failed or completed: nothing to retry`,
+        `job ${ref.jobId} in ${ref.queue} is ${state}, not ${retryable.join(' or ')}: nothing to retry`,
+        'skip',
+      );
+    }
+    if (!retryable.includes(state)) {
+      // The sender saw it failed; it has been retried and completed since: running it again would
+      // run a completed job.
+      throw new JobCommandError(
+        `job ${ref.jobId} in ${ref.queue} is ${state}, not ${retryable.join(' or ')}: refusing to retry`,
         'skip',
       );
     }
@@ -79,13 +120,20 @@ export async function retryJob(context: JobCommandContext, ref: JobRef): Promise
     await context.db.execute(sql`
       update watchtower_jobs set status = 'retrying', updated_at = now()
       where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId}
-        and status in ('failed', 'completed')`);
+        and job_timestamp = ${job.timestamp} and status in ('failed', 'completed')`);
     return { ...base, action: 'retried', from: state };
   }
   const stored = await findStored(context.db, ref);
   if (!stored) {
     throw new JobCommandError(
       `job ${ref.jobId} is neither in queue ${ref.queue} (connection ${ref.connection}) nor in Watchtower's records`,
+      'skip',
+    );
+  }
+  if (!retryable.includes(stored.status)) {
+    // Retried already (its re-added copy is on the queue), or never failed: not again.
+    throw new JobCommandError(
+      `job ${ref.jobId} is no longer in queue ${ref.queue}, and its record says ${stored.status}, not ${retryable.join(' or ')}: nothing to retry`,
       'skip',
     );
   }
@@ -99,17 +147,20 @@ export async function retryJob(context: JobCommandContext, ref: JobRef): Promise
   });
   const newJobId = String(added.id);
   // The new job's row is written now, with its link, so the link exists whatever the recorder
-  // writes first; the recorder's own upsert of the same job fills in the rest.
+  // writes first; the recorder's own upsert of the same job (keyed by BullMQ's timestamp too) fills
+  // in the rest.
   await context.db.execute(sql`
     with original as (
       update watchtower_jobs set status = 'retrying', updated_at = now()
       where id = ${stored.id} and status = 'failed'
       returning id
     )
-    insert into watchtower_jobs (job_id, queue, connection, name, payload, data_size, status, max_attempts, retry_of)
-    values (${newJobId}, ${ref.queue}, ${ref.connection}, ${stored.name}, ${JSON.stringify(stored.payload ?? null)}::jsonb,
-            ${stored.data_size}, 'queued', ${stored.max_attempts}, ${stored.id})
-    on conflict (connection, queue, job_id) do update set retry_of = excluded.retry_of`);
+    insert into watchtower_jobs (job_id, job_timestamp, queue, connection, name, payload, data_size, status,
+                                 max_attempts, retry_of, queued_at)
+    values (${newJobId}, ${added.timestamp}, ${ref.queue}, ${ref.connection}, ${stored.name},
+            ${JSON.stringify(stored.payload ?? null)}::jsonb, ${stored.data_size}, 'queued', ${stored.max_attempts},
+            ${stored.id}, to_timestamp(${added.timestamp}::float8 / 1000.0))
+    on conflict (connection, queue, job_id, job_timestamp) do update set retry_of = excluded.retry_of`);
   return { ...base, action: 'readded', newJobId, retryOf: stored.id };
 }
 
@@ -118,6 +169,7 @@ export async function deleteJob(context: JobCommandContext, ref: JobRef): Promis
   const job = (await queue.getJob(ref.jobId)) as Job | undefined;
   const base = { jobId: ref.jobId, queue: ref.queue, connection: ref.connection };
   if (job) {
+    refuseAnotherJob(job, ref, 'delete');
     try {
       await job.remove();
     } catch (error) {
@@ -126,10 +178,13 @@ export async function deleteJob(context: JobCommandContext, ref: JobRef): Promis
       );
     }
   }
+  // The row of the job meant, or of the one removed; else the newest job of the id.
+  const timestamp = ref.timestamp ?? job?.timestamp;
   const rows = rowsOf<{ id: number }>(
     await context.db.execute(sql`
       update watchtower_jobs set status = 'deleted', updated_at = now()
       where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId}
+        and job_timestamp = ${timestamp === undefined ? newestJob(ref) : sql`${timestamp}`}
       returning id`),
   );
   if (!job && rows.length === 0) {
@@ -196,10 +251,16 @@ export async function bulkFailed(
     for (let i = 0; i < rows.length; i += PARALLEL) {
       await Promise.all(
         rows.slice(i, i + PARALLEL).map(async (row) => {
-          const ref = { connection: options.connection, queue: row.queue, jobId: row.job_id };
+          // The job the row is about, and no other that took its id since.
+          const ref = {
+            connection: options.connection,
+            queue: row.queue,
+            jobId: row.job_id,
+            timestamp: Number(row.job_timestamp),
+          };
           try {
             if (action === 'retry') {
-              const result = await retryJob(context, ref);
+              const result = await retryJob(context, { ...ref, state: 'failed' });
               if (result.action === 'retried') progress.retried++;
               else progress.readded++;
             } else {
@@ -229,11 +290,21 @@ export async function bulkFailed(
   return progress;
 }
 
+/** The newest job of the ref's id, as SQL: the one a command that names no timestamp means. */
+function newestJob(ref: JobRef): SQL {
+  return sql`(select max(job_timestamp) from watchtower_jobs
+              where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId})`;
+}
+
+/** The job's row: the one with the ref's timestamp, or the newest of its id. */
 async function findStored(db: Database, ref: JobRef): Promise<StoredJob | undefined> {
   const rows = rowsOf<StoredJob>(
     await db.execute(sql`
-      select id, name, payload, payload_truncated, data_size, max_attempts from watchtower_jobs
-      where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId}`),
+      select id, name, payload, payload_truncated, data_size, max_attempts, status from watchtower_jobs
+      where connection = ${ref.connection} and queue = ${ref.queue} and job_id = ${ref.jobId}
+        ${ref.timestamp === undefined ? sql`` : sql`and job_timestamp = ${ref.timestamp}`}
+      order by job_timestamp desc
+      limit 1`),
   );
   const row = rows[0];
   return row ? { ...row, id: Number(row.id) } : undefined;
@@ -242,6 +313,7 @@ async function findStored(db: Database, ref: JobRef): Promise<StoredJob | undefi
 interface FailedRow {
   id: number | string;
   job_id: string;
+  job_timestamp: number | string;
   queue: string;
   queued_at: string;
 }
@@ -265,7 +337,8 @@ async function failedBatch(
   if (cursor) conditions.push(sql`(queued_at, id) < (${cursor.queuedAt}::timestamptz, ${cursor.id})`);
   return rowsOf<FailedRow>(
     await db.execute(sql`
-      select id, job_id, queue, to_char(queued_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as queued_at
+      select id, job_id, job_timestamp, queue,
+        to_char(queued_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as queued_at
       from watchtower_jobs where ${sql.join(conditions, sql` and `)}
       order by queued_at desc, id desc limit ${limit}`),
   );

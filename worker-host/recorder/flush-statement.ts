@@ -18,9 +18,15 @@ import type { AttemptRow, JobRow, RowBatch } from './record-batch';
  *   retry after a commit whose acknowledgement was lost, a replayed spool file, the sweep finding a
  *   job the worker process also reported) changes nothing and counts nothing;
  * - `queued` counts rows inserted (`xmax = 0`), `completed`/`failed` count rows that moved into
- *   that state, `retried` counts attempts that moved into `failed` with a retry to come.
+ *   that state, `retried` counts attempts that moved into `failed` with a retry to come;
+ * - a job is keyed by its id and BullMQ's timestamp (`job_ts`, written as job_timestamp and as
+ *   queued_at; drizzle/schema/jobs.ts): a job that reuses the id of one BullMQ removed is a new
+ *   row with its own attempts, and the rank rule only ever compares events of one job. A row that
+ *   does not say its timestamp (a malformed event, a finish known only from the event stream, a
+ *   spool line written before timestamps were kept) belongs to the newest job of its id; that one
+ *   lookup is made for such rows only (COALESCE evaluates it only when needed).
  *
- * Times travel as milliseconds from one epoch per statement ($30): small numbers are cheaper to write
+ * Times travel as milliseconds from one epoch per statement ($31): small numbers are cheaper to write
  * than timestamps or full epoch milliseconds (0.1 µs each for those), and are converted once here.
  */
 
@@ -31,25 +37,32 @@ const rank = (t: string) => `${t}.attempts * 4 + ${stage(`${t}.status`)}`;
 const attemptStage = (column: string) =>
   `(case ${column} when 'processing' then 1 when 'stalled' then 2 else 3 end)`;
 const ts = (column: string) => `to_timestamp(${column} / 1000.0)`;
+/** The newest job with the natural key of row `t`: what a row that does not say which job it is joins. */
+const newestJobOf = (t: string) =>
+  `(select max(jj.job_timestamp) from watchtower_jobs jj
+     where jj.connection = ${t}.connection and jj.queue = ${t}.queue and jj.job_id = ${t}.job_id)`;
 
 const FLUSH_SQL = `
 with j_in as (
   select connection, queue, job_id, name, payload, payload_truncated, data_size, status, worker_id, attempts,
-    max_attempts, exception, result, $30 + queued_at as queued_at, $30 + due_at as due_at,
-    $30 + started_at as started_at, $30 + finished_at as finished_at, sanitized
+    max_attempts, exception, result, $31 + queued_at as queued_at, $31 + due_at as due_at,
+    $31 + started_at as started_at, $31 + finished_at as finished_at, sanitized,
+    -- Without a timestamp and without an earlier job of its id, a job is dated by its own times.
+    floor(coalesce($31 + queued_at, ${newestJobOf('t')}, $31 + started_at, $31 + finished_at,
+      extract(epoch from now()) * 1000))::bigint as job_ts
   from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::int[],
     $8::text[], $9::text[], $10::int[], $11::int[], $12::text[], $13::text[], $14::float8[], $15::float8[],
-    $16::float8[], $17::float8[], $31::bool[])
+    $16::float8[], $17::float8[], $32::bool[])
   as t(connection, queue, job_id, name, payload, payload_truncated, data_size, status, worker_id, attempts,
     max_attempts, exception, result, queued_at, due_at, started_at, finished_at, sanitized)
 ),
 j as (
-  insert into watchtower_jobs as o (connection, queue, job_id, name, payload, payload_truncated, data_size,
-    status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at,
+  insert into watchtower_jobs as o (connection, queue, job_id, job_timestamp, name, payload, payload_truncated,
+    data_size, status, worker_id, attempts, max_attempts, exception, result, queued_at, started_at, completed_at,
     wait_ms, run_ms, sanitized)
-  select connection, queue, job_id, coalesce(name, ''), payload::jsonb, coalesce(payload_truncated, false),
+  select connection, queue, job_id, job_ts, coalesce(name, ''), payload::jsonb, coalesce(payload_truncated, false),
     coalesce(data_size, 0), status, worker_id, attempts, coalesce(max_attempts, 1), exception, result::jsonb,
-    coalesce(${ts('queued_at')}, ${ts('started_at')}, now()),
+    ${ts('job_ts')},
     ${ts('started_at')},
     case when status in ('completed', 'failed') then ${ts('finished_at')} end,
     case when started_at is not null and coalesce(due_at, queued_at) is not null
@@ -58,8 +71,9 @@ j as (
       then greatest(0, finished_at - started_at)::int end,
     coalesce(sanitized, false)
   from j_in
-  order by connection, queue, job_id
-  on conflict (connection, queue, job_id) do update set
+  order by connection, queue, job_id, job_ts
+  -- A job's timestamp and queued_at are its own from its first row on: never updated.
+  on conflict (connection, queue, job_id, job_timestamp) do update set
     name = case when excluded.name = '' then o.name else excluded.name end,
     payload = coalesce(excluded.payload, o.payload),
     payload_truncated = case when excluded.payload is null then o.payload_truncated else excluded.payload_truncated end,
@@ -70,7 +84,6 @@ j as (
     max_attempts = greatest(o.max_attempts, excluded.max_attempts),
     exception = excluded.exception,
     result = excluded.result,
-    queued_at = least(o.queued_at, excluded.queued_at),
     started_at = coalesce(excluded.started_at, o.started_at),
     completed_at = excluded.completed_at,
     wait_ms = coalesce(excluded.wait_ms, o.wait_ms),
@@ -82,20 +95,25 @@ j as (
     (o.xmax = 0) as inserted
 ),
 a_in as (
-  select connection, queue, job_id, attempt, worker_id, host_id, status, $30 + started_at as started_at,
-    $30 + finished_at as finished_at, error_message, error_stack, will_retry
+  select connection, queue, job_id, attempt, worker_id, host_id, status, $31 + started_at as started_at,
+    $31 + finished_at as finished_at, error_message, error_stack, will_retry,
+    -- An undated attempt whose job is not in the table yet takes the date its job row gets above.
+    coalesce(floor($31 + t.job_ts)::bigint, ${newestJobOf('t')},
+      (select max(ji.job_ts) from j_in ji
+       where ji.connection = t.connection and ji.queue = t.queue and ji.job_id = t.job_id),
+      floor($31 + started_at)::bigint) as job_ts
   from unnest($18::text[], $19::text[], $20::text[], $21::int[], $22::text[], $23::text[],
-    $24::text[], $25::float8[], $26::float8[], $27::text[], $28::text[], $29::bool[])
+    $24::text[], $25::float8[], $26::float8[], $27::text[], $28::text[], $29::bool[], $30::float8[])
   as t(connection, queue, job_id, attempt, worker_id, host_id, status, started_at, finished_at,
-    error_message, error_stack, will_retry)
+    error_message, error_stack, will_retry, job_ts)
 ),
 a_kept as (
   -- A job row holding its first run (above) that a later run is about to take over, as when a
   -- completed job is retried: the first run becomes an attempt row before it is overwritten. Like
   -- every part of this statement, this reads the table as it was before the statement.
-  insert into watchtower_job_attempts (connection, queue, job_id, attempt, worker_id, host_id, status,
-    started_at, finished_at, run_ms)
-  select o.connection, o.queue, o.job_id, 1, o.worker_id,
+  insert into watchtower_job_attempts (connection, queue, job_id, job_timestamp, attempt, worker_id, host_id,
+    status, started_at, finished_at, run_ms)
+  select o.connection, o.queue, o.job_id, o.job_timestamp, 1, o.worker_id,
     (select w.host_id from watchtower_workers w where w.worker_id = o.worker_id),
     'completed', o.started_at, o.completed_at, o.run_ms
   from j_in i
@@ -104,18 +122,19 @@ a_kept as (
   cross join lateral (
     select * from watchtower_jobs jj
     where jj.connection = i.connection and jj.queue = i.queue and jj.job_id = i.job_id
+      and jj.job_timestamp = i.job_ts
     offset 0
   ) o
   where i.attempts > 1 and o.attempts = 1 and o.status in ('completed', 'retrying')
     and o.exception is null and o.started_at is not null and o.completed_at is not null
     and not exists (select 1 from a_in x where x.connection = i.connection and x.queue = i.queue
-      and x.job_id = i.job_id and x.attempt = 1)
-  on conflict (connection, queue, job_id, attempt) do nothing
+      and x.job_id = i.job_id and x.job_ts = i.job_ts and x.attempt = 1)
+  on conflict (connection, queue, job_id, job_timestamp, attempt) do nothing
 ),
 a as (
-  insert into watchtower_job_attempts as o (connection, queue, job_id, attempt, worker_id, host_id, status,
-    started_at, finished_at, run_ms, error_message, error_stack)
-  select connection, queue, job_id, attempt, worker_id, host_id, status, ${ts('started_at')},
+  insert into watchtower_job_attempts as o (connection, queue, job_id, job_timestamp, attempt, worker_id, host_id,
+    status, started_at, finished_at, run_ms, error_message, error_stack)
+  select connection, queue, job_id, job_ts, attempt, worker_id, host_id, status, ${ts('started_at')},
     ${ts('finished_at')}, case when finished_at is not null then greatest(0, finished_at - started_at)::int end,
     error_message, error_stack
   from a_in i
@@ -124,9 +143,9 @@ a as (
   where not (i.status = 'processing' and exists (
       select 1 from watchtower_jobs jj
       where jj.connection = i.connection and jj.queue = i.queue and jj.job_id = i.job_id
-        and ${rank('jj')} > i.attempt * 4 + 1))
-  order by connection, queue, job_id, attempt
-  on conflict (connection, queue, job_id, attempt) do update set
+        and jj.job_timestamp = i.job_ts and ${rank('jj')} > i.attempt * 4 + 1))
+  order by connection, queue, job_id, job_ts, attempt
+  on conflict (connection, queue, job_id, job_timestamp, attempt) do update set
     worker_id = coalesce(excluded.worker_id, o.worker_id),
     host_id = coalesce(excluded.host_id, o.host_id),
     status = excluded.status,
@@ -136,7 +155,7 @@ a as (
     error_message = excluded.error_message,
     error_stack = excluded.error_stack
   where ${attemptStage('excluded.status')} > ${attemptStage('o.status')}
-  returning o.connection, o.queue, o.job_id, o.attempt, o.status, o.finished_at
+  returning o.connection, o.queue, o.job_id, o.job_timestamp, o.attempt, o.status, o.finished_at
 ),
 a_first as (
   -- From the job rows, which the batch leaves such first runs to (record-batch.ts), and among the
@@ -150,8 +169,8 @@ a_first as (
       then greatest(0, i.finished_at - i.started_at)::int end
   from j_in i
   where i.attempts = 1 and i.status = 'completed'
-    and o.connection = i.connection and o.queue = i.queue and o.job_id = i.job_id and o.attempt = 1
-    and o.status = 'processing'
+    and o.connection = i.connection and o.queue = i.queue and o.job_id = i.job_id
+    and o.job_timestamp = i.job_ts and o.attempt = 1 and o.status = 'processing'
   returning 1
 ),
 m_in as (
@@ -164,7 +183,8 @@ m_in as (
   from j where status in ('completed', 'failed')
   union all
   select a.connection, a.queue, date_trunc('minute', coalesce(a.finished_at, now())), 0, 0, 0, 1, 0, 0
-  from a join a_in i using (connection, queue, job_id, attempt)
+  from a join a_in i on i.connection = a.connection and i.queue = a.queue and i.job_id = a.job_id
+    and i.job_ts = a.job_timestamp and i.attempt = a.attempt
   where a.status = 'failed' and i.will_retry
 )
 insert into watchtower_metrics as o (minute, connection, queue, queued, completed, failed, retried,
@@ -193,8 +213,11 @@ on conflict (minute, connection, queue) do update set
 const STALLED_SQL = `
 update watchtower_job_attempts t
 set status = 'stalled', finished_at = coalesce(t.finished_at, now())
-from unnest($1::text[], $2::text[], $3::text[], $4::int[]) as i(connection, queue, job_id, attempt)
+from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[])
+  as i(connection, queue, job_id, attempt, job_timestamp)
 where t.connection = i.connection and t.queue = i.queue and t.job_id = i.job_id
+  -- An undated attempt (a spool line from before timestamps were kept) has one job to go by.
+  and (i.job_timestamp is null or t.job_timestamp = floor(i.job_timestamp))
   and t.attempt < i.attempt and t.status = 'processing'
 `;
 
@@ -282,7 +305,7 @@ const jobColumns = (rows: JobRow[], base: number) =>
   ]);
 
 const attemptColumns = (rows: AttemptRow[], base: number) =>
-  columnsOf(rows, 12, (r) => [
+  columnsOf(rows, 13, (r) => [
     r.connection,
     r.queue,
     r.jobId,
@@ -295,6 +318,7 @@ const attemptColumns = (rows: AttemptRow[], base: number) =>
     r.errorMessage,
     r.errorStack,
     r.willRetry === true,
+    since(base, r.jobTimestamp),
   ]);
 
 export function flushStatement(batch: RowBatch): SQL {
@@ -323,5 +347,6 @@ export function stalledStatement(batch: RowBatch): SQL | undefined {
     later.map((a) => a.queue),
     later.map((a) => a.jobId),
     later.map((a) => a.attempt),
+    later.map((a) => a.jobTimestamp ?? null),
   ]);
 }

@@ -1,10 +1,9 @@
 import { type Job, Queue } from 'bullmq';
 import { and, eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { type Database, rowsOf } from '../../core/db/database';
+import type { Database } from '../../core/db/database';
 import { metrics } from '../../drizzle/schema/metrics';
 import { recorderCursors } from '../../drizzle/schema/recorder';
-import { storedText } from './clean-rows';
 import {
   capJson,
   DEFAULT_PAYLOAD_CAP,
@@ -13,6 +12,7 @@ import {
   STACK_CAP,
   shortError,
 } from './job-event';
+import { lackingFinishes, lackingWaiting } from './recorded-jobs';
 import type { Recorder } from './recorder';
 import { cleanText, storableText } from './storable';
 
@@ -33,7 +33,8 @@ import { cleanText, storableText } from './storable';
  *   to `settleMs` ago, so events still in flight are not fetched twice), asks Postgres which of
  *   those jobs it lacks, and records those from Redis. Jobs the stream reported finished but Redis
  *   already removed (`removeOnComplete`) are recorded from the stream event alone. The newest
- *   waiting and delayed jobs are checked the same way, for adds the stream dropped.
+ *   waiting and delayed jobs are checked the same way, for adds the stream dropped. A job id that
+ *   a new job reuses is told apart by the job's timestamp and finish time (recorded-jobs.ts).
  *
  * One host watches a queue at a time (a lease on the cursor row); the others stand by.
  */
@@ -425,10 +426,13 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
   // ---- the sweep --------------------------------------------------------------------------
 
-  /** Ids of jobs finished in [from, to] in one state's sorted set, paged by score. */
+  /**
+   * Jobs finished in [from, to] in one state's sorted set, paged by score: id and score (the job's
+   * `finishedOn`).
+   */
   async function finishedIds(w: Watched, state: 'completed' | 'failed', from: number, to: number) {
     const key = w.queue.toKey(state);
-    const ids: string[] = [];
+    const ids: Array<[id: string, finishedOn: number]> = [];
     let min = from;
     let skip = 0;
     for (;;) {
@@ -438,8 +442,8 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       let lastScore = min;
       let sameAsLast = 0;
       for (let i = 0; i < reply.length; i += 2) {
-        ids.push(reply[i] as string);
         const score = Number(reply[i + 1]);
+        ids.push([reply[i] as string, score]);
         if (score === lastScore) sameAsLast++;
         else {
           lastScore = score;
@@ -457,30 +461,6 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     return ids;
   }
 
-  /**
-   * Of `ids`, those Postgres has no row for (or, with `finalOnly`, no row in a final state), each
-   * with the attempt number Postgres has for it (0 when it has no row). An id is looked up as the
-   * recorder stores it (cleaned: an id with a NUL would make Postgres refuse the whole query, and
-   * every sweep after it), and answered by its place in the page.
-   */
-  async function lacking(queue: string, ids: string[], finalOnly: boolean): Promise<Map<string, number>> {
-    const missing = new Map<string, number>();
-    for (let i = 0; i < ids.length; i += pageSize) {
-      const page = ids.slice(i, i + pageSize);
-      const unfinished = finalOnly ? sql`or j.status not in ('completed', 'failed')` : sql``;
-      const result = await db.execute(sql`
-        select i.n, coalesce(j.attempts, 0) as attempts
-        from unnest(${sql.param(page.map(storedText))}::text[]) with ordinality as i(id, n)
-        left join watchtower_jobs j on j.connection = ${connection} and j.queue = ${queue} and j.job_id = i.id
-        where j.job_id is null ${unfinished}`);
-      for (const row of rowsOf<{ n: number | string; attempts: number | string }>(result)) {
-        const id = page[Number(row.n) - 1];
-        if (id !== undefined) missing.set(id, Number(row.attempts));
-      }
-    }
-    return missing;
-  }
-
   async function sweepQueue(w: Watched): Promise<SweepReport> {
     const reportRow: SweepReport = { queue: w.name, checked: 0, missing: 0, recorded: 0 };
     const now = Date.now();
@@ -490,20 +470,28 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
 
     // Finished jobs: every id in the window, plus settled finishes the stream reported.
     const candidates = new Map<string, 'completed' | 'failed'>();
+    // When each finished, where Redis says (its stream event's time is another clock's).
+    const finishes = new Map<string, number | undefined>();
     if (to > from) {
       for (const state of ['completed', 'failed'] as const) {
-        for (const id of await finishedIds(w, state, from, to)) candidates.set(id, state);
+        for (const [id, finishedOn] of await finishedIds(w, state, from, to)) {
+          candidates.set(id, state);
+          finishes.set(id, finishedOn);
+        }
       }
     }
     const fromStream = new Map<string, StreamFinish>();
     for (const [id, finish] of w.finished) {
       if (finish.at > to) continue;
       fromStream.set(id, finish);
-      if (!candidates.has(id)) candidates.set(id, finish.kind);
+      if (!candidates.has(id)) {
+        candidates.set(id, finish.kind);
+        finishes.set(id, undefined);
+      }
     }
     reportRow.checked += candidates.size;
 
-    const missingFinished = await lacking(w.name, [...candidates.keys()], true);
+    const missingFinished = await lackingFinishes(db, connection, w.name, finishes, pageSize);
     reportRow.missing += missingFinished.size;
     const missingIds = [...missingFinished.keys()];
     for (let i = 0; i < missingIds.length; i += pageSize) {
@@ -515,10 +503,14 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
         // A job that is no longer finished (retried since) is a worker process's to report.
         if (job && !(typeof job.finishedOn === 'number' && job.finishedOn >= (job.processedOn ?? 0)))
           continue;
+        const recorded = missingFinished.get(id);
         if (job) {
           const event = jobEvent(w.name, job, state);
-          // The job may be known at a later attempt than Redis says (a stalled run counted twice).
-          event.attempt = Math.max(event.attempt, missingFinished.get(id) ?? 0);
+          // The job may be known at a later attempt than Redis says (a stalled run counted twice);
+          // a row of an earlier job of this id says nothing about this one.
+          if (recorded?.jobTimestamp === job.timestamp) {
+            event.attempt = Math.max(event.attempt, recorded.attempts);
+          }
           events.push(event);
           counters.recovered++;
           continue;
@@ -526,15 +518,18 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
         const finish = fromStream.get(id);
         if (!finish) continue;
         // Redis removed the job (removeOnComplete/removeOnFail): the stream event is all there is.
+        // It is the newest job of its id, the one Postgres has unfinished (or none, then the
+        // recorder dates it by its finish).
         const event: JobEvent = {
           kind: finish.kind,
           connection,
           queue: w.name,
           jobId: id,
-          attempt: Math.max(1, missingFinished.get(id) ?? 0),
+          attempt: Math.max(1, recorded?.attempts ?? 0),
           finishedAt: finish.at,
           startedAt: finish.at,
         };
+        if (recorded?.jobTimestamp !== undefined) event.queuedAt = recorded.jobTimestamp;
         if (finish.error !== undefined) {
           const error = storableText(finish.error, payloadCap);
           event.error = error.text;
@@ -552,13 +547,16 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
         : [];
     if (waitingIds.length > 0) {
       reportRow.checked += waitingIds.length;
-      const missingWaiting = await lacking(w.name, waitingIds, false);
+      const missingWaiting = await lackingWaiting(db, connection, w.name, waitingIds, pageSize);
       const ids = [...missingWaiting.keys()];
-      reportRow.missing += ids.length;
       const jobs = await fetchJobs(w, ids);
       for (const id of ids) {
         const job = jobs.get(id);
         if (!job) continue;
+        // The job of the newest row, put back on the queue by a retry: it has its row.
+        const newest = missingWaiting.get(id);
+        if (newest !== undefined && job.timestamp <= newest) continue;
+        reportRow.missing++;
         events.push(
           jobEvent(
             w.name,

@@ -7,6 +7,13 @@ import type { JobEvent } from './job-event';
  * Events are ordered by rank, `attempt * 4 + stage`: a later run beats an earlier one, and within a
  * run a finish beats a start. The same rule guards the upserts in Postgres, so the order in which
  * events arrive (IPC batches, the sweep, a replayed spool file) never matters.
+ *
+ * A job is its id *and* BullMQ's timestamp (`queuedAt`): BullMQ gives an id to a new job once the
+ * job that had it is gone (a producer's custom `jobId` after removeOnComplete, or a flushed Redis),
+ * and the two are different jobs, each with its own row and attempts, here as in Postgres. An event
+ * without a timestamp (a malformed one, or a finish read from the event stream alone of a job
+ * Postgres has no row for) belongs to the newest job of its id: the flush looks that one up in
+ * Postgres when the buffer has none.
  */
 
 export type JobStatus = 'queued' | 'delayed' | 'processing' | 'retrying' | 'completed' | 'failed';
@@ -38,6 +45,8 @@ export interface AttemptRow {
   connection: string;
   queue: string;
   jobId: string;
+  /** The job's BullMQ timestamp (its row's `queuedAt`), set by `take`; undefined when unknown. */
+  jobTimestamp?: number;
   attempt: number;
   status: AttemptStatus;
   workerId?: string;
@@ -177,6 +186,8 @@ interface Entry {
   /** The host that ran the job row's attempt, for an attempt row made from it later. */
   hostId?: string;
   attempts?: Map<number, AttemptRow>;
+  /** Another job under the same id (a reused id): rare, so a chain rather than another map. */
+  other?: Entry;
 }
 
 export class RecordBatch {
@@ -206,10 +217,17 @@ export class RecordBatch {
     this.events++;
     const jobs = this.jobsOf(event.connection, event.queue);
     const row = jobRowOf(event);
-    let entry = jobs.get(event.jobId);
+    const first = jobs.get(event.jobId);
+    let entry = first && entryOf(first, event.queuedAt);
     if (!entry) {
       entry = { job: row };
-      jobs.set(event.jobId, entry);
+      if (!first) jobs.set(event.jobId, entry);
+      else {
+        // A new job under an id the buffer holds already: its own entry, at the end of the chain.
+        let last = first;
+        while (last.other) last = last.other;
+        last.other = entry;
+      }
       this.jobRows++;
     } else {
       const current = entry.job;
@@ -265,12 +283,17 @@ export class RecordBatch {
     const attempts: AttemptRow[] = [];
     for (const queues of this.connections.values()) {
       for (const entries of queues.values()) {
-        for (const { job, attempts: runs } of entries.values()) {
-          jobs.push(job);
-          if (!runs) continue;
-          const clean = isCleanFirstRun(job);
-          for (const [attempt, row] of runs) {
-            if (!(clean && attempt === 1 && row.status === 'completed')) attempts.push(row);
+        for (const first of entries.values()) {
+          for (let entry: Entry | undefined = first; entry; entry = entry.other) {
+            const { job, attempts: runs } = entry;
+            jobs.push(job);
+            if (!runs) continue;
+            const clean = isCleanFirstRun(job);
+            for (const [attempt, row] of runs) {
+              // The entry is one job: its timestamp, known now if only a later event said it.
+              row.jobTimestamp = job.queuedAt;
+              if (!(clean && attempt === 1 && row.status === 'completed')) attempts.push(row);
+            }
           }
         }
       }
@@ -285,6 +308,26 @@ export class RecordBatch {
     }
     return chunks;
   }
+}
+
+/**
+ * The entry of the job an event with timestamp `queuedAt` belongs to, among the entries of one job
+ * id (`first` and its chain): the one with that timestamp, or an undated one (which takes it on),
+ * or for an undated event the newest. Undefined when the event is of a job not in the buffer.
+ */
+function entryOf(first: Entry, queuedAt: number | undefined): Entry | undefined {
+  // The common case, one job per id and every event dated: one comparison.
+  if (first.job.queuedAt === queuedAt && first.other === undefined) return first;
+  let newest: Entry | undefined;
+  let undated: Entry | undefined;
+  for (let entry: Entry | undefined = first; entry; entry = entry.other) {
+    const at = entry.job.queuedAt;
+    if (at === undefined) undated ??= entry;
+    else if (at === queuedAt) return entry;
+    else if (newest === undefined || at > (newest.job.queuedAt as number)) newest = entry;
+  }
+  if (queuedAt === undefined) return newest ?? undated;
+  return undated;
 }
 
 /** A job row that is the whole record of a first run that completed. */

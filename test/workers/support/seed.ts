@@ -46,10 +46,21 @@ export class Seed {
     return inserted;
   }
 
-  async attempts(rows: AttemptInsert[]): Promise<void> {
+  /** Attempts of seeded jobs; without a `jobTimestamp`, of the newest job of their id (as the recorder does). */
+  async attempts(
+    rows: Array<Omit<AttemptInsert, 'jobTimestamp'> & { jobTimestamp?: number }>,
+  ): Promise<void> {
     if (rows.length === 0) return;
     for (const row of rows) this.#attemptQueues.add(row.queue);
-    await this.db.insert(jobAttempts).values(rows);
+    await this.db.insert(jobAttempts).values(
+      rows.map((row) => ({
+        ...row,
+        jobTimestamp:
+          row.jobTimestamp ??
+          sql<number>`(select max(job_timestamp) from watchtower_jobs
+                       where connection = ${row.connection ?? 'default'} and queue = ${row.queue} and job_id = ${row.jobId})`,
+      })),
+    );
   }
 
   /** A live host (heartbeat now) unless told otherwise. */
@@ -110,7 +121,7 @@ export function job(
   fields: Partial<JobInsert> & { secondsAgo?: number } = {},
 ): JobInsert {
   const { secondsAgo = 60, ...rest } = fields;
-  const queuedAt = new Date(Date.now() - secondsAgo * 1000);
+  const queuedAt = rest.queuedAt ?? new Date(Date.now() - secondsAgo * 1000);
   return {
     jobId,
     queue,
@@ -119,8 +130,10 @@ export function job(
     dataSize: 20,
     status: 'completed',
     attempts: 1,
-    queuedAt,
+    // BullMQ's timestamp, as the recorder writes it: the job's queued_at to the millisecond.
+    jobTimestamp: Math.floor(queuedAt.getTime()),
     ...rest,
+    queuedAt,
   };
 }
 
