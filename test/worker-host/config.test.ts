@@ -161,7 +161,13 @@ describe('configuration', () => {
         memory: 512,
       });
       expect(config.processors.emails).toBe('/etc/watchtower/emails.ts');
-      expect(config.host).toEqual({ heartbeatInterval: 5, pollInterval: 3, gracePeriod: 30, deadAfter: 15 });
+      expect(config.host).toEqual({
+        heartbeatInterval: 5,
+        pollInterval: 3,
+        gracePeriod: 30,
+        deadAfter: 15,
+        commandLease: 30,
+      });
     });
 
     it('builds one supervisor from the environment', async () => {

@@ -102,6 +102,12 @@ export const hostOptionsSchema = z.strictObject({
   gracePeriod: seconds(0, 3600).default(30),
   /** Seconds without a heartbeat after which a host (and its workers) counts as dead. */
   deadAfter: seconds(1, 3600).default(15),
+  /**
+   * Seconds a claimed command stays this host's if the host stops answering (it crashed, lost the
+   * bus): renewed while the command runs, then another host may take it. A host claims a target's
+   * next command only once the one before it is answered, so no command waits under a lease.
+   */
+  commandLease: seconds(1, 600).default(30),
 });
 
 export const configSchema = z
