@@ -159,6 +159,8 @@ describe('configuration', () => {
         tries: 1,
         timeout: 60,
         memory: 512,
+        lockDuration: 30,
+        stalledInterval: 30,
       });
       expect(config.processors.emails).toBe('/etc/watchtower/emails.ts');
       expect(config.host).toEqual({

@@ -67,6 +67,13 @@ export const supervisorSchema = z
     sleep: seconds(0, 300).default(3),
     /** Seconds a worker rests after each job. */
     rest: seconds(0, 3600).default(0),
+    /**
+     * Seconds a running job's lock lasts (BullMQ's `lockDuration`; renewed every half of it). A job
+     * whose worker process died is found stalled once its lock has run out, and runs again.
+     */
+    lockDuration: seconds(1, 3600).default(30),
+    /** Seconds between two checks for stalled jobs (BullMQ's `stalledInterval`). */
+    stalledInterval: seconds(1, 3600).default(30),
   })
   .transform((supervisor) => ({
     ...supervisor,
