@@ -35,7 +35,15 @@ type EventFields = [
 
 export type RareFields = Pick<
   JobEvent,
-  'payloadTruncated' | 'dataSize' | 'dueAt' | 'maxAttempts' | 'result' | 'error' | 'stack' | 'willRetry'
+  | 'payloadTruncated'
+  | 'dataSize'
+  | 'dueAt'
+  | 'maxAttempts'
+  | 'result'
+  | 'error'
+  | 'stack'
+  | 'willRetry'
+  | 'stalledRuns'
 >;
 
 export function isJobEventsMessage(message: unknown): message is {
@@ -96,4 +104,8 @@ function copyRare(rare: Record<string, unknown>, event: JobEvent): void {
   if (typeof rare.error === 'string') event.error = rare.error;
   if (typeof rare.stack === 'string') event.stack = rare.stack;
   if (rare.willRetry === true) event.willRetry = true;
+  const stalled = rare.stalledRuns;
+  if (typeof stalled === 'number' && Number.isInteger(stalled) && stalled > 0 && stalled <= 1_000_000) {
+    event.stalledRuns = stalled;
+  }
 }
