@@ -97,3 +97,18 @@ export class CommandPoller {
     });
   }
 }
+
+/**
+ * Whether a claimed command's TTL has ended, by the bus's clock: the claim time the bus wrote plus
+ * the time since this host received the claim (`receivedAt`, `now`: this host's clock). A host
+ * whose clock is off from the bus's still judges right.
+ */
+export function ttlEnded(
+  command: Pick<ClaimedCommand, 'claimedAt' | 'expiresAt'>,
+  receivedAt: number,
+  now: number = Date.now(),
+): boolean {
+  const claimedAt = command.claimedAt?.getTime();
+  if (claimedAt === undefined) return false;
+  return claimedAt + (now - receivedAt) >= command.expiresAt.getTime();
+}

@@ -3,7 +3,7 @@ import type { ClaimedCommand, CommandBus, CommandTarget } from '../../core/bus/c
 import { CommandExecutor } from '../../core/bus/command-executor';
 import { TERMINATE_KEY } from '../../core/bus/keys';
 import type { Database } from '../../core/db/database';
-import { CommandPoller } from '../bus/command-poller';
+import { CommandPoller, ttlEnded } from '../bus/command-poller';
 import { openCommandBus } from '../bus/open-command-bus';
 import { handleCommand } from '../commands/handle-command';
 import { QueueRegistry } from '../commands/queue-registry';
@@ -406,7 +406,7 @@ export class Host implements HostControl {
     // A command waits on its chain only when it came back while this host still ran the one before
     // it (that one's lease lapsed, say while the bus was unreachable). Past its TTL it is not
     // carried out: left unanswered, it reads as expired once its lease ends.
-    if (ttlEndedSince(command, receivedAt) && !this.executor.hasCarriedOut(command.id)) {
+    if (ttlEnded(command, receivedAt) && !this.executor.hasCarriedOut(command.id)) {
       this.log(`Command ${what} not carried out: its TTL ended before it could start.`);
       return;
     }
@@ -631,16 +631,6 @@ function workerBeat(supervisor: Supervisor, worker: WorkerProcess, hostStatus: H
     lastError: worker.lastError,
     startedAt: worker.createdAt,
   };
-}
-
-/**
- * Whether the command's TTL has ended, by the bus's clock: the claim time the bus wrote plus the
- * time since this host received the claim, so a host whose clock is off still judges right.
- */
-function ttlEndedSince(command: ClaimedCommand, receivedAt: number): boolean {
-  const claimedAt = command.claimedAt?.getTime();
-  if (claimedAt === undefined) return false;
-  return claimedAt + (Date.now() - receivedAt) >= command.expiresAt.getTime();
 }
 
 /** What a supervisor's rows depend on: a change to any of it needs fresh worker processes. */
