@@ -64,6 +64,13 @@ export interface ClaimRequest {
   leaseSeconds?: number;
   /** Most commands handed out by one claim. Default 100. */
   limit?: number;
+  /**
+   * Most commands of any one target handed out by one claim. Default: no limit but `limit`. A host
+   * that runs a target's commands one after another asks for 1, so a command is claimed only when
+   * it can start: one sent behind a long command stays pending (and expires at its TTL) instead of
+   * waiting inside a host under a lease that may lapse, and be handed to a second host, meanwhile.
+   */
+  perTarget?: number;
 }
 
 export type CommandOutcome = { ok: true; result?: unknown } | { ok: false; error: string; result?: unknown };
@@ -78,9 +85,10 @@ export interface CommandBus {
   /** Stores a new `pending` command and wakes the hosts listening for it. */
   send(input: SendCommandInput): Promise<Command>;
   /**
-   * One round trip: hands out, in order, the claimable commands of every target in the request.
-   * A target with a command under an unexpired lease hands out nothing, which keeps order when a
-   * command comes back. Pending commands past their TTL become `expired` and are never handed out.
+   * One round trip: hands out, in order, the claimable commands of every target in the request
+   * (at most `perTarget` of each). A target with a command under an unexpired lease hands out
+   * nothing, which keeps order when a command comes back. Pending commands past their TTL become
+   * `expired` and are never handed out.
    */
   claim(request: ClaimRequest): Promise<ClaimedCommand[]>;
   /**

@@ -63,7 +63,7 @@ const OVERDUE = sql.raw(
 /**
  * The command bus on Postgres rows, through drizzle: node-postgres in a worker-host, Neon's
  * serverless driver in the Cloudflare Worker. Every operation is one statement (one round trip);
- * the claim is a plpgsql function (migration 0002) so it can lock its targets first.
+ * the claim is a plpgsql function (migrations 0002, 0014) so it can lock its targets first.
  */
 export class DatabaseCommandBus implements CommandBus {
   listen?: (onCommand: (target: CommandTarget) => void) => Promise<() => Promise<void>>;
@@ -144,7 +144,7 @@ export class DatabaseCommandBus implements CommandBus {
     const rows = await this.run<CommandRow & { seq: number | string }>(
       'claim',
       sql`select ${COLUMNS}, seq from watchtower_claim_commands(${targets}::jsonb, ${claim.claimer},
-            ${claim.leaseSeconds}::double precision, ${claim.limit}::integer)`,
+            ${claim.leaseSeconds}::double precision, ${claim.limit}::integer, ${claim.perTarget}::integer)`,
     );
     // RETURNING gives no order; hand commands out in the order they were sent.
     return rows

@@ -118,7 +118,15 @@ export class RedisCommandBus implements CommandBus {
     const keys = [...INDEXES, ...claim.targets.map(targetKey)];
     // Leases may be fractional seconds; the scripts count in whole milliseconds.
     const leaseMs = Math.max(1, Math.round(claim.leaseSeconds * 1000));
-    const args = [claim.claimer, leaseMs, claim.limit, crypto.randomUUID(), this.retentionMs];
+    // 0 stands for "no limit per target" (ARGV holds no nil).
+    const args = [
+      claim.claimer,
+      leaseMs,
+      claim.limit,
+      crypto.randomUUID(),
+      this.retentionMs,
+      claim.perTarget ?? 0,
+    ];
     return backendCall('claim', async () => {
       const { now, rest } = parseReply(await this.client.eval(CLAIM_SCRIPT, keys, args));
       // The script hands them out in seq order already.

@@ -123,16 +123,19 @@ return { NOW, redis.call('HGETALL', key) }
 
 /**
  * KEYS: deadlines, finished, then one queue per target.
- * ARGV: claimer, leaseMs, limit, tokenBase (a uuid), retentionMs.
+ * ARGV: claimer, leaseMs, limit, tokenBase (a uuid), retentionMs, perTarget (0: no limit).
  * Returns { now, HGETALL of each claimed command... } in seq order.
  */
 export const CLAIM_SCRIPT = script(`
 local claimer, lease, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local retention = tonumber(ARGV[5])
+local per_target = tonumber(ARGV[6]) or 0
+local cap = limit
+if per_target > 0 and per_target < cap then cap = per_target end
 local PAGE = 100
 
 -- Claims hand out a prefix of a queue in seq order, so claimed commands always come before
--- pending ones. Hence the scan may stop at the first pending command once it has \`limit\`
+-- pending ones. Hence the scan may stop at the first pending command once it has \`cap\`
 -- candidates: no live lease can be further on.
 -- Returns the target's claimable commands as { seq, id, expires }, or none at all when one of its
 -- commands is held under a live lease (the target waits for it, which keeps the order).
@@ -160,7 +163,7 @@ local function scan(queue)
           removed = removed + 1
         else
           -- Pending, or claimed with a lapsed lease inside its TTL: claimable (again).
-          if status == 'pending' and #found >= limit then return found end
+          if status == 'pending' and #found >= cap then return found end
           found[#found + 1] = { tonumber(page[j + 1]), id, expires, f[4], f[5] }
         end
       end
@@ -171,7 +174,10 @@ end
 
 local candidates = {}
 for i = 3, #KEYS do
-  for _, c in ipairs(scan(KEYS[i])) do candidates[#candidates + 1] = c end
+  -- A lapsed prefix may be longer than the cap: its first ones, in order.
+  for n, c in ipairs(scan(KEYS[i])) do
+    if n <= cap then candidates[#candidates + 1] = c end
+  end
 end
 table.sort(candidates, function(a, b) return a[1] < b[1] end)
 

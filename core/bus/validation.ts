@@ -167,6 +167,8 @@ export interface ValidClaim {
   targets: CommandTarget[];
   leaseSeconds: number;
   limit: number;
+  /** Null: no limit per target but `limit`. */
+  perTarget: number | null;
 }
 
 export function validateClaim(request: unknown): ValidClaim {
@@ -202,7 +204,17 @@ export function validateClaim(request: unknown): ValidClaim {
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_CLAIM_LIMIT) {
     throw new BusError('invalid_claim', `limit must be a whole number from 1 to ${MAX_CLAIM_LIMIT}`);
   }
-  return { claimer: raw.claimer, targets, leaseSeconds, limit };
+  const perTarget = raw.perTarget === undefined ? null : raw.perTarget;
+  if (
+    perTarget !== null &&
+    (typeof perTarget !== 'number' ||
+      !Number.isInteger(perTarget) ||
+      perTarget < 1 ||
+      perTarget > MAX_CLAIM_LIMIT)
+  ) {
+    throw new BusError('invalid_claim', `perTarget must be a whole number from 1 to ${MAX_CLAIM_LIMIT}`);
+  }
+  return { claimer: raw.claimer, targets, leaseSeconds, limit, perTarget };
 }
 
 export interface ValidOutcome {

@@ -112,7 +112,8 @@ export const jobAttempts = pgTable(
     workerId: text('worker_id'),
     hostId: text('host_id'),
     status: text('status', { enum: ['processing', 'completed', 'failed', 'stalled'] }).notNull(),
-    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Null for a run cut off with its host before its start was recorded (a `stalled` row). */
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
     runMs: integer('run_ms'),
     errorMessage: text('error_message'),

@@ -127,7 +127,10 @@ export function timelineOf(
 ): TimelineEvent[] {
   const events: TimelineEvent[] = [event(job.queuedAt, 'queued')];
   for (const attempt of attempts) {
-    events.push(event(attempt.startedAt, 'started', attempt.attempt, attempt.workerId));
+    // A run cut off with its host may have no recorded start: only its end is shown.
+    if (attempt.startedAt !== null) {
+      events.push(event(attempt.startedAt, 'started', attempt.attempt, attempt.workerId));
+    }
     if (attempt.finishedAt !== null && attempt.status !== 'processing') {
       events.push(
         event(attempt.finishedAt, attempt.status, attempt.attempt, attempt.workerId, attempt.errorMessage),

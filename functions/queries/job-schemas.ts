@@ -74,7 +74,10 @@ export const JobAttemptSchema = z
     status: z.enum(['processing', 'completed', 'failed', 'stalled']),
     workerId: z.string().nullable(),
     hostId: z.string().nullable(),
-    startedAt: TimestampSchema,
+    startedAt: TimestampSchema.nullable().openapi({
+      description:
+        'Null for a run cut off with its host before its start was recorded (status `stalled`: BullMQ found it stalled and ran the job again)',
+    }),
     finishedAt: TimestampSchema.nullable(),
     runMs: z.number().int().nullable(),
     errorMessage: z.string().nullable(),

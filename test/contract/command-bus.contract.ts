@@ -227,6 +227,64 @@ export function commandBusContract(
         expect(new Set(seen.keys())).toEqual(sent);
       });
 
+      it('hands out at most perTarget commands of each target, the next once one is answered', async () => {
+        const [a, b] = [target('supervisor'), target('connection')];
+        const sentA: string[] = [];
+        for (let i = 0; i < 3; i++) sentA.push((await bus.send({ target: a, type: 'step', args: { i } })).id);
+        const sentB = (await bus.send({ target: b, type: 'step' })).id;
+        const host = claimer();
+        const first = await bus.claim({ claimer: host, targets: [a, b], perTarget: 1 });
+        expect(first.map((c) => c.id).sort()).toEqual([sentA[0], sentB].sort());
+        // The rest of `a` is not handed out while its first command is held: it stays pending.
+        expect(await bus.claim({ claimer: claimer(), targets: [a, b], perTarget: 1 })).toEqual([]);
+        expect((await bus.find(sentA[1]!))?.status).toBe('pending');
+        const heldA = first.find((c) => c.id === sentA[0])!;
+        await bus.acknowledge(heldA.id, heldA.claimToken, { ok: true });
+        const second = await bus.claim({ claimer: claimer(), targets: [a, b], perTarget: 1 });
+        expect(second.map((c) => c.id)).toEqual([sentA[1]]);
+        expect(second[0]?.deliveries).toBe(1);
+        await bus.acknowledge(second[0]!.id, second[0]!.claimToken, { ok: true });
+        // More than one per target when asked for.
+        const c = target('supervisor');
+        const sentC: string[] = [];
+        for (let i = 0; i < 3; i++) sentC.push((await bus.send({ target: c, type: 'step', args: { i } })).id);
+        const two = await bus.claim({ claimer: host, targets: [c], perTarget: 2 });
+        expect(two.map((x) => x.id)).toEqual(sentC.slice(0, 2));
+      });
+
+      it('lets a command waiting behind a held one expire at its TTL without handing it out', async () => {
+        const t = target('connection');
+        const long = await bus.send({ target: t, type: 'failed.retry-all' });
+        const behind = await bus.send({ target: t, type: 'job.retry', ttl: 1 });
+        const [held] = await bus.claim({ claimer: claimer(), targets: [t], perTarget: 1 });
+        expect(held?.id).toBe(long.id);
+        await sleep(1300);
+        expect(await bus.claim({ claimer: claimer(), targets: [t], perTarget: 1 })).toEqual([]);
+        await bus.acknowledge(long.id, held!.claimToken, { ok: true });
+        expect(await bus.claim({ claimer: claimer(), targets: [t], perTarget: 1 })).toEqual([]);
+        const expired = await bus.find(behind.id);
+        expect(expired?.status).toBe('expired');
+        expect(expired?.claimedBy).toBeNull();
+        expect(expired?.deliveries).toBe(0);
+      });
+
+      it('hands a lapsed claim out again one command at a time with perTarget', async () => {
+        const t = target();
+        const sent: string[] = [];
+        for (let i = 0; i < 3; i++) sent.push((await bus.send({ target: t, type: 'step', args: { i } })).id);
+        const lapsed = await bus.claim({ claimer: claimer(), targets: [t], leaseSeconds: 0.3 });
+        expect(lapsed.map((c) => c.id)).toEqual(sent);
+        await sleep(600);
+        const again = await bus.claim({ claimer: claimer(), targets: [t], perTarget: 1 });
+        expect(again.map((c) => c.id)).toEqual([sent[0]]);
+        expect(again[0]?.deliveries).toBe(2);
+        // The other two stay with the lapsed claim until the first is answered: order holds.
+        expect(await bus.claim({ claimer: claimer(), targets: [t], perTarget: 1 })).toEqual([]);
+        await bus.acknowledge(again[0]!.id, again[0]!.claimToken, { ok: true });
+        const next = await bus.claim({ claimer: claimer(), targets: [t], perTarget: 1 });
+        expect(next.map((c) => c.id)).toEqual([sent[1]]);
+      });
+
       it('hands a claimed command out again once its lease ends unacknowledged', async () => {
         const t = target();
         const sent = await bus.send({ target: t, type: 'worker.restart' });
@@ -366,6 +424,9 @@ export function commandBusContract(
           { claimer: 'h', targets: [t], leaseSeconds: 0 },
           { claimer: 'h', targets: [t], limit: 0 },
           { claimer: 'h', targets: [t], limit: 1.5 },
+          { claimer: 'h', targets: [t], perTarget: 0 },
+          { claimer: 'h', targets: [t], perTarget: 2.5 },
+          { claimer: 'h', targets: [t], perTarget: '1' },
         ];
         for (const request of badClaims) await expectBusError(bus.claim(request as never), 'invalid_claim');
 

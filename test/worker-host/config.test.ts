@@ -159,9 +159,17 @@ describe('configuration', () => {
         tries: 1,
         timeout: 60,
         memory: 512,
+        lockDuration: 30,
+        stalledInterval: 30,
       });
       expect(config.processors.emails).toBe('/etc/watchtower/emails.ts');
-      expect(config.host).toEqual({ heartbeatInterval: 5, pollInterval: 3, gracePeriod: 30, deadAfter: 15 });
+      expect(config.host).toEqual({
+        heartbeatInterval: 5,
+        pollInterval: 3,
+        gracePeriod: 30,
+        deadAfter: 15,
+        commandLease: 30,
+      });
     });
 
     it('builds one supervisor from the environment', async () => {

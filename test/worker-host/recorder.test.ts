@@ -236,6 +236,110 @@ describe('recorder: ordering and idempotence', () => {
     expect(await jobRow(queue, 's')).toMatchObject({ status: 'completed', attempts: 2 });
   });
 
+  it('records a run cut off with its host, whose start never reached Postgres, as stalled', async () => {
+    const queue = `rec-lost-${run}`;
+    const t = Date.now() - 1_000;
+    const attempts = async (jobId: string) =>
+      (
+        await client.query(
+          'select attempt, status, started_at, finished_at from watchtower_job_attempts where queue = $1 and job_id = $2 order by attempt',
+          [queue, jobId],
+        )
+      ).rows.map((r) => ({
+        attempt: r.attempt,
+        status: r.status,
+        started: r.started_at === null ? null : 'known',
+        finished: r.finished_at?.getTime() ?? null,
+      }));
+    // Run 1 died with its host before its start was written; BullMQ counts one stall.
+    recorder.record([
+      event(queue, {
+        kind: 'completed',
+        jobId: 'a',
+        attempt: 2,
+        startedAt: t,
+        finishedAt: t + 10,
+        stalledRuns: 1,
+      }),
+    ]);
+    await recorder.flush();
+    expect(await attempts('a')).toEqual([
+      { attempt: 1, status: 'stalled', started: null, finished: t },
+      { attempt: 2, status: 'completed', started: 'known', finished: t + 10 },
+    ]);
+    expect(await jobRow(queue, 'a')).toMatchObject({ status: 'completed', attempts: 2 });
+    // Written again (a replayed spool, the sweep): nothing changes.
+    recorder.record([
+      event(queue, {
+        kind: 'completed',
+        jobId: 'a',
+        attempt: 2,
+        startedAt: t,
+        finishedAt: t + 10,
+        stalledRuns: 1,
+      }),
+    ]);
+    await recorder.flush();
+    expect(await attempts('a')).toHaveLength(2);
+
+    // No stall counted: the missing run 1 failed without its failure being written. Left out.
+    recorder.record([
+      event(queue, { kind: 'completed', jobId: 'b', attempt: 2, startedAt: t, finishedAt: t + 10 }),
+    ]);
+    await recorder.flush();
+    expect((await attempts('b')).map((a) => a.attempt)).toEqual([2]);
+
+    // Run 1 failed (written), run 2 stalled unwritten, run 3: the one stall is run 2.
+    recorder.record([
+      event(queue, {
+        kind: 'failed',
+        jobId: 'c',
+        attempt: 1,
+        startedAt: t,
+        finishedAt: t + 1,
+        willRetry: true,
+        error: 'x',
+      }),
+    ]);
+    await recorder.flush();
+    recorder.record([
+      event(queue, {
+        kind: 'completed',
+        jobId: 'c',
+        attempt: 3,
+        startedAt: t + 5,
+        finishedAt: t + 9,
+        stalledRuns: 1,
+      }),
+    ]);
+    await recorder.flush();
+    expect((await attempts('c')).map((a) => `${a.attempt}:${a.status}`)).toEqual([
+      '1:failed',
+      '2:stalled',
+      '3:completed',
+    ]);
+
+    // Run 1 stalled and written as running, run 2 unwritten, one stall: that stall is run 1's, so
+    // run 2 is a failure nobody wrote, and is not made up.
+    recorder.record([event(queue, { kind: 'active', jobId: 'd', attempt: 1, startedAt: t })]);
+    await recorder.flush();
+    recorder.record([
+      event(queue, {
+        kind: 'completed',
+        jobId: 'd',
+        attempt: 3,
+        startedAt: t + 5,
+        finishedAt: t + 9,
+        stalledRuns: 1,
+      }),
+    ]);
+    await recorder.flush();
+    expect((await attempts('d')).map((a) => `${a.attempt}:${a.status}`)).toEqual([
+      '1:stalled',
+      '3:completed',
+    ]);
+  });
+
   it('stores large payloads capped and flagged, with their full size', async () => {
     const queue = `rec-payload-${run}`;
     const big = { text: 'é'.repeat(20_000) };
@@ -426,6 +530,36 @@ describe('queue watcher', () => {
       await recorder.close();
       await queue.obliterate({ force: true });
       await queue.close();
+    }
+  });
+
+  it('lets a standby take the lease of a holder marked dead at once', async () => {
+    const queueName = `rec-dead-${run}`;
+    const dead = `watch-dead-${run}`;
+    const recorder = createRecorder({ db: database.db, hostId: hostB, spoolDir });
+    const holder = watch(recorder, queueName, dead);
+    try {
+      await pollUntil(
+        async () => holder.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        20,
+      );
+      const standby = watch(recorder, queueName, hostB);
+      await standby.sweep();
+      expect(standby.stats().watching).toEqual([]);
+      // The heartbeats find the holder dead; its lease has most of its 30 s left.
+      await client.query(
+        `insert into watchtower_hosts (host_id, hostname, pid, status) values ($1, 'gone', 1, 'dead')`,
+        [dead],
+      );
+      await standby.sweep();
+      expect(standby.stats().watching).toEqual([queueName]);
+      await standby.close();
+    } finally {
+      await holder.close();
+      await recorder.close();
+      await client.query('delete from watchtower_hosts where host_id = $1', [dead]);
     }
   });
 

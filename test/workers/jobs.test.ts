@@ -273,6 +273,51 @@ describe('GET /api/jobs/{id}', () => {
     expect((await get<JobDetail>(`/api/jobs/${seeded[0]!.id}`)).sanitized).toBe(false);
   });
 
+  it('shows a run cut off with its host before its start was recorded: stalled, no start', async () => {
+    const started = new Date(Date.now() - 10_000);
+    const lostQueue = unique('lost-q');
+    const [lost] = await seed.jobs([
+      job(lostQueue, 'lost-run', {
+        attempts: 2,
+        workerId: 'w-live',
+        startedAt: started,
+        completedAt: new Date(started.getTime() + 40),
+        runMs: 40,
+      }),
+    ]);
+    await seed.attempts([
+      {
+        queue: lostQueue,
+        jobId: 'lost-run',
+        attempt: 1,
+        status: 'stalled',
+        startedAt: null,
+        finishedAt: started,
+        errorMessage: 'Cut off with its host before its start was recorded',
+      },
+      {
+        queue: lostQueue,
+        jobId: 'lost-run',
+        attempt: 2,
+        status: 'completed',
+        startedAt: started,
+        finishedAt: new Date(started.getTime() + 40),
+        workerId: 'w-live',
+      },
+    ]);
+    const detail = await get<JobDetail>(`/api/jobs/${lost!.id}`);
+    expect(detail.attemptHistory).toMatchObject([
+      { attempt: 1, status: 'stalled', startedAt: null, finishedAt: started.toISOString() },
+      { attempt: 2, status: 'completed', startedAt: started.toISOString() },
+    ]);
+    expect(detail.timeline.map((event) => `${event.event}:${event.attempt ?? ''}`)).toEqual([
+      'queued:',
+      'stalled:1',
+      'started:2',
+      'completed:2',
+    ]);
+  });
+
   it("finds a job by BullMQ's key", async () => {
     const detail = await get<JobDetail>(`/api/jobs/default/${encodeURIComponent(queue)}/job-11`);
     expect(detail.payload).toEqual({ customer: `${token}-in-data` });

@@ -9,6 +9,8 @@ export interface CommandPollerOptions {
   /** Milliseconds between polls when nothing wakes the poller. */
   intervalMs: number;
   leaseSeconds?: number;
+  /** Most commands of one target per claim (see ClaimRequest.perTarget); default: no limit. */
+  perTarget?: number;
   /** Carries out a batch; the poller does not claim again until it returns. */
   onCommands: (commands: ClaimedCommand[]) => Promise<void>;
   /** Told about every failed poll; the loop goes on regardless. */
@@ -73,6 +75,7 @@ export class CommandPoller {
           claimer: this.options.claimer,
           targets: this.options.targets(),
           leaseSeconds: this.options.leaseSeconds,
+          perTarget: this.options.perTarget,
         });
         if (commands.length > 0) await this.options.onCommands(commands);
       } catch (error) {
@@ -93,4 +96,19 @@ export class CommandPoller {
       this.timer = setTimeout(() => this.wakeNow?.(), ms);
     });
   }
+}
+
+/**
+ * Whether a claimed command's TTL has ended, by the bus's clock: the claim time the bus wrote plus
+ * the time since this host received the claim (`receivedAt`, `now`: this host's clock). A host
+ * whose clock is off from the bus's still judges right.
+ */
+export function ttlEnded(
+  command: Pick<ClaimedCommand, 'claimedAt' | 'expiresAt'>,
+  receivedAt: number,
+  now: number = Date.now(),
+): boolean {
+  const claimedAt = command.claimedAt?.getTime();
+  if (claimedAt === undefined) return false;
+  return claimedAt + (now - receivedAt) >= command.expiresAt.getTime();
 }

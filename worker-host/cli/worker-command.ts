@@ -17,6 +17,8 @@ Options:
   --memory=megabytes   Restart between jobs above this RSS; 0 for no limit (default 512)
   --sleep=seconds      Wait for a job on an empty queue before asking again (default 3)
   --rest=seconds       Rest after each job (default 0)
+  --lock-duration=n    Seconds a running job's lock lasts; it counts as stalled once it runs out (default 30)
+  --stalled-interval=n Seconds between two checks for stalled jobs (default 30)
   --concurrency=n      Jobs at once (default 1)
   --connection=name    Connection of the configuration (default: the one of the queue's supervisor)
   --config=path        Configuration file (default $WATCHTOWER_CONFIG)
@@ -38,6 +40,8 @@ export const command: CliCommand = {
         memory: { type: 'string' },
         sleep: { type: 'string' },
         rest: { type: 'string' },
+        'lock-duration': { type: 'string' },
+        'stalled-interval': { type: 'string' },
         concurrency: { type: 'string' },
         connection: { type: 'string' },
         config: { type: 'string' },
@@ -61,7 +65,16 @@ export const command: CliCommand = {
     let connectionUrl = fromSupervisor;
     let connection = values.connection;
     let processorPath = values.processor;
-    let defaults = { tries: 1, timeout: 60, memory: 512, sleep: 3, rest: 0, concurrency: 1 };
+    let defaults = {
+      tries: 1,
+      timeout: 60,
+      memory: 512,
+      sleep: 3,
+      rest: 0,
+      concurrency: 1,
+      lockDuration: 30,
+      stalledInterval: 30,
+    };
     if (!connectionUrl || !processorPath || !queue) {
       // By hand: the configuration says where the queue lives and what runs its jobs.
       const config = await loadConfig({ path: values.config });
@@ -85,8 +98,9 @@ export const command: CliCommand = {
       processorPath ??= config.processors[queue] ?? config.processors['*'];
       if (!processorPath) throw new UsageError(`The configuration has no processor for queue ${queue}`);
       if (supervisor) {
-        const { tries, timeout, memory, sleep, rest, concurrency } = supervisor;
-        defaults = { tries, timeout, memory, sleep, rest, concurrency };
+        const { tries, timeout, memory, sleep, rest, concurrency, lockDuration, stalledInterval } =
+          supervisor;
+        defaults = { tries, timeout, memory, sleep, rest, concurrency, lockDuration, stalledInterval };
       }
     }
 
@@ -108,6 +122,19 @@ export const command: CliCommand = {
       memory: numberOption('memory', values.memory, defaults.memory, { max: 1_000_000 }),
       sleep: numberOption('sleep', values.sleep, defaults.sleep, { max: 300 }),
       rest: numberOption('rest', values.rest, defaults.rest, { max: 3600 }),
+      lockDuration: numberOption('lock-duration', values['lock-duration'], defaults.lockDuration, {
+        min: 1,
+        max: 3600,
+      }),
+      stalledInterval: numberOption(
+        'stalled-interval',
+        values['stalled-interval'],
+        defaults.stalledInterval,
+        {
+          min: 1,
+          max: 3600,
+        },
+      ),
       graceSeconds: numberOption('grace', values.grace, 30, { max: 3600 }),
       paused: values.paused === true,
     };

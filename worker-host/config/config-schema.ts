@@ -77,6 +77,13 @@ export const supervisorSchema = z
      * (DATABASE_URL, WATCHTOWER_*, UPSTASH_*: Watchtower's own, supervisor/worker-env.ts).
      */
     passEnv: z.array(passedVariable, { message: 'must be a list of variable names' }).max(1000).default([]),
+    /**
+     * Seconds a running job's lock lasts (BullMQ's `lockDuration`; renewed every half of it). A job
+     * whose worker process died is found stalled once its lock has run out, and runs again.
+     */
+    lockDuration: seconds(1, 3600).default(30),
+    /** Seconds between two checks for stalled jobs (BullMQ's `stalledInterval`). */
+    stalledInterval: seconds(1, 3600).default(30),
   })
   .transform((supervisor) => ({
     ...supervisor,
@@ -118,6 +125,12 @@ export const hostOptionsSchema = z.strictObject({
    * 100 (supervisor/process-ceiling.ts).
    */
   maxWorkerProcesses: count(1, 10_000).optional(),
+  /**
+   * Seconds a claimed command stays this host's if the host stops answering (it crashed, lost the
+   * bus): renewed while the command runs, then another host may take it. A host claims a target's
+   * next command only once the one before it is answered, so no command waits under a lease.
+   */
+  commandLease: seconds(1, 600).default(30),
 });
 
 export const configSchema = z

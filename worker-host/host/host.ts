@@ -3,7 +3,7 @@ import type { ClaimedCommand, CommandBus, CommandTarget } from '../../core/bus/c
 import { CommandExecutor } from '../../core/bus/command-executor';
 import { TERMINATE_KEY } from '../../core/bus/keys';
 import type { Database } from '../../core/db/database';
-import { CommandPoller } from '../bus/command-poller';
+import { CommandPoller, ttlEnded } from '../bus/command-poller';
 import { openCommandBus } from '../bus/open-command-bus';
 import { handleCommand } from '../commands/handle-command';
 import { QueueRegistry } from '../commands/queue-registry';
@@ -49,7 +49,6 @@ const DEPARTED_RETENTION_MS = 30 * 60_000;
 const DEPARTED_MAX = 1000;
 /** The seed's `watchtower:terminate` key is read this often (not every poll: one bus read per poll). */
 const SEED_TERMINATE_EVERY_MS = 30_000;
-const LEASE_SECONDS = 30;
 
 /**
  * One worker-host: Horizon's master supervisor. It runs the configured supervisors and their
@@ -80,6 +79,8 @@ export class Host implements HostControl {
   private readonly flags = { terminate: false, force: false, restart: false, pause: false, continue: false };
   private status: HostStatus = 'running';
   private graceSeconds: number;
+  /** Seconds a claimed command stays this host's without renewal (host.commandLease; fixed at start). */
+  private readonly leaseSeconds: number;
   private loopTimer: ReturnType<typeof setInterval> | undefined;
   private beating: Promise<void> | undefined;
   private nextBeatAt = 0;
@@ -105,6 +106,7 @@ export class Host implements HostControl {
     );
     this.config = options.config;
     this.graceSeconds = options.config.host.gracePeriod;
+    this.leaseSeconds = options.config.host.commandLease;
     this.log = options.log ?? logLine;
     const { db, close } = createNodeDatabase(options.databaseUrl, { max: 4 });
     this.db = db;
@@ -127,7 +129,9 @@ export class Host implements HostControl {
       claimer: this.hostId,
       targets: () => this.targets(),
       intervalMs: this.config.host.pollInterval * 1000,
-      leaseSeconds: LEASE_SECONDS,
+      leaseSeconds: this.leaseSeconds,
+      // One command of a target at a time: see dispatch().
+      perTarget: 1,
       onCommands: async (commands) => this.dispatch(commands),
       onError: (error) => this.note('command poll', error),
     });
@@ -237,7 +241,7 @@ export class Host implements HostControl {
       unchanged: [],
       needsHostRestart: [],
     };
-    for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter'] as const) {
+    for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter', 'commandLease'] as const) {
       if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
     }
     // Refused before anything changes when the new configuration needs more processes than fit.
@@ -411,14 +415,18 @@ export class Host implements HostControl {
 
   /**
    * Runs each target's commands in order on its own chain and returns at once, so a long command
-   * (a bulk retry) holds up only its own target. The bus hands out nothing more for a target
-   * while one of its commands is under lease, and the lease is kept alive while it runs.
+   * (a bulk retry) holds up only its own target. The poller claims one command per target, and the
+   * bus hands out nothing more for a target while one of its commands is under lease (kept alive
+   * while it runs): a command is claimed only when it can start. One sent behind a long command
+   * stays pending on the bus meanwhile, where no lease can lapse and hand it to a second host, and
+   * where it expires if its TTL ends first. Each answer wakes the poller for the next command.
    */
   private dispatch(commands: ClaimedCommand[]): void {
+    const receivedAt = Date.now();
     for (const command of commands) {
       const key = `${command.target.kind}:${command.target.id}`;
       const previous = this.chains.get(key) ?? Promise.resolve();
-      const next = previous.then(() => this.runCommand(command));
+      const next = previous.then(() => this.runCommand(command, receivedAt));
       this.chains.set(key, next);
       void next.then(() => {
         if (this.chains.get(key) === next) this.chains.delete(key);
@@ -426,25 +434,42 @@ export class Host implements HostControl {
     }
   }
 
-  private async runCommand(command: ClaimedCommand): Promise<void> {
+  private async runCommand(command: ClaimedCommand, receivedAt: number): Promise<void> {
+    const what = `${command.type} ${command.id}`;
+    // A command waits on its chain only when it came back while this host still ran the one before
+    // it (that one's lease lapsed, say while the bus was unreachable). Past its TTL it is not
+    // carried out: left unanswered, it reads as expired once its lease ends.
+    if (ttlEnded(command, receivedAt) && !this.executor.hasCarriedOut(command.id)) {
+      this.log(`Command ${what} not carried out: its TTL ended before it could start.`);
+      return;
+    }
+    const leaseSeconds = this.leaseSeconds;
     const keeper = setInterval(
       () => {
-        void this.bus.extendLease(command.id, command.claimToken, LEASE_SECONDS).catch(() => undefined);
+        void this.bus
+          .extendLease(command.id, command.claimToken, leaseSeconds)
+          .then((kept) => {
+            // Too late to stop it; said, so a second run elsewhere can be explained.
+            if (!kept) this.note(`command ${what}`, new Error('its lease was lost while it ran'));
+          })
+          .catch(() => undefined);
       },
-      (LEASE_SECONDS * 1000) / 3,
+      (leaseSeconds * 1000) / 3,
     );
     try {
       const [answer] = await this.executor.execute([command]);
       this.counters.commands++;
-      if (answer instanceof Error) this.note(`acknowledging ${command.type} ${command.id}`, answer);
+      if (answer instanceof Error) this.note(`acknowledging ${what}`, answer);
       else if (answer?.status === 'failed') {
         this.counters.commandErrors++;
-        this.log(`Command ${command.type} ${command.id} failed: ${answer.error}`);
+        this.log(`Command ${what} failed: ${answer.error}`);
       }
     } catch (error) {
       this.note(`command ${command.type}`, error);
     } finally {
       clearInterval(keeper);
+      // The target's next command may be waiting on the bus for this one's answer.
+      this.poller.wake();
     }
   }
 

@@ -209,16 +209,53 @@ on conflict (minute, connection, queue) do update set
  * A run that was cut off (its worker process died, its lock expired) leaves an attempt row in
  * `processing`; once a later attempt of the same job is seen, the earlier one is known to have
  * stalled. Only needed when a batch holds attempts after the first, which the happy path never does.
+ *
+ * A run cut off together with its host may have left no row at all: its start was still in the
+ * dead host's memory. BullMQ counts the job's stalled runs (`stalledRuns`, as the later run
+ * reports it); when the earlier runs Postgres lacks are no more than the stalls it cannot account
+ * for (those without a `processing` or `stalled` row), every one of them was such a run, and gets
+ * a `stalled` row: its start unknown (null), ended by the time the later run started. Fewer
+ * unaccounted stalls than missing runs (a failure that was never written is missing too) leaves
+ * them out rather than guess which is which.
  */
 const STALLED_SQL = `
-update watchtower_job_attempts t
-set status = 'stalled', finished_at = coalesce(t.finished_at, now())
-from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[])
-  as i(connection, queue, job_id, attempt, job_timestamp)
-where t.connection = i.connection and t.queue = i.queue and t.job_id = i.job_id
-  -- An undated attempt (a spool line from before timestamps were kept) has one job to go by.
-  and (i.job_timestamp is null or t.job_timestamp = floor(i.job_timestamp))
-  and t.attempt < i.attempt and t.status = 'processing'
+with i as (
+  select u.connection, u.queue, u.job_id, u.attempt, u.stalled_runs, u.started_at,
+    -- An undated attempt (a spool line from before timestamps were kept) goes to the newest job.
+    coalesce(floor(u.job_timestamp)::bigint, (select max(j.job_timestamp) from watchtower_jobs j
+      where j.connection = u.connection and j.queue = u.queue and j.job_id = u.job_id)) as job_ts
+  from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::float8[])
+    as u(connection, queue, job_id, attempt, job_timestamp, stalled_runs, started_at)
+),
+marked as (
+  update watchtower_job_attempts t
+  set status = 'stalled', finished_at = coalesce(t.finished_at, now())
+  from i
+  where t.connection = i.connection and t.queue = i.queue and t.job_id = i.job_id
+    and t.job_timestamp = i.job_ts and t.attempt < i.attempt and t.status = 'processing'
+  returning 1
+),
+known as (
+  select i.connection, i.queue, i.job_id, i.job_ts, i.attempt, i.stalled_runs, i.started_at,
+    count(t.attempt) as kept,
+    count(t.attempt) filter (where t.status in ('processing', 'stalled')) as cut
+  from i
+  left join watchtower_job_attempts t on t.connection = i.connection and t.queue = i.queue
+    and t.job_id = i.job_id and t.job_timestamp = i.job_ts and t.attempt < i.attempt
+  where i.stalled_runs > 0 and i.job_ts is not null
+  group by i.connection, i.queue, i.job_id, i.job_ts, i.attempt, i.stalled_runs, i.started_at
+)
+insert into watchtower_job_attempts (connection, queue, job_id, job_timestamp, attempt, status, started_at,
+  finished_at, error_message)
+select k.connection, k.queue, k.job_id, k.job_ts, g.n, 'stalled', null,
+  coalesce(to_timestamp(k.started_at / 1000.0), now()),
+  'Cut off with its host before its start was recorded; BullMQ found it stalled and ran the job again.'
+from known k
+cross join lateral generate_series(1, k.attempt - 1) as g(n)
+where k.attempt - 1 - k.kept between 1 and k.stalled_runs - k.cut
+  and not exists (select 1 from watchtower_job_attempts t where t.connection = k.connection
+    and t.queue = k.queue and t.job_id = k.job_id and t.job_timestamp = k.job_ts and t.attempt = g.n)
+on conflict (connection, queue, job_id, job_timestamp, attempt) do nothing
 `;
 
 /** Turns `$n` placeholders into drizzle params, each bound whole (an array stays one array). */
@@ -348,5 +385,7 @@ export function stalledStatement(batch: RowBatch): SQL | undefined {
     later.map((a) => a.jobId),
     later.map((a) => a.attempt),
     later.map((a) => a.jobTimestamp ?? null),
+    later.map((a) => a.stalledRuns ?? 0),
+    later.map((a) => a.startedAt),
   ]);
 }

@@ -55,6 +55,12 @@ export interface JobEvent {
   stack?: string;
   /** For `failed`: BullMQ will run the job again (an attempt failed, not the job). */
   willRetry?: boolean;
+  /**
+   * How many of the job's runs so far BullMQ found stalled (its `stalledCounter`), sent when above
+   * 0. A run cut off with its host before its start was written leaves no row; this says how
+   * many such runs there may be (flush-statement.ts fills them in).
+   */
+  stalledRuns?: number;
 }
 
 /** Payloads and results above this many bytes of JSON are stored cut down, flagged as such. */

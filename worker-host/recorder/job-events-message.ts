@@ -44,6 +44,7 @@ export type RareFields = Pick<
   | 'error'
   | 'stack'
   | 'willRetry'
+  | 'stalledRuns'
 >;
 
 export function isJobEventsMessage(message: unknown): message is {
@@ -105,4 +106,8 @@ function copyRare(rare: Record<string, unknown>, event: JobEvent): void {
   if (typeof rare.error === 'string') event.error = rare.error;
   if (typeof rare.stack === 'string') event.stack = rare.stack;
   if (rare.willRetry === true) event.willRetry = true;
+  const stalled = rare.stalledRuns;
+  if (typeof stalled === 'number' && Number.isInteger(stalled) && stalled > 0 && stalled <= 1_000_000) {
+    event.stalledRuns = stalled;
+  }
 }

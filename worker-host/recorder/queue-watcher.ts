@@ -36,7 +36,8 @@ import { cleanText, storableText } from './storable';
  *   waiting and delayed jobs are checked the same way, for adds the stream dropped. A job id that
  *   a new job reuses is told apart by the job's timestamp and finish time (recorded-jobs.ts).
  *
- * One host watches a queue at a time (a lease on the cursor row); the others stand by.
+ * One host watches a queue at a time (a lease on the cursor row); the others stand by, and take
+ * over when the lease lapses, is handed back, or its holder is marked dead.
  */
 
 export interface WatchQueuesOptions {
@@ -209,8 +210,13 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       .onConflictDoUpdate({
         target: [recorderCursors.connection, recorderCursors.queue],
         set: { owner, leaseUntil: until, updatedAt: sql`now()` },
+        // A holder the heartbeats found dead loses its lease at once: the dead host's last jobs
+        // (finished but never written) are the sweep's to find, so waiting for the lease to
+        // lapse would only keep them missing longer.
         setWhere: sql`${recorderCursors.owner} is null or ${recorderCursors.owner} = ${owner}
-          or ${recorderCursors.leaseUntil} < now()`,
+          or ${recorderCursors.leaseUntil} < now()
+          or exists (select 1 from watchtower_hosts h
+                     where h.host_id = ${recorderCursors.owner} and h.status = 'dead')`,
       })
       .returning({ lastEventId: recorderCursors.lastEventId, sweptUntil: recorderCursors.sweptUntil });
     const row = rows[0];
@@ -404,6 +410,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     if (data.sanitized || (typeof job.name === 'string' && name !== job.name)) event.sanitized = true;
     if (job.opts?.delay) event.dueAt = job.timestamp + job.opts.delay;
     if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
+    if (job.stalledCounter > 0) event.stalledRuns = job.stalledCounter;
     if (kind === 'completed' || kind === 'failed') {
       if (job.processedOn) event.startedAt = job.processedOn;
       event.finishedAt = job.finishedOn ?? Date.now();

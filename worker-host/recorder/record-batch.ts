@@ -56,6 +56,8 @@ export interface AttemptRow {
   errorMessage?: string;
   errorStack?: string;
   willRetry?: boolean;
+  /** BullMQ's count of the job's stalled runs, as of this run (see JobEvent.stalledRuns). */
+  stalledRuns?: number;
 }
 
 /** Rows ready for one flush (or one spool line). */
@@ -137,6 +139,7 @@ function attemptRowOf(event: JobEvent, now: number): AttemptRow | undefined {
   };
   if (event.workerId !== undefined) row.workerId = event.workerId;
   if (event.hostId !== undefined) row.hostId = event.hostId;
+  if (event.stalledRuns !== undefined && event.attempt > 1) row.stalledRuns = event.stalledRuns;
   if (event.kind !== 'active' && event.finishedAt !== undefined) row.finishedAt = event.finishedAt;
   if (event.kind === 'failed') {
     if (event.error !== undefined) row.errorMessage = event.error;
@@ -177,6 +180,9 @@ export function mergeAttemptRows(current: AttemptRow, incoming: AttemptRow): Att
   if (high.workerId === undefined && low.workerId !== undefined) high.workerId = low.workerId;
   if (high.hostId === undefined && low.hostId !== undefined) high.hostId = low.hostId;
   if (low.startedAt < high.startedAt) high.startedAt = low.startedAt;
+  if (low.stalledRuns !== undefined && (high.stalledRuns ?? 0) < low.stalledRuns) {
+    high.stalledRuns = low.stalledRuns;
+  }
   return high;
 }
 

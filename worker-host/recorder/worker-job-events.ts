@@ -79,6 +79,7 @@ export function attachJobEvents(
     const delay = job.opts?.delay;
     if (delay) rare.dueAt = job.timestamp + delay;
     if (job.opts?.attempts) rare.maxAttempts = job.opts.attempts;
+    if (job.stalledCounter > 0) rare.stalledRuns = job.stalledCounter;
     const id = job.id ?? '';
     const attempt = attemptOf(job);
     const startedAt = job.processedOn ?? null;

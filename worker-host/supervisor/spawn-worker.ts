@@ -42,6 +42,8 @@ export function spawnWorker(
     `--memory=${spec.memory}`,
     `--sleep=${spec.sleep}`,
     `--rest=${spec.rest}`,
+    `--lock-duration=${spec.lockDuration}`,
+    `--stalled-interval=${spec.stalledInterval}`,
     `--grace=${spec.graceSeconds}`,
     ...(options.paused ? ['--paused'] : []),
   ];

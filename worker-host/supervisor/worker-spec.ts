@@ -19,6 +19,10 @@ export interface WorkerSpec {
   sleep: number;
   /** Seconds to rest after each job. */
   rest: number;
+  /** Seconds a running job's lock lasts before the job counts as stalled (BullMQ's lockDuration). */
+  lockDuration: number;
+  /** Seconds between two checks for stalled jobs (BullMQ's stalledInterval). */
+  stalledInterval: number;
   /**
    * Seconds a worker process gets to finish its jobs when it must go: then the supervisor kills
    * it, or, with no supervisor left, the process forces itself.
@@ -46,6 +50,8 @@ export function workerSpec(
     memory: supervisor.memory,
     sleep: supervisor.sleep,
     rest: supervisor.rest,
+    lockDuration: supervisor.lockDuration,
+    stalledInterval: supervisor.stalledInterval,
     graceSeconds: context.graceSeconds,
     passEnv: supervisor.passEnv,
   };

@@ -150,6 +150,8 @@ export async function runWorker(options: WorkerRunOptions): Promise<number> {
     drainDelay: Math.max(options.sleep, 0.05),
     name: options.workerId,
     autorun: !pausedByCommand,
+    lockDuration: options.lockDuration * 1000,
+    stalledInterval: options.stalledInterval * 1000,
   });
   worker = current;
 

@@ -1,0 +1,1 @@
+ALTER TABLE "watchtower_job_attempts" ALTER COLUMN "started_at" DROP NOT NULL;
