@@ -17,7 +17,8 @@ import { countsFor, pollUntil } from './fixtures/recorder-harness';
 /**
  * A row Postgres refuses for its content is set aside with its error, counted, and never holds back
  * the rows behind it, whether it comes live or from the spool. The refusals are made on purpose:
- * an attempt number past Postgres's `integer` (22003), a time past its `timestamptz` (22008).
+ * an attempt number past Postgres's `integer` (22003), and a time far past its `timestamptz`, refused
+ * as out of range too (22003: an undated job's `job_timestamp`, a `bigint`, is taken from that time).
  */
 
 const run = Math.random().toString(36).slice(2, 8);
@@ -134,15 +135,15 @@ describe('rows Postgres refuses', () => {
       expect(letters.map((l) => `${l.job_id}:${l.kind}:${l.sqlstate}`)).toEqual([
         'bad-int:attempt:22003',
         'bad-int:job:22003',
-        'bad-time:attempt:22008',
-        'bad-time:job:22008',
+        'bad-time:attempt:22003',
+        'bad-time:job:22003',
       ]);
       // An attempt number the column cannot hold is kept in the row's JSON only.
       expect(letters[0]).toMatchObject({ host_id: hostId, attempt: null, row_truncated: false });
       expect(letters[0].error).toMatch(/out of range/);
       expect(JSON.parse(letters[1].row)).toMatchObject({ jobId: 'bad-int', attempt: 3_000_000_000 });
       expect(recorder.stats()).toMatchObject({ deadLettered: 4, dropped: 0, buffered: 0 });
-      expect(recorder.stats().lastError).toMatch(/set aside \(22008\)/);
+      expect(recorder.stats().lastError).toMatch(/set aside \(22003\)/);
 
       // The recorder goes on as before: the next rows are written at once.
       recorder.record([completed(queue, 'after')]);
@@ -178,7 +179,7 @@ describe('rows Postgres refuses', () => {
       ]);
       await recorder.flush();
       expect(recorder.stats()).toMatchObject({ dropped: 1, deadLettered: 0, buffered: 0 });
-      expect(recorder.stats().lastError).toMatch(/dropped \(22008\).*made on purpose/);
+      expect(recorder.stats().lastError).toMatch(/dropped \(22003\).*made on purpose/);
       expect((await countsFor(client, queue)).completed).toBe(2);
       expect(await deadLetters(queue)).toEqual([]);
     } finally {
