@@ -14,8 +14,9 @@ export function requireBinding(env: Env, name: SecretName): string {
   return value;
 }
 
-/** Variables of the cron's housekeeping (see functions/housekeeping/), each with its default below. */
-type HousekeepingVariable =
+/** Numeric variables: the cron's housekeeping (see functions/housekeeping/) and the auth settings. */
+type NumericVariable =
+  | 'WATCHTOWER_TOKEN_DEFAULT_DAYS'
   | 'WATCHTOWER_RETENTION_COMPLETED_DAYS'
   | 'WATCHTOWER_RETENTION_FAILED_DAYS'
   | 'WATCHTOWER_RETENTION_METRICS_DAYS'
@@ -42,7 +43,7 @@ export const HOUSEKEEPING_DEFAULTS = {
  */
 export function numberVariable(
   env: Env,
-  name: HousekeepingVariable,
+  name: NumericVariable,
   fallback: number,
   rule: { min: number; max: number; integer?: boolean; unit: string },
 ): number {
@@ -66,7 +67,7 @@ const DAYS = { min: 0, max: 36_500, unit: 'days (0 keeps rows forever)' };
 
 export function retentionDays(
   env: Env,
-  name: Extract<HousekeepingVariable, `WATCHTOWER_RETENTION_${string}`>,
+  name: Extract<NumericVariable, `WATCHTOWER_RETENTION_${string}`>,
   fallback: number,
 ): number {
   return numberVariable(env, name, fallback, DAYS);
@@ -97,4 +98,37 @@ export function hostDeadAfterSeconds(env: Env): number {
     HOUSEKEEPING_DEFAULTS.hostDeadAfterSeconds,
     { min: 1, max: 3600, unit: 'seconds' },
   );
+}
+
+/**
+ * Days a new API token lives when its creator gives no expiry; null (unset or 0): such tokens do
+ * not expire.
+ */
+export function tokenDefaultDays(env: Env): number | null {
+  const days = numberVariable(env, 'WATCHTOWER_TOKEN_DEFAULT_DAYS', 0, {
+    min: 0,
+    max: 36_500,
+    integer: true,
+    unit: 'days (0: tokens without an expiry never expire)',
+  });
+  return days === 0 ? null : days;
+}
+
+/** The bootstrap admin token must be a real secret: at least this long. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+/**
+ * WATCHTOWER_ADMIN_TOKEN, trimmed, or null when unset. A shorter one than MIN_ADMIN_TOKEN_LENGTH is
+ * a deployment error: every authenticated request refuses with `misconfigured` until it is fixed,
+ * rather than accept a guessable admin secret.
+ */
+export function adminToken(env: Env): string | null {
+  const token = env.WATCHTOWER_ADMIN_TOKEN?.trim();
+  if (!token) return null;
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw misconfigured(
+      `WATCHTOWER_ADMIN_TOKEN is ${token.length} characters; it must be at least ${MIN_ADMIN_TOKEN_LENGTH} (generate one with \`openssl rand -base64 32\`)`,
+    );
+  }
+  return token;
 }

@@ -18,8 +18,10 @@ export interface Env {
   WATCHTOWER_LOCAL_NEON_RELAY?: string;
   /** Local development and tests only: "host:port" of the stand-in for Neon's HTTP `POST /sql` in front of a local Postgres. */
   WATCHTOWER_LOCAL_NEON_HTTP?: string;
-  /** Secret: the bootstrap admin API token, accepted as `Authorization: Bearer <token>` with the admin role. */
+  /** Secret: the bootstrap admin API token, accepted as `Authorization: Bearer <token>` with the admin role. At least 32 characters. */
   WATCHTOWER_ADMIN_TOKEN?: string;
+  /** Days a new API token lives when its creator gives no expiry. Unset or 0: such tokens never expire. */
+  WATCHTOWER_TOKEN_DEFAULT_DAYS?: string;
   /** Optional: with WATCHTOWER_ADMIN_PASSWORD, the first admin user, created on the first login while no user exists. */
   WATCHTOWER_ADMIN_EMAIL?: string;
   /** Secret, optional: the first admin user's password (see WATCHTOWER_ADMIN_EMAIL). */

@@ -27,7 +27,7 @@ const env = {
   neonHttpPort: Number(process.env.WATCHTOWER_LOCAL_NEON_HTTP_PORT ?? 0),
   upstashToken: process.env.UPSTASH_REDIS_REST_TOKEN ?? 'local-dev-token',
   bus: process.env.WATCHTOWER_COMMAND_BUS ?? 'database',
-  adminToken: process.env.WATCHTOWER_ADMIN_TOKEN ?? 'wt_local_admin_token_change_me',
+  adminToken: process.env.WATCHTOWER_ADMIN_TOKEN ?? 'wt_local_admin_token_change_me_before_deploying',
 };
 
 const children: ChildProcess[] = [];

@@ -3,6 +3,7 @@ import type { StatementDatabase } from '../../core/db/database';
 import { apiTokens } from '../../drizzle/schema';
 import type { Actor, Role } from './actor';
 import { base64UrlEncode, randomBytes, sha256Hex } from './crypto';
+import { type CreatorRoles, creatorRole, lowerRole } from './token-creator';
 
 /**
  * API tokens for automation: `wt_` + 32 random bytes (base64url). Only the SHA-256 of a token is
@@ -43,10 +44,15 @@ export async function createApiToken(
 }
 
 /**
- * The actor for a presented token, or null when it is unknown, revoked or expired (one answer
- * for all three: the caller learns nothing about which tokens exist).
+ * The actor for a presented token, or null when it is unknown, revoked, expired or its creator can
+ * no longer grant anything (one answer for all: the caller learns nothing about which tokens
+ * exist). Its role is the lower of the token's and what its creator has now.
  */
-export async function authenticateApiToken(db: StatementDatabase, token: string): Promise<Actor | null> {
+export async function authenticateApiToken(
+  db: StatementDatabase,
+  token: string,
+  roles: CreatorRoles,
+): Promise<Actor | null> {
   const [row] = await db
     .select()
     .from(apiTokens)
@@ -55,6 +61,8 @@ export async function authenticateApiToken(db: StatementDatabase, token: string)
   const now = Date.now();
   if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt.getTime() <= now))
     return null;
+  const cap = await creatorRole(db, row.createdBy, roles, now);
+  if (cap === null) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
     // Best effort: a failed bookkeeping write must not refuse a valid token.
     await db
@@ -68,7 +76,7 @@ export async function authenticateApiToken(db: StatementDatabase, token: string)
         );
       });
   }
-  return { kind: 'token', id: row.id, name: row.name, role: row.role };
+  return { kind: 'token', id: row.id, name: row.name, role: lowerRole(row.role, cap) };
 }
 
 export async function listApiTokens(

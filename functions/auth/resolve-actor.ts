@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { adminToken } from '../config';
 import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
 import { AccessKeysUnavailableError, AccessTokenError, accessConfig, verifyAccessJwt } from './access';
@@ -84,13 +85,17 @@ export async function resolveActor(c: Context<AppEnv>): Promise<ResolvedActor> {
 }
 
 async function actorForBearer(c: Context<AppEnv>, token: string): Promise<Actor> {
-  const bootstrap = c.env.WATCHTOWER_ADMIN_TOKEN?.trim();
+  const bootstrap = adminToken(c.env);
   // Compared in constant time whatever the token looks like, so timing does not reveal it.
   if (bootstrap && (await secretsEqual(token, bootstrap))) {
     return { kind: 'bootstrap', id: 'bootstrap', name: 'WATCHTOWER_ADMIN_TOKEN', role: 'admin' };
   }
   if (looksLikeApiToken(token)) {
-    const actor = await authenticateApiToken(c.get('services').db, token);
+    const access = accessConfig(c.env);
+    const actor = await authenticateApiToken(c.get('services').db, token, {
+      accessRole: access?.defaultRole ?? null,
+      accessServiceRole: access?.defaultRole ?? null,
+    });
     if (actor) return actor;
   }
   throw unauthorized('The API token is invalid, revoked or expired');

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { resolveActor } from '../auth/resolve-actor';
+import { adminToken } from '../config';
 import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
 
@@ -24,6 +25,9 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
       await next();
       return;
     }
+    // A too-short bootstrap secret refuses everything behind authentication, whoever asks, so
+    // the operator notices at once instead of running with a guessable admin credential.
+    adminToken(c.env);
     const resolved = await resolveActor(c);
     if (resolved.ambient && !SAFE_METHODS.has(c.req.method)) assertSameOrigin(c.req.raw);
     c.set('actor', resolved.actor);

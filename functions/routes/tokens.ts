@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { createRouter } from '../app';
 import { recordAudit } from '../audit';
 import { createApiToken, getApiToken, listApiTokens, revokeApiToken } from '../auth/api-tokens';
+import { tokenDefaultDays } from '../config';
 import { HttpError } from '../http-error';
 import { withRole } from '../middleware/require-role';
 import { errorResponses, jsonBody, jsonResponse, UuidParams } from '../schemas/common';
@@ -103,11 +104,18 @@ export const tokens = createRouter()
   .openapi(createTokenRoute, async (c) => {
     const body = c.req.valid('json');
     const actor = c.get('actor');
+    const defaultDays = tokenDefaultDays(c.env);
+    const expiresAt =
+      body.expiresAt !== undefined
+        ? new Date(body.expiresAt)
+        : defaultDays === null
+          ? null
+          : new Date(Date.now() + defaultDays * 24 * 60 * 60 * 1000);
     const created = await c.get('services').transactional.transaction(async (tx) => {
       const result = await createApiToken(tx, {
         name: body.name,
         role: body.role,
-        expiresAt: body.expiresAt === undefined ? null : new Date(body.expiresAt),
+        expiresAt,
         createdBy: actor,
       });
       await recordAudit(
@@ -121,7 +129,7 @@ export const tokens = createRouter()
             name: result.row.name,
             role: result.row.role,
             prefix: result.row.prefix,
-            expiresAt: body.expiresAt ?? null,
+            expiresAt: expiresAt?.toISOString() ?? null,
           },
         },
         { db: tx },

@@ -176,7 +176,10 @@ export const CreateTokenBodySchema = z
   .strictObject({
     name: singleLineText({ min: 1, max: 200 }).openapi({ example: 'deploy pipeline' }),
     role: RoleSchema,
-    expiresAt: TimestampSchema.optional().openapi({ description: 'Omit for a token that does not expire' }),
+    expiresAt: TimestampSchema.optional().openapi({
+      description:
+        'Omit for a token that does not expire (or, when WATCHTOWER_TOKEN_DEFAULT_DAYS is set, that expires after that many days)',
+    }),
   })
   .refine((body) => body.expiresAt === undefined || Date.parse(body.expiresAt) > Date.now(), {
     message: 'must be in the future',

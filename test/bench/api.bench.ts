@@ -59,7 +59,7 @@ const WARMUP = Number(process.env.API_BENCH_WARMUP ?? 15);
 const TARGET_P95_MS = 25;
 // A seed this old has no recent rollups or jobs left for the poll and metrics routes: seed again.
 const MAX_SEED_AGE_HOURS = 24;
-const ADMIN_TOKEN = `wt_bench_admin_${Math.random().toString(36).slice(2, 14)}`;
+const ADMIN_TOKEN = `wt_bench_admin_${crypto.randomUUID()}`;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Route {

@@ -45,7 +45,7 @@ const redisUrl = (() => {
   url.pathname = '/7';
   return url.toString();
 })();
-const adminToken = 'wt_e2e_admin_0123456789abcdef';
+const adminToken = 'wt_e2e_admin_0123456789abcdef0123456789';
 
 /** What ?wait took, per bus and route, printed at the end (information, not an assertion). */
 const waitLatencies: string[] = [];

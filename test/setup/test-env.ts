@@ -11,7 +11,7 @@ export const testEnv = {
    * The bootstrap admin token (WATCHTOWER_ADMIN_TOKEN) the workerd tests run with. Inside workerd
    * (no `process`) read it as `env.WATCHTOWER_ADMIN_TOKEN`, or use test/workers/support/api.ts.
    */
-  adminToken: 'wt_test_admin_0123456789abcdef',
+  adminToken: 'wt_test_admin_0123456789abcdef0123456789',
   /** Cloudflare Access as the workerd tests configure it; the keys come from a local stand-in. */
   accessTeamDomain: 'watchtower-test.cloudflareaccess.com',
   accessAudience: 'watchtower-test-audience',
