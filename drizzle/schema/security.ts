@@ -121,8 +121,10 @@ export const auditLog = pgTable(
 );
 
 /**
- * The login rate limiter: failed attempts per key (a hash of ip and email, or of the ip alone)
- * per fixed window. Old windows are deleted by `pruneAuthState`.
+ * The rate limiters (functions/auth/login-rate-limit.ts): login attempts per key (a hash of the
+ * address and email, of the address, or of the email) and failed bearer tokens per address, per
+ * fixed window. `failures` is the count (login attempts are counted before they are checked).
+ * Old windows are deleted by `pruneAuthState`.
  */
 export const loginAttempts = pgTable(
   'watchtower_login_attempts',

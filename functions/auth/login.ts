@@ -3,7 +3,7 @@ import { clientIp, recordAudit } from '../audit';
 import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
 import type { Actor } from './actor';
-import { assertLoginAllowed, clearLoginFailures, loginKeys, recordLoginFailure } from './login-rate-limit';
+import { clearLoginAttempts, countLoginAttempt, loginKeys, tooManyAttempts } from './login-rate-limit';
 import { hashPassword, spendPasswordTime, verifyPassword } from './passwords';
 import { createSession } from './sessions';
 import { anyUserExists, createUser, findUserByEmail, recordLogin, type UserRow } from './users';
@@ -15,9 +15,11 @@ export interface LoginResult {
 }
 
 /**
- * Email and password to a new session. Every failure answers the same 401 whatever went wrong (no
- * such user, wrong password, disabled, no password), takes the same time, counts toward the rate
- * limit and is audited with the real reason.
+ * Email and password to a new session. The attempt is counted before anything else (see
+ * login-rate-limit.ts): one past a limit gets 429 without a password hash being computed, and only
+ * the first such refusal of a window writes an audit row. Every other failure answers the same 401
+ * whatever went wrong (no such user, wrong password, disabled, no password), takes the same time
+ * and is audited with the real reason.
  */
 export async function login(
   c: Context<AppEnv>,
@@ -27,7 +29,27 @@ export async function login(
   const email = input.email.toLowerCase();
   const ip = clientIp(c);
   const keys = await loginKeys(ip, email);
-  await assertLoginAllowed(db, keys);
+  const throttled = await countLoginAttempt(db, keys);
+  if (throttled) {
+    if (throttled.firstRefusal) {
+      await recordAudit(
+        c,
+        {
+          action: 'auth.login',
+          targetType: 'user',
+          result: 'error',
+          details: {
+            email,
+            reason: 'rate limited',
+            limits: throttled.over,
+            note: 'further refusals in this 15-minute window are not written',
+          },
+        },
+        { actor: null },
+      );
+    }
+    throw tooManyAttempts('Too many login attempts', throttled.retryAfterSeconds);
+  }
   await ensureBootstrapAdmin(c, email);
 
   const user = await findUserByEmail(db, email);
@@ -42,7 +64,6 @@ export async function login(
   }
 
   if (failure !== null || !user) {
-    await recordLoginFailure(db, keys);
     await recordAudit(
       c,
       {
@@ -62,7 +83,7 @@ export async function login(
     ip,
     userAgent: c.req.header('user-agent') ?? null,
   });
-  await Promise.all([recordLogin(db, user.id), clearLoginFailures(db, keys)]);
+  await Promise.all([recordLogin(db, user.id), clearLoginAttempts(db, keys)]);
   const actor: Actor = { kind: 'session', id: user.id, name: user.email, role: user.role };
   await recordAudit(
     c,

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { clientIp, recordAudit } from '../audit';
 import { adminToken } from '../config';
 import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
@@ -7,6 +8,13 @@ import { AccessKeysUnavailableError, AccessTokenError, accessConfig, verifyAcces
 import type { Actor } from './actor';
 import { authenticateApiToken, looksLikeApiToken } from './api-tokens';
 import { secretsEqual } from './crypto';
+import {
+  BEARER_FAILURE_LIMIT,
+  bearerKey,
+  bearerThrottled,
+  countBearerFailure,
+  tooManyAttempts,
+} from './login-rate-limit';
 import { authenticateSession, SESSION_COOKIE } from './sessions';
 import { findUserByEmail } from './users';
 
@@ -84,19 +92,58 @@ export async function resolveActor(c: Context<AppEnv>): Promise<ResolvedActor> {
   throw unauthorized('Authentication required: send "Authorization: Bearer <token>" or log in');
 }
 
+/**
+ * Failed bearer tokens are counted per address (see login-rate-limit.ts): past
+ * BEARER_FAILURE_LIMIT a window, the address gets 429 for every bearer request, valid or not (so
+ * the answer tells a guesser nothing), without the token being looked at. The audit log gets the
+ * window's first failure and the one that reached the limit, not every guess.
+ */
 async function actorForBearer(c: Context<AppEnv>, token: string): Promise<Actor> {
+  const db = c.get('services').db;
+  const key = await bearerKey(clientIp(c));
+  const [blocked, actor] = await Promise.all([
+    key === null ? null : bearerThrottled(db, key),
+    identifyBearer(c, token),
+  ]);
+  if (blocked) throw blocked;
+  if (actor) return actor;
+  if (key !== null) {
+    const { failures, retryAfterSeconds } = await countBearerFailure(db, key);
+    if (failures === 1 || failures === BEARER_FAILURE_LIMIT) {
+      await recordAudit(
+        c,
+        {
+          action: 'auth.token',
+          targetType: 'token',
+          result: 'error',
+          details: {
+            reason: 'invalid token',
+            failuresThisWindow: failures,
+            note:
+              failures === 1
+                ? 'first invalid token from this address in this 15-minute window; the next ones are not written until the limit'
+                : `limit of ${BEARER_FAILURE_LIMIT} reached: this address gets 429 until the window ends`,
+          },
+        },
+        { actor: null },
+      );
+    }
+    if (failures > BEARER_FAILURE_LIMIT)
+      throw tooManyAttempts('Too many invalid tokens from this address', retryAfterSeconds);
+  }
+  throw unauthorized('The API token is invalid, revoked or expired');
+}
+
+async function identifyBearer(c: Context<AppEnv>, token: string): Promise<Actor | null> {
   const bootstrap = adminToken(c.env);
   // Compared in constant time whatever the token looks like, so timing does not reveal it.
   if (bootstrap && (await secretsEqual(token, bootstrap))) {
     return { kind: 'bootstrap', id: 'bootstrap', name: 'WATCHTOWER_ADMIN_TOKEN', role: 'admin' };
   }
-  if (looksLikeApiToken(token)) {
-    const access = accessConfig(c.env);
-    const actor = await authenticateApiToken(c.get('services').db, token, {
-      accessRole: access?.defaultRole ?? null,
-      accessServiceRole: access?.defaultRole ?? null,
-    });
-    if (actor) return actor;
-  }
-  throw unauthorized('The API token is invalid, revoked or expired');
+  if (!looksLikeApiToken(token)) return null;
+  const access = accessConfig(c.env);
+  return authenticateApiToken(c.get('services').db, token, {
+    accessRole: access?.defaultRole ?? null,
+    accessServiceRole: access?.defaultRole ?? null,
+  });
 }

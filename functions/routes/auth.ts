@@ -19,7 +19,7 @@ const loginRoute = createRoute({
   summary: 'Log in with email and password',
   description:
     'Starts a browser session: sets the `wt_session` cookie (HttpOnly, Secure, SameSite=Strict). ' +
-    'Failed attempts are limited per ip and email (429 with Retry-After).',
+    'Attempts are limited per address and email, per address and per email (429 with Retry-After).',
   security: [],
   request: { body: jsonBody(LoginBodySchema) },
   responses: {
