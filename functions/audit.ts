@@ -41,23 +41,55 @@ export async function recordAudit(
   c: Context<AppEnv>,
   entry: AuditEntry,
   options: RecordAuditOptions = {},
-): Promise<void> {
+): Promise<number> {
   // Public routes (the login) run without an actor: `get` answers undefined there despite the type.
   const actor = options.actor === undefined ? (c.get('actor') as Actor | undefined) : options.actor;
   const db = options.db ?? c.get('services').db;
-  await db.insert(auditLog).values({
-    actorKind: actor?.kind ?? 'anonymous',
-    actorId: actor?.id ?? '',
-    actorName: actor?.name ?? '',
-    action: entry.action,
-    targetType: entry.targetType,
-    targetId: entry.targetId ?? null,
-    result: entry.result,
-    commandId: entry.commandId ?? null,
-    details: entry.details ?? null,
-    ip: clientIp(c),
-    userAgent: c.req.header('user-agent')?.slice(0, MAX_USER_AGENT) ?? null,
-  });
+  const [row] = await db
+    .insert(auditLog)
+    .values({
+      actorKind: actor?.kind ?? 'anonymous',
+      actorId: actor?.id ?? '',
+      actorName: actor?.name ?? '',
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId ?? null,
+      result: entry.result,
+      commandId: entry.commandId ?? null,
+      details: entry.details ?? null,
+      ip: clientIp(c),
+      userAgent: c.req.header('user-agent')?.slice(0, MAX_USER_AGENT) ?? null,
+    })
+    .returning({ id: auditLog.id });
+  if (!row) throw new Error('inserting the audit row returned no row');
+  return row.id;
+}
+
+/** Sets the outcome of a row written before the action it records (see sendCommand). */
+export async function updateAuditOutcome(
+  db: StatementDatabase,
+  id: number,
+  outcome: { result: AuditResult; commandId?: string | undefined; details: unknown },
+): Promise<void> {
+  await db
+    .update(auditLog)
+    .set({ result: outcome.result, commandId: outcome.commandId ?? null, details: outcome.details })
+    .where(eq(auditLog.id, id));
+}
+
+/**
+ * For refusals (403s): the row is written, but a failure to write it is logged rather than turning
+ * the refusal into a 500.
+ */
+export async function recordRefusal(c: Context<AppEnv>, entry: Omit<AuditEntry, 'result'>): Promise<void> {
+  try {
+    await recordAudit(c, { ...entry, result: 'error' });
+  } catch (error) {
+    console.error(
+      `watchtower: writing the audit row of a refused ${entry.action} failed:`,
+      error instanceof Error ? error.message : error,
+    );
+  }
 }
 
 /** The client's address as Cloudflare saw it (it sets this header and overwrites a client's own). */

@@ -22,6 +22,7 @@ type NumericVariable =
   | 'WATCHTOWER_RETENTION_METRICS_DAYS'
   | 'WATCHTOWER_RETENTION_COMMANDS_DAYS'
   | 'WATCHTOWER_RETENTION_HOSTS_DAYS'
+  | 'WATCHTOWER_RETENTION_AUDIT_DAYS'
   | 'WATCHTOWER_HOST_DEAD_AFTER_SECONDS'
   | 'WATCHTOWER_PRUNE_BATCH_SIZE'
   | 'WATCHTOWER_PRUNE_MAX_BATCHES';
@@ -32,6 +33,7 @@ export const HOUSEKEEPING_DEFAULTS = {
   metricsDays: 30,
   commandsDays: 7,
   hostsDays: 7,
+  auditDays: 365,
   hostDeadAfterSeconds: 15,
   batchSize: 1000,
   maxBatches: 10,

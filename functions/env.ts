@@ -44,6 +44,8 @@ export interface Env {
   WATCHTOWER_RETENTION_COMMANDS_DAYS?: string;
   /** Days to keep dead or stopped hosts and worker processes after their last heartbeat. 0 keeps them forever. Default 7. */
   WATCHTOWER_RETENTION_HOSTS_DAYS?: string;
+  /** Days to keep audit log rows. 0 keeps them forever. Default 365. */
+  WATCHTOWER_RETENTION_AUDIT_DAYS?: string;
   /** Seconds without a heartbeat after which the cron marks a host and its workers dead. Default 15. */
   WATCHTOWER_HOST_DEAD_AFTER_SECONDS?: string;
   /** Rows one prune statement deletes at most. Default 1000. */

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { BusError } from '../../core/bus/bus-error';
 import type { CommandTarget } from '../../core/bus/command-bus';
 import { type CommandType, CommandValidationError, parseCommand } from '../../core/commands/command-types';
-import { recordAudit } from '../audit';
+import { recordAudit, updateAuditOutcome } from '../audit';
 import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
 import { answerCommand, type SendQuery } from './command-answer';
@@ -19,7 +19,7 @@ export interface CommandRequest {
 
 /**
  * Puts a command on the bus for a route and answers (see command-answer.ts): validates it with the
- * worker-host's own schemas, sends it as the request's actor, writes the audit row, leaves the
+ * worker-host's own schemas, writes the audit row, sends it as the request's actor, leaves the
  * pending marker (redis bus), and with `wait` waits for the host's answer.
  */
 export async function sendCommand(c: Context<AppEnv>, request: CommandRequest, options: SendQuery) {
@@ -32,8 +32,17 @@ export async function sendCommand(c: Context<AppEnv>, request: CommandRequest, o
     }
     throw error;
   }
-  const { bus } = c.get('services');
+  const { bus, db } = c.get('services');
   const actor = c.get('actor');
+  const details = { type: request.type, target: request.target, args };
+  // The audit row first, saying the command was not sent; the send; then the row's outcome. A
+  // failed insert stops the request before anything went out, so a retry cannot duplicate the
+  // command, and a request that dies midway leaves a row saying so rather than no row.
+  const auditId = await recordAudit(c, {
+    ...request.audit,
+    result: 'error',
+    details: { ...details, error: 'not sent: the request ended before the send' },
+  });
   let command: Awaited<ReturnType<typeof bus.send>>;
   try {
     command = await bus.send({
@@ -44,25 +53,23 @@ export async function sendCommand(c: Context<AppEnv>, request: CommandRequest, o
       createdBy: `${actor.kind}:${actor.id}`.slice(0, 200),
     });
   } catch (error) {
-    // Refused input changed nothing, so it leaves no audit row (like every other 4xx).
+    const message = error instanceof Error ? error.message : String(error);
+    await updateAuditOutcome(db, auditId, { result: 'error', details: { ...details, error: message } });
     if (error instanceof BusError && error.code.startsWith('invalid_')) {
       throw new HttpError(400, 'bad_request', error.message);
     }
-    const message = error instanceof Error ? error.message : String(error);
-    await recordAudit(c, {
-      ...request.audit,
-      result: 'error',
-      details: { type: request.type, target: request.target, args, error: message },
-    });
     if (error instanceof BusError) throw new HttpError(503, 'unavailable', message);
     throw error;
   }
-  await recordAudit(c, {
-    ...request.audit,
-    result: 'accepted',
-    commandId: command.id,
-    details: { type: request.type, target: request.target, args },
-  });
+  // The command is out: from here a failure must not answer 500 (the client would send it again).
+  await updateAuditOutcome(db, auditId, { result: 'accepted', commandId: command.id, details }).catch(
+    (error: unknown) => {
+      console.error(
+        `watchtower: command ${command.id} was sent but its audit row ${auditId} could not be updated:`,
+        error instanceof Error ? error.message : error,
+      );
+    },
+  );
   await rememberPending(c, command);
   const wait = options.wait ?? 0;
   if (wait > 0) {

@@ -1,3 +1,4 @@
+import { pruneAudit } from './prune-audit';
 import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
 import { pruneHosts } from './prune-hosts';
@@ -13,6 +14,7 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneHosts,
   pruneCommands,
   pruneAuth,
+  pruneAudit,
   pruneCompletedJobs,
   pruneFailedJobs,
   pruneMetrics,

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { recordRefusal } from '../audit';
 import { resolveActor } from '../auth/resolve-actor';
 import { adminToken } from '../config';
 import type { AppEnv } from '../env';
@@ -29,8 +30,25 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     // the operator notices at once instead of running with a guessable admin credential.
     adminToken(c.env);
     const resolved = await resolveActor(c);
-    if (resolved.ambient && !SAFE_METHODS.has(c.req.method)) assertSameOrigin(c.req.raw);
     c.set('actor', resolved.actor);
+    if (resolved.ambient && !SAFE_METHODS.has(c.req.method)) {
+      try {
+        assertSameOrigin(c.req.raw);
+      } catch (error) {
+        if (error instanceof HttpError) {
+          await recordRefusal(c, {
+            action: 'auth.csrf',
+            targetType: 'route',
+            targetId: `${c.req.method} ${c.req.path.slice(0, 512)}`,
+            details: {
+              reason: error.message.slice(0, 512),
+              origin: c.req.header('origin')?.slice(0, 512) ?? null,
+            },
+          });
+        }
+        throw error;
+      }
+    }
     if (resolved.sessionId !== undefined) c.set('sessionId', resolved.sessionId);
     await next();
   };

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { recordRefusal } from '../audit';
 import { type Actor, type Role, roleAtLeast } from '../auth/actor';
 import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
@@ -17,6 +18,13 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
       throw new HttpError(401, 'unauthorized', 'Authentication required');
     }
     if (!roleAtLeast(actor.role, role)) {
+      // The actor is known, so each refusal is one row someone authenticated chose to cause.
+      await recordRefusal(c, {
+        action: 'auth.forbidden',
+        targetType: 'route',
+        targetId: `${c.req.method} ${c.req.routePath}`,
+        details: { reason: 'role too low', needed: role, had: actor.role, path: c.req.path.slice(0, 512) },
+      });
       throw new HttpError(403, 'forbidden', `This needs the ${role} role; you have ${actor.role}`);
     }
     await next();
