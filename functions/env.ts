@@ -32,6 +32,8 @@ export interface Env {
   WATCHTOWER_ACCESS_AUD?: string;
   /** Role of an Access identity whose email matches no user: viewer (default), operator or admin. */
   WATCHTOWER_ACCESS_ROLE?: string;
+  /** Role of an Access service token (no email): viewer (default), operator or admin. */
+  WATCHTOWER_ACCESS_SERVICE_ROLE?: string;
   /** Tests only: where to fetch the Access signing keys instead of `https://<team>/cdn-cgi/access/certs`. */
   WATCHTOWER_ACCESS_CERTS_URL?: string;
   /** Days to keep completed (and deleted) jobs, by completion time; the cron prunes older ones. 0 keeps them forever. Default 7. */

@@ -15,6 +15,8 @@ export interface AccessConfig {
   audience: string;
   certsUrl: string;
   defaultRole: Role;
+  /** Role of a service token (an identity without an email): WATCHTOWER_ACCESS_SERVICE_ROLE. */
+  serviceRole: Role;
 }
 
 export interface AccessIdentity {
@@ -42,6 +44,11 @@ const KEYS_MAX_AGE_MS = 60 * 60 * 1000;
 // tokens must not turn into a stream of fetches.
 const REFETCH_MIN_INTERVAL_MS = 30 * 1000;
 const FETCH_TIMEOUT_MS = 5_000;
+// After a failed fetch, the next one waits: 10 s, doubling per failure up to 5 min. Meanwhile
+// requests are judged with the keys in hand (stale ones included) or answered 503 at once,
+// rather than each waiting up to FETCH_TIMEOUT_MS on an endpoint that is down.
+const BACKOFF_FIRST_MS = 10_000;
+const BACKOFF_MAX_MS = 5 * 60 * 1000;
 
 /** Null when Access is not configured (both the team domain and the audience are needed). */
 export function accessConfig(env: Env): AccessConfig | null {
@@ -63,11 +70,18 @@ export function accessConfig(env: Env): AccessConfig | null {
       `WATCHTOWER_ACCESS_ROLE must be viewer, operator or admin, got ${JSON.stringify(role)}`,
     );
   }
+  const serviceRole = env.WATCHTOWER_ACCESS_SERVICE_ROLE?.trim() || 'viewer';
+  if (!isRole(serviceRole)) {
+    throw misconfigured(
+      `WATCHTOWER_ACCESS_SERVICE_ROLE must be viewer, operator or admin, got ${JSON.stringify(serviceRole)}`,
+    );
+  }
   return {
     issuer: `https://${host}`,
     audience,
     certsUrl: env.WATCHTOWER_ACCESS_CERTS_URL?.trim() || `https://${host}/cdn-cgi/access/certs`,
     defaultRole: role,
+    serviceRole,
   };
 }
 
@@ -148,6 +162,8 @@ interface KeySet {
 
 const keySets = new Map<string, KeySet>();
 const inFlight = new Map<string, Promise<KeySet>>();
+/** Per certs URL: no fetch before `until`; `delayMs` is the wait that was set, doubled next time. */
+const backoffs = new Map<string, { until: number; delayMs: number }>();
 
 async function signingKey(certsUrl: string, kid: string): Promise<CryptoKey | null> {
   let set = keySets.get(certsUrl);
@@ -155,11 +171,23 @@ async function signingKey(certsUrl: string, kid: string): Promise<CryptoKey | nu
   const stale = !set || now - set.fetchedAt > KEYS_MAX_AGE_MS;
   const unknownKid = set !== undefined && !set.keys.has(kid) && now - set.fetchedAt > REFETCH_MIN_INTERVAL_MS;
   if (stale || unknownKid) {
-    try {
-      set = await fetchKeySet(certsUrl);
-    } catch (error) {
-      // A stale key set is better than none while the certs endpoint hiccups.
-      if (!set) throw error;
+    const backoff = backoffs.get(certsUrl);
+    if (backoff && now < backoff.until) {
+      if (!set) {
+        throw new AccessKeysUnavailableError(
+          `the Cloudflare Access keys could not be fetched from ${certsUrl}; next try in ${Math.ceil((backoff.until - now) / 1000)} s`,
+        );
+      }
+    } else {
+      try {
+        set = await fetchKeySet(certsUrl);
+        backoffs.delete(certsUrl);
+      } catch (error) {
+        const delayMs = backoff ? Math.min(backoff.delayMs * 2, BACKOFF_MAX_MS) : BACKOFF_FIRST_MS;
+        backoffs.set(certsUrl, { until: Date.now() + delayMs, delayMs });
+        // A stale key set is better than none while the certs endpoint hiccups.
+        if (!set) throw error;
+      }
     }
   }
   return set?.keys.get(kid) ?? null;

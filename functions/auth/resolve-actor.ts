@@ -70,7 +70,7 @@ export async function resolveActor(c: Context<AppEnv>): Promise<ResolvedActor> {
       // A service token: automation, not a browser, so no cross-site risk.
       const name = identity.commonName ?? identity.sub;
       return {
-        actor: { kind: 'access', id: `access-service:${name}`, name, role: access.defaultRole },
+        actor: { kind: 'access', id: `access-service:${name}`, name, role: access.serviceRole },
         ambient: false,
       };
     }

@@ -201,6 +201,34 @@ describe('Cloudflare Access JWTs', () => {
     expect(hits.hits).toBe(1);
   });
 
+  it('give a service token WATCHTOWER_ACCESS_SERVICE_ROLE (default viewer), not the role for people', async () => {
+    const jwt = await sign(key, { email: undefined, common_name: 'ci.roles', sub: '' });
+    const me = async (extra: Partial<Env>) => {
+      const response = await withAccess(jwt, { ...bindings, ...extra })('/api/auth/me');
+      return response.status === 200
+        ? (await response.json<{ actor: { role: string } }>()).actor.role
+        : (await errorOf(response)).message;
+    };
+    expect(await me({})).toBe('viewer');
+    expect(await me({ WATCHTOWER_ACCESS_ROLE: 'admin' })).toBe('viewer');
+    expect(await me({ WATCHTOWER_ACCESS_SERVICE_ROLE: 'operator' })).toBe('operator');
+    expect(await me({ WATCHTOWER_ACCESS_SERVICE_ROLE: 'root' })).toContain('WATCHTOWER_ACCESS_SERVICE_ROLE');
+  });
+
+  it('do not refetch keys that could not be fetched on every request (back off)', async () => {
+    const name = unique('down');
+    const down = { ...bindings, WATCHTOWER_ACCESS_CERTS_URL: `${env.WATCHTOWER_TEST_JWKS_URL}/jwks/${name}` };
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const response = await withAccess(
+        await sign(key, { email: uniqueEmail('down') }),
+        down,
+      )('/api/auth/me');
+      expect(response.status, `attempt ${attempt}`).toBe(503);
+    }
+    const hits = await (await fetch(`${env.WATCHTOWER_TEST_JWKS_URL}/hits/${name}`)).json<{ hits: number }>();
+    expect(hits.hits).toBe(1);
+  });
+
   it('answer 503 when the signing keys cannot be fetched', async () => {
     const response = await withAccess(await sign(key, { email: uniqueEmail('down') }), {
       WATCHTOWER_ACCESS_CERTS_URL: `${env.WATCHTOWER_TEST_JWKS_URL}/jwks/${unique('never-published')}`,
@@ -236,7 +264,7 @@ describe('Cloudflare Access JWTs', () => {
     const jwt = await sign(key, { email: undefined, common_name: 'ci.access', sub: '' });
     const response = await withAccess(
       jwt,
-      { ...bindings, WATCHTOWER_ACCESS_ROLE: 'admin' },
+      { ...bindings, WATCHTOWER_ACCESS_SERVICE_ROLE: 'admin' },
       {
         method: 'POST',
         json: { name: unique('from-service-token'), role: 'viewer' },
