@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { migrateDatabase } from '../drizzle/migrate';
+import { MIN_ADMIN_TOKEN_LENGTH } from '../functions/config';
 import { buildWeb } from './build-web';
 import { startNeonHttp } from './local-only/neon-http';
 import { startNeonRelay } from './local-only/neon-relay';
@@ -35,6 +36,12 @@ const closers: Array<() => Promise<void>> = [];
 let stopping = false;
 
 async function main(): Promise<void> {
+  // The Worker would answer every authenticated request `misconfigured`: say so before starting.
+  if (env.adminToken.trim().length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new Error(
+      `WATCHTOWER_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it has ${env.adminToken.trim().length}); generate one with \`openssl rand -base64 32\``,
+    );
+  }
   step('Checking Postgres and Redis');
   await Promise.all([ensurePostgres(env.databaseUrl), ensureRedis(env.redisUrl)]);
   await ensureDatabase(env.databaseUrl);
