@@ -169,6 +169,20 @@ export async function countBearerFailure(
 }
 
 /**
+ * Counts one refused cross-site login from an address; true for the window's first, the only
+ * one worth an audit row (anyone can send these, so one each would let them fill the log).
+ */
+export async function firstCrossSiteLogin(
+  db: StatementDatabase,
+  ip: string | null,
+  now = Date.now(),
+): Promise<boolean> {
+  const key = await sha256Hex(`login-csrf\u0000${addressGroup(ip)}`);
+  const rows = await incrementCounters(db, [key], windowStart(now));
+  return rows.get(key) === 1;
+}
+
+/**
  * Housekeeping for the cron: rate-limit windows that ended, and sessions that ended more than a
  * day ago (kept that long so a "why was I logged out" question can still be answered).
  */

@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { createRouter } from '../app';
-import { recordAudit } from '../audit';
+import { clientIp, recordAudit, recordRefusal } from '../audit';
 import { login } from '../auth/login';
+import { firstCrossSiteLogin } from '../auth/login-rate-limit';
 import { revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../auth/sessions';
 import { getUser } from '../auth/users';
 import { HttpError } from '../http-error';
@@ -57,6 +58,18 @@ export const auth = createRouter()
       (origin !== undefined && origin !== new URL(c.req.url).origin) ||
       c.req.header('sec-fetch-site') === 'cross-site'
     ) {
+      if (await firstCrossSiteLogin(c.get('services').db, clientIp(c))) {
+        await recordRefusal(c, {
+          action: 'auth.csrf',
+          targetType: 'route',
+          targetId: 'POST /api/auth/login',
+          details: {
+            reason: 'cross-site login',
+            origin: origin?.slice(0, 512) ?? null,
+            note: 'first from this address in this 15-minute window; the next ones are not written',
+          },
+        });
+      }
       throw new HttpError(403, 'forbidden', 'Cross-site login refused');
     }
     const result = await login(c, c.req.valid('json'));

@@ -7,7 +7,17 @@ import type { NeonDatabaseHandle } from '../../core/db/neon-database';
 import { auditLog, commands } from '../../drizzle/schema';
 import { pruneAudit } from '../../functions/housekeeping/prune-audit';
 import { HOUSEKEEPING_STEPS } from '../../functions/housekeeping/run-housekeeping';
-import { adminHeaders, bearer, call, createToken, createUser, login, ORIGIN, unique } from './support/api';
+import {
+  adminHeaders,
+  bearer,
+  call,
+  createToken,
+  createUser,
+  login,
+  ORIGIN,
+  randomIp,
+  unique,
+} from './support/api';
 import { openTestDatabase } from './support/database';
 import { type Fleet, Seed, seedFleet } from './support/seed';
 
@@ -107,6 +117,31 @@ describe('refusals are audited', () => {
     });
     expect(ours.status).toBe(201);
     expect(await auditRows('auth.csrf', admin.id)).toHaveLength(1);
+  });
+});
+
+describe('cross-site logins', () => {
+  it('are audited once per address and window, however many arrive', async () => {
+    const user = await createUser('viewer');
+    const ip = randomIp();
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const response = await call('/api/auth/login', {
+        method: 'POST',
+        headers: { origin: 'https://evil.example', 'cf-connecting-ip': ip },
+        json: { email: user.email, password: user.password },
+      });
+      expect(response.status).toBe(403);
+    }
+    const rows = await database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'auth.csrf'), eq(auditLog.ip, ip)));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      actorKind: 'anonymous',
+      targetId: 'POST /api/auth/login',
+      details: { reason: 'cross-site login', origin: 'https://evil.example' },
+    });
   });
 });
 
