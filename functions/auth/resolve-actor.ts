@@ -144,6 +144,6 @@ async function identifyBearer(c: Context<AppEnv>, token: string): Promise<Actor 
   const access = accessConfig(c.env);
   return authenticateApiToken(c.get('services').db, token, {
     accessRole: access?.defaultRole ?? null,
-    accessServiceRole: access?.defaultRole ?? null,
+    accessServiceRole: access?.serviceRole ?? null,
   });
 }

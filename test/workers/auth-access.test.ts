@@ -275,5 +275,21 @@ describe('Cloudflare Access JWTs', () => {
       createdBy: 'access:access-service:ci.access',
       createdByName: 'ci.access',
     });
+    // A token it makes is capped by the role service tokens have now.
+    const operatorToken = await withAccess(
+      jwt,
+      { ...bindings, WATCHTOWER_ACCESS_SERVICE_ROLE: 'admin' },
+      { method: 'POST', json: { name: unique('from-service-token'), role: 'operator' } },
+    )('/api/tokens');
+    const made = await operatorToken.json<{ token: string }>();
+    const roleOf = async (serviceRole: string) => {
+      const me = await call('/api/auth/me', {
+        headers: { authorization: `Bearer ${made.token}` },
+        env: { ...bindings, WATCHTOWER_ACCESS_SERVICE_ROLE: serviceRole, WATCHTOWER_ACCESS_ROLE: 'admin' },
+      });
+      return (await me.json<{ actor: { role: string } }>()).actor.role;
+    };
+    expect(await roleOf('admin')).toBe('operator');
+    expect(await roleOf('viewer')).toBe('viewer');
   });
 });
