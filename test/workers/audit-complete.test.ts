@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
 import { rowsOf } from '../../core/db/database';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
-import { auditLog, commands } from '../../drizzle/schema';
+import { auditLog, commands, sessions } from '../../drizzle/schema';
 import { pruneAudit } from '../../functions/housekeeping/prune-audit';
 import { HOUSEKEEPING_STEPS } from '../../functions/housekeeping/run-housekeeping';
 import {
@@ -142,6 +142,26 @@ describe('cross-site logins', () => {
       targetId: 'POST /api/auth/login',
       details: { reason: 'cross-site login', origin: 'https://evil.example' },
     });
+  });
+});
+
+describe('client-chosen text', () => {
+  it('is stored bounded: the user agent of a session and of its audit row', async () => {
+    const user = await createUser('viewer');
+    const userAgent = `agent-${'x'.repeat(4000)}`;
+    const response = await call('/api/auth/login', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'cf-connecting-ip': randomIp(), 'user-agent': userAgent },
+      json: { email: user.email, password: user.password },
+    });
+    expect(response.status).toBe(200);
+    const [session] = await database.db
+      .select({ userAgent: sessions.userAgent })
+      .from(sessions)
+      .where(eq(sessions.userId, user.id));
+    expect(session?.userAgent).toBe(userAgent.slice(0, 512));
+    const [row] = await auditRows('auth.login', user.id);
+    expect(row?.userAgent).toBe(userAgent.slice(0, 512));
   });
 });
 
