@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { migrateDatabase } from '../drizzle/migrate';
 import { buildWeb } from './build-web';
+import { devAdminFromEnv, ensureDevAdmin } from './local-only/dev-admin';
 import { startNeonHttp } from './local-only/neon-http';
 import { startNeonRelay } from './local-only/neon-relay';
 import { ensureDatabase, ensurePostgres, ensureRedis } from './local-only/services';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   await ensureDatabase(env.databaseUrl);
   const { applied } = await migrateDatabase(env.databaseUrl);
   step(applied ? `Applied ${applied} migration(s)` : 'Database is up to date');
+  const admin = devAdminFromEnv(process.env);
+  await ensureDevAdmin(env.databaseUrl, admin);
 
   const relay = await startNeonRelay({ port: env.relayPort });
   closers.push(relay.close);
@@ -83,11 +86,21 @@ async function main(): Promise<void> {
       `UPSTASH_REDIS_REST_TOKEN:${env.upstashToken}`,
       '--var',
       `WATCHTOWER_ADMIN_TOKEN:${env.adminToken}`,
+      '--var',
+      `WATCHTOWER_ADMIN_EMAIL:${admin.email}`,
+      '--var',
+      `WATCHTOWER_ADMIN_PASSWORD:${admin.password}`,
     ],
     { WRANGLER_SEND_METRICS: 'false' },
   );
   await waitForHealth(`http://127.0.0.1:${env.port}/api/health`, wrangler);
-  step(`Dashboard and API on http://127.0.0.1:${env.port} (admin token: ${env.adminToken})`);
+  step(`Dashboard and API on http://127.0.0.1:${env.port} (API admin token: ${env.adminToken})`);
+  step(
+    admin.generated
+      ? `Sign in at http://127.0.0.1:${env.port} as ${admin.email} with password ${admin.password} ` +
+          '(a demo admin with a new password each start; set WATCHTOWER_ADMIN_EMAIL and WATCHTOWER_ADMIN_PASSWORD to choose)'
+      : `Sign in at http://127.0.0.1:${env.port} as ${admin.email} with WATCHTOWER_ADMIN_PASSWORD`,
+  );
 
   const demo = fileURLToPath(new URL('../worker-host/demo/watchtower.config.ts', import.meta.url));
   if (existsSync(demo)) {
