@@ -16,6 +16,7 @@ import { startNeonHttp } from './local-only/neon-http';
 import { startNeonRelay } from './local-only/neon-relay';
 import { ensureDatabase, ensurePostgres, ensureRedis } from './local-only/services';
 import { startUpstashRest } from './local-only/upstash-rest';
+import { wranglerDevArgs } from './local-only/wrangler-dev';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const env = {
@@ -64,33 +65,20 @@ async function main(): Promise<void> {
   const wrangler = start(
     'worker',
     './node_modules/.bin/wrangler',
-    [
-      'dev',
-      '--port',
-      String(env.port),
-      '--ip',
-      '127.0.0.1',
-      '--test-scheduled',
-      '--show-interactive-dev-session=false',
-      '--var',
-      `DATABASE_URL:${env.databaseUrl}`,
-      '--var',
-      `WATCHTOWER_LOCAL_NEON_RELAY:127.0.0.1:${relay.port}`,
-      '--var',
-      `WATCHTOWER_LOCAL_NEON_HTTP:127.0.0.1:${neonHttp.port}`,
-      '--var',
-      `WATCHTOWER_COMMAND_BUS:${env.bus}`,
-      '--var',
-      `UPSTASH_REDIS_REST_URL:${upstash.url}`,
-      '--var',
-      `UPSTASH_REDIS_REST_TOKEN:${env.upstashToken}`,
-      '--var',
-      `WATCHTOWER_ADMIN_TOKEN:${env.adminToken}`,
-      '--var',
-      `WATCHTOWER_ADMIN_EMAIL:${admin.email}`,
-      '--var',
-      `WATCHTOWER_ADMIN_PASSWORD:${admin.password}`,
-    ],
+    wranglerDevArgs({
+      port: env.port,
+      vars: {
+        DATABASE_URL: env.databaseUrl,
+        WATCHTOWER_LOCAL_NEON_RELAY: `127.0.0.1:${relay.port}`,
+        WATCHTOWER_LOCAL_NEON_HTTP: `127.0.0.1:${neonHttp.port}`,
+        WATCHTOWER_COMMAND_BUS: env.bus,
+        UPSTASH_REDIS_REST_URL: upstash.url,
+        UPSTASH_REDIS_REST_TOKEN: env.upstashToken,
+        WATCHTOWER_ADMIN_TOKEN: env.adminToken,
+        WATCHTOWER_ADMIN_EMAIL: admin.email,
+        WATCHTOWER_ADMIN_PASSWORD: admin.password,
+      },
+    }),
     { WRANGLER_SEND_METRICS: 'false' },
   );
   await waitForHealth(`http://127.0.0.1:${env.port}/api/health`, wrangler);

@@ -3,6 +3,7 @@ import type { JobStats, PollWorker, RecentJob } from '../api/client';
 import { Banner } from '../components/banner';
 import { RelativeTime } from '../components/relative-time';
 import { StatCard } from '../components/stat-card';
+import { TableScroll } from '../components/table-scroll';
 import type { Certainty } from '../lib/format';
 import { formatCount, formatDuration } from '../lib/format';
 import { dashboardPoll } from '../state/poll';
@@ -93,7 +94,7 @@ function RecentJobs({ jobs, now }: { jobs: RecentJob[]; now: number }) {
       {jobs.length === 0 ? (
         <p class="empty">No jobs yet. They appear here as soon as a worker-host records them.</p>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Recent jobs">
           <table>
             <thead>
               <tr>
@@ -123,7 +124,7 @@ function RecentJobs({ jobs, now }: { jobs: RecentJob[]; now: number }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );
@@ -136,7 +137,7 @@ function Workers({ workers, now }: { workers: PollWorker[]; now: number }) {
       {workers.length === 0 ? (
         <p class="empty">No worker process is running. Start a worker-host: `watchtower supervisor`.</p>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Worker processes">
           <table>
             <thead>
               <tr>
@@ -172,7 +173,7 @@ function Workers({ workers, now }: { workers: PollWorker[]; now: number }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );
