@@ -19,7 +19,7 @@ let stack: DashboardStack;
 let browser: TestBrowser;
 
 beforeAll(async () => {
-  stack = await startDashboardStack();
+  stack = await startDashboardStack('browser');
   browser = await launchChromium(stack.baseURL);
 }, 180_000);
 

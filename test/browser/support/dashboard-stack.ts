@@ -34,6 +34,8 @@ export interface DashboardStack {
   databaseUrl: string;
   /** The admin the tests sign in as. */
   admin: { email: string; password: string };
+  /** The bootstrap admin token, for API calls from the test itself. */
+  adminToken: string;
   /** The queue the worker-host works on (BullMQ, real Redis). */
   queue: Queue;
   host: HostProcess;
@@ -42,10 +44,13 @@ export interface DashboardStack {
   close(): Promise<void>;
 }
 
-/** Each test run gets an empty database of its own: counts on screen start from zero. */
-function browserDatabaseUrl(): string {
+/**
+ * Each test file gets an empty database of its own (`<test database>_<name>`), made afresh each
+ * run: counts on screen start from zero, and two files running at once never share one.
+ */
+function browserDatabaseUrl(name: string): string {
   const url = new URL(testEnv.databaseUrl);
-  url.pathname = `${url.pathname}_browser`;
+  url.pathname = `${url.pathname}_${name}`;
   return url.toString();
 }
 
@@ -89,8 +94,8 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
   throw new Error(`${url} did not answer 200 within 60 s:\n${output()}`);
 }
 
-export async function startDashboardStack(): Promise<DashboardStack> {
-  const databaseUrl = browserDatabaseUrl();
+export async function startDashboardStack(name: string): Promise<DashboardStack> {
+  const databaseUrl = browserDatabaseUrl(name);
   const admin = { email: 'browser-admin@example.test', password: `pw-${uniqueName('admin')}` };
   const closers: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
@@ -179,6 +184,7 @@ export async function startDashboardStack(): Promise<DashboardStack> {
       baseURL,
       databaseUrl,
       admin,
+      adminToken: testEnv.adminToken,
       queue,
       host,
       async sql(text, values = []) {

@@ -1,4 +1,4 @@
-import { hc, type InferResponseType } from 'hono/client';
+import { hc, type InferRequestType, type InferResponseType } from 'hono/client';
 // Types only: the Worker's code never reaches the browser bundle.
 import type { AppType } from '../../../functions/index';
 import { sessionEnded } from '../state/session-events';
@@ -40,3 +40,8 @@ export async function errorMessage(
   }
   return `The server answered ${response.status} ${response.statusText}`.trim();
 }
+
+export type JobList = InferResponseType<(typeof api.api.jobs)['$get'], 200>;
+export type JobSummary = JobList['jobs'][number];
+export type JobDetail = InferResponseType<(typeof api.api.jobs)[':id']['$get'], 200>;
+export type JobQuery = InferRequestType<(typeof api.api.jobs)['$get']>['query'];

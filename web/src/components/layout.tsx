@@ -3,7 +3,15 @@ import { useLocation } from 'preact-iso';
 import { me, signOut } from '../state/session';
 import { POLL_INTERVALS, pollIntervalSeconds, THEMES, type Theme, theme } from '../state/settings';
 
-const PAGES = [{ href: '/', label: 'Overview' }] as const;
+const PAGES = [
+  { href: '/', label: 'Overview' },
+  { href: '/jobs', label: 'Jobs' },
+] as const;
+
+/** The page a path belongs to: /jobs/42 is under Jobs. */
+function isCurrent(href: string, path: string): boolean {
+  return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
+}
 
 export function Layout({ children }: { children: ComponentChildren }) {
   const { path } = useLocation();
@@ -21,7 +29,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           <ul>
             {PAGES.map((page) => (
               <li key={page.href}>
-                <a href={page.href} aria-current={path === page.href ? 'page' : undefined}>
+                <a href={page.href} aria-current={isCurrent(page.href, path) ? 'page' : undefined}>
                   {page.label}
                 </a>
               </li>

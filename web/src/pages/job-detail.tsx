@@ -1,0 +1,151 @@
+import { useSignal } from '@preact/signals';
+import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
+import { useRoute } from 'preact-iso';
+import { api, errorMessage, type JobDetail as Job } from '../api/client';
+import { Banner } from '../components/banner';
+import { LongText } from '../components/long-text';
+import { RelativeTime } from '../components/relative-time';
+import { StatusBadge } from '../components/status-badge';
+import { formatDuration } from '../lib/format';
+
+/** JSON as indented text; a payload cut by the recorder is stored as a string of its start. */
+function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value, null, 2) ?? '';
+}
+
+/** One job: what it was given, what it returned or threw, and each attempt. */
+export function JobDetail() {
+  const { params } = useRoute();
+  const id = params.id ?? '';
+  const job = useSignal<Job | undefined>(undefined);
+  const error = useSignal<string | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    job.value = undefined;
+    error.value = null;
+    api.api.jobs[':id']
+      .$get({ param: { id } })
+      .then(async (response) => {
+        if (!current) return;
+        if (response.ok) job.value = await response.json();
+        else error.value = await errorMessage(response);
+      })
+      .catch(() => {
+        if (current) error.value = 'The server cannot be reached';
+      });
+    return () => {
+      current = false;
+    };
+  }, [id]);
+
+  const data = job.value;
+  return (
+    <section aria-labelledby="job-title">
+      <p>
+        <a href="/jobs">← Jobs</a>
+      </p>
+      {error.value !== null && (
+        <Banner tone="error">
+          <strong>Cannot load job {id}.</strong> {error.value}
+        </Banner>
+      )}
+      {data === undefined ? error.value === null && <p class="loading">Loading…</p> : <JobView job={data} />}
+    </section>
+  );
+}
+
+function JobView({ job }: { job: Job }) {
+  const now = Date.now();
+  const payload = asText(job.payload);
+  const result = asText(job.result);
+  return (
+    <>
+      <h1 id="job-title" class="cell-text">
+        {job.name} <StatusBadge status={job.status} />
+      </h1>
+      <dl class="facts card">
+        <Fact term="BullMQ id">{job.jobId}</Fact>
+        <Fact term="Queue">
+          {job.queue} ({job.connection})
+        </Fact>
+        <Fact term="Attempts">
+          {job.attempts} of {job.maxAttempts}
+        </Fact>
+        <Fact term="Worker">{job.workerId ?? '–'}</Fact>
+        <Fact term="Queued">
+          <RelativeTime at={job.queuedAt} now={now} />
+        </Fact>
+        <Fact term="Started">
+          <RelativeTime at={job.startedAt} now={now} />
+        </Fact>
+        <Fact term="Finished">
+          <RelativeTime at={job.completedAt} now={now} />
+        </Fact>
+        <Fact term="Waited">{formatDuration(job.waitMs)}</Fact>
+        <Fact term="Ran">{formatDuration(job.runMs)}</Fact>
+        <Fact term="Data size">{job.dataSize.toLocaleString()} bytes</Fact>
+      </dl>
+      {job.exception !== null && (
+        <section class="card" aria-labelledby="exception-title">
+          <h2 id="exception-title">Exception</h2>
+          <LongText text={job.exception} label="Exception" fileName={`job-${job.id}-exception.txt`} />
+        </section>
+      )}
+      <section class="card" aria-labelledby="payload-title">
+        <h2 id="payload-title">Data</h2>
+        {job.payloadTruncated && (
+          <p class="hint">The recorder kept only the start of this job's data (its payload cap).</p>
+        )}
+        {payload === '' ? (
+          <p class="empty">No data.</p>
+        ) : (
+          <LongText text={payload} label="Job data" fileName={`job-${job.id}-data.json`} />
+        )}
+      </section>
+      {result !== '' && (
+        <section class="card" aria-labelledby="result-title">
+          <h2 id="result-title">Result</h2>
+          <LongText text={result} label="Result" fileName={`job-${job.id}-result.json`} />
+        </section>
+      )}
+      <section class="card" aria-labelledby="attempts-title">
+        <h2 id="attempts-title">Attempts</h2>
+        {job.attemptHistory.length === 0 ? (
+          <p class="empty">Not run yet.</p>
+        ) : (
+          <ol class="attempts">
+            {job.attemptHistory.map((attempt) => (
+              <li key={attempt.attempt}>
+                <p>
+                  Attempt {attempt.attempt}: <StatusBadge status={attempt.status} />{' '}
+                  <RelativeTime at={attempt.startedAt} now={now} />, ran {formatDuration(attempt.runMs)}
+                  {attempt.workerId !== null && <span class="cell-sub"> on {attempt.workerId}</span>}
+                </p>
+                {attempt.errorStack !== null && (
+                  <LongText
+                    text={attempt.errorStack}
+                    label={`Stack of attempt ${attempt.attempt}`}
+                    fileName={`job-${job.id}-attempt-${attempt.attempt}-stack.txt`}
+                  />
+                )}
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+    </>
+  );
+}
+
+function Fact({ term, children }: { term: string; children: ComponentChildren }) {
+  return (
+    <div>
+      <dt>{term}</dt>
+      <dd class="cell-text">{children}</dd>
+    </div>
+  );
+}
