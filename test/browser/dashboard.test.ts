@@ -62,6 +62,11 @@ describe('the dashboard in Chromium', () => {
     };
     page.on('requestfinished', ended);
     page.on('requestfailed', ended);
+    // A style or script the Content-Security-Policy refused would show here (uPlot draws the chart).
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
 
     await page.goto('/');
     await page.locator('[data-stat="completed"] dd').waitFor(WAIT);
@@ -85,6 +90,16 @@ describe('the dashboard in Chromium', () => {
       .getByRole('cell', { name: /render-invoice/ })
       .first()
       .waitFor(WAIT);
+    // The throughput chart and the queue figures come from the metrics rollups.
+    await expect
+      .poll(() => page.locator('.chart figcaption').textContent(), WAIT)
+      .toMatch(/: [5-9]\d* completed, [2-9]\d* failed/);
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
+    await page
+      .getByRole('region', { name: 'Queues, last 24 hours' })
+      .getByText(stack.queue.name)
+      .waitFor(WAIT);
+    expect(consoleErrors).toEqual([]);
 
     // Every poll after the first answer sends its ETag back.
     await expect.poll(() => conditional.length, WAIT).toBeGreaterThan(2);
@@ -190,6 +205,7 @@ describe('the dashboard in Chromium', () => {
         .getByRole('cell', { name: /render-invoice/ })
         .first()
         .waitFor(WAIT);
+      await page.locator('.chart canvas').first().waitFor(WAIT);
       await check(`overview ${page.viewportSize()?.width}`, page);
     });
     expect(signIn).toHaveLength(4);

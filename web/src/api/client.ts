@@ -45,3 +45,4 @@ export type JobList = InferResponseType<(typeof api.api.jobs)['$get'], 200>;
 export type JobSummary = JobList['jobs'][number];
 export type JobDetail = InferResponseType<(typeof api.api.jobs)[':id']['$get'], 200>;
 export type JobQuery = InferRequestType<(typeof api.api.jobs)['$get']>['query'];
+export type MetricsBody = InferResponseType<(typeof api.api.metrics)['$get'], 200>;

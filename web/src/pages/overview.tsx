@@ -1,4 +1,5 @@
 import { useEffect } from 'preact/hooks';
+import { lazy } from 'preact-iso';
 import type { JobStats, PollWorker, RecentJob } from '../api/client';
 import { Banner } from '../components/banner';
 import { RelativeTime } from '../components/relative-time';
@@ -9,6 +10,9 @@ import { formatCount, formatDuration } from '../lib/format';
 import { dashboardPoll } from '../state/poll';
 
 type CountKey = JobStats['estimated'][number];
+
+// uPlot and the charts load after the headline numbers, in their own chunk.
+const OverviewMetrics = lazy(() => import('./overview-metrics').then((module) => module.OverviewMetrics));
 
 function certaintyOf(stats: JobStats, key: CountKey): Certainty {
   if (stats.lower_bound.includes(key)) return 'lower_bound';
@@ -41,6 +45,7 @@ export function Overview() {
       ) : (
         <>
           <Stats stats={data.stats} />
+          <OverviewMetrics />
           <div class="panels">
             <RecentJobs jobs={data.recentJobs} now={now} />
             <Workers workers={data.workers} now={now} />
