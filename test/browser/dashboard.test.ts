@@ -30,7 +30,8 @@ afterAll(async () => {
 
 const WAIT = { timeout: 45_000, interval: 250 };
 
-describe('the dashboard in Chromium', () => {
+// Each step may wait up to WAIT on two loaded cores; a scenario has several.
+describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
   it('signs in with email and password, after refusing a wrong password with a message', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +32,9 @@ const HOSTILE = {
 // into the recorded exception and stack.
 const HOSTILE_PATH = `/nonexistent/<script>alert(4)</script><img src="${ATTACKER}/ex.png" onerror="alert(5)"> javascript:alert(6) ${LONG_WORD}`;
 
+/** Fails until the test creates this file: a job "fixed" before it is retried. */
+const RETRY_FILE = join(tmpdir(), `watchtower-browser-retry-${process.pid}-${Date.now()}`);
+
 async function waitForJob(job: Job, status: string): Promise<number> {
   const deadline = Date.now() + 45_000;
   for (;;) {
@@ -58,6 +64,7 @@ beforeAll(async () => {
       'failed',
     ],
   ];
+  jobs.push(['retry', await queue.add('sync-crm', { failUnlessFile: RETRY_FILE }), 'failed']);
   for (let index = 0; index < 6; index++)
     jobs.push([`page-${index}`, await queue.add('page-filler', { index }), 'completed']);
   for (const [key, job, status] of jobs) rowIds.set(key, await waitForJob(job, status));
@@ -75,7 +82,8 @@ async function signedInPage(options: { phone?: boolean } = {}): Promise<Page> {
   return context.newPage();
 }
 
-describe('the Jobs pages in Chromium', () => {
+// Each step may wait up to WAIT on two loaded cores; a scenario has several.
+describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
   it('keeps the search and filters in the URL, through reload and the back button', async () => {
     const page = await signedInPage();
     await page.goto('/jobs');
@@ -94,7 +102,10 @@ describe('the Jobs pages in Chromium', () => {
     await page.getByLabel('Status').selectOption('failed');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/[?&]status=failed/, WAIT);
-    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(1);
+    // The two failed jobs, and nothing of the search before.
+    await expect
+      .poll(() => page.locator('tbody .status').allTextContents(), WAIT)
+      .toEqual(['failed', 'failed']);
 
     await page.goBack();
     await page.waitForURL(/[?&]q=user42%40example\.com/, WAIT);
@@ -190,6 +201,41 @@ describe('the Jobs pages in Chromium', () => {
       expect(consoleErrors).toEqual([]);
       await page.context().close();
     }
+  });
+
+  it('retries a failed job from its page: pending until a host answers, then seen completed', async () => {
+    const page = await signedInPage();
+    await page.goto(`/jobs/${rowIds.get('retry')}`);
+    await page.getByRole('heading', { name: /sync-crm/ }).waitFor(WAIT);
+    writeFileSync(RETRY_FILE, 'fixed');
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('A host re-queued the job.').waitFor(WAIT);
+    await page.getByRole('heading', { name: /sync-crm completed/ }).waitFor(WAIT);
+    // Done: no more actions on a job that no longer failed.
+    expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('shows a viewer no action buttons, and the API refuses the same action with 403', async () => {
+    const viewer = { email: `viewer-${process.pid}@example.test`, password: `pw-viewer-${Date.now()}` };
+    const created = await fetch(`${stack.baseURL}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...viewer, name: 'Viewer', role: 'viewer' }),
+    });
+    expect(created.status).toBe(201);
+    const context = await browser.newContext();
+    await signInContext(context, stack.baseURL, viewer.email, viewer.password);
+    const page = await context.newPage();
+    await page.goto(`/jobs/${rowIds.get('hostile')}`);
+    await page.getByRole('heading', { name: /failed/ }).waitFor(WAIT);
+    expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    const forced = await context.request.post(`/api/failed/${rowIds.get('hostile')}/retry`, {
+      headers: { origin: stack.baseURL },
+    });
+    expect(forced.status()).toBe(403);
+    await context.close();
   });
 
   it('passes axe-core on the Jobs and Job pages, and screenshots them', async () => {

@@ -1,13 +1,14 @@
-import { useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
-import { api, errorMessage, type JobDetail as Job } from '../api/client';
+import { api, type JobDetail as Job } from '../api/client';
 import { Banner } from '../components/banner';
+import { JobActions } from '../components/job-actions';
 import { LongText } from '../components/long-text';
 import { RelativeTime } from '../components/relative-time';
 import { StatusBadge } from '../components/status-badge';
 import { formatDuration } from '../lib/format';
+import { createPoller } from '../state/poller';
 
 /** JSON as indented text; a payload cut by the recorder is stored as a string of its start. */
 function asText(value: unknown): string {
@@ -16,49 +17,34 @@ function asText(value: unknown): string {
   return JSON.stringify(value, null, 2) ?? '';
 }
 
-/** One job: what it was given, what it returned or threw, and each attempt. */
+/** One job: what it was given, what it returned or threw, and each attempt; kept up to date. */
 export function JobDetail() {
   const { params } = useRoute();
   const id = params.id ?? '';
-  const job = useSignal<Job | undefined>(undefined);
-  const error = useSignal<string | null>(null);
-
-  useEffect(() => {
-    let current = true;
-    job.value = undefined;
-    error.value = null;
-    api.api.jobs[':id']
-      .$get({ param: { id } })
-      .then(async (response) => {
-        if (!current) return;
-        if (response.ok) job.value = await response.json();
-        else error.value = await errorMessage(response);
-      })
-      .catch(() => {
-        if (current) error.value = 'The server cannot be reached';
-      });
-    return () => {
-      current = false;
-    };
-  }, [id]);
-
-  const data = job.value;
+  const poller = useMemo(() => createPoller<Job>(() => api.api.jobs[':id'].$get({ param: { id } })), [id]);
+  useEffect(() => poller.start(), [poller]);
+  const data = poller.data.value;
+  const error = poller.error.value;
   return (
     <section aria-labelledby="job-title">
       <p>
         <a href="/jobs">← Jobs</a>
       </p>
-      {error.value !== null && (
-        <Banner tone="error">
-          <strong>Cannot load job {id}.</strong> {error.value}
+      {error !== null && (
+        <Banner tone={data ? 'warning' : 'error'}>
+          <strong>{data ? 'Connection lost, retrying.' : `Cannot load job ${id}, retrying.`}</strong> {error}
         </Banner>
       )}
-      {data === undefined ? error.value === null && <p class="loading">Loading…</p> : <JobView job={data} />}
+      {data === undefined ? (
+        error === null && <p class="loading">Loading…</p>
+      ) : (
+        <JobView job={data} onChanged={() => poller.refresh()} />
+      )}
     </section>
   );
 }
 
-function JobView({ job }: { job: Job }) {
+function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
   const now = Date.now();
   const payload = asText(job.payload);
   const result = asText(job.result);
@@ -67,6 +53,7 @@ function JobView({ job }: { job: Job }) {
       <h1 id="job-title" class="cell-text">
         {job.name} <StatusBadge status={job.status} />
       </h1>
+      <JobActions id={job.id} failed={job.status === 'failed'} onDone={onChanged} />
       <dl class="facts card">
         <Fact term="BullMQ id">{job.jobId}</Fact>
         <Fact term="Queue">

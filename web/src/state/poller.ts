@@ -11,6 +11,8 @@ export interface Poller<T> {
   readonly serverTime: ReadonlySignal<number | null>;
   /** Starts polling (at once) and returns the function that stops it. */
   start(): () => void;
+  /** Asks again now (after an action), unless a request is already on its way. */
+  refresh(): void;
 }
 
 /** What the poller reads of an answer: a fetch Response, or hono/client's typed one. */
@@ -79,6 +81,11 @@ export function createPoller<T>(request: Request): Poller<T> {
     data,
     error,
     serverTime,
+    refresh() {
+      if (users === 0 || inFlight) return;
+      clearTimeout(timer);
+      void tick();
+    },
     start() {
       users++;
       if (users === 1) {
