@@ -132,7 +132,7 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
     await page.context().close();
   });
 
-  it('opens a job from the list: its data as JSON text, a long one cut with "Show all"', async () => {
+  it('opens a job from the list: its data as JSON text to copy, a long one cut with "Show all"', async () => {
     const page = await signedInPage();
     await page.goto('/jobs?q=user42@example.com');
     await page.getByRole('link', { name: 'send-email' }).click();
@@ -140,6 +140,10 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('heading', { name: /send-email/ }).waitFor(WAIT);
     const data = await page.getByRole('region', { name: 'Job data' }).textContent();
     expect(JSON.parse(data ?? '')).toEqual({ to: 'user42@example.com', template: 'welcome' });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy the data' }).click();
+    await page.getByText('Copied').waitFor(WAIT);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(data);
 
     await page.goto(`/jobs/${rowIds.get('big')}`);
     await page.getByText(/Showing 10,000 of [\d,]+ characters/).waitFor(WAIT);

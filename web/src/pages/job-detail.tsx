@@ -3,6 +3,7 @@ import { useEffect, useMemo } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, type JobDetail as Job } from '../api/client';
 import { Banner } from '../components/banner';
+import { CopyButton } from '../components/copy-button';
 import { JobActions } from '../components/job-actions';
 import { LongText } from '../components/long-text';
 import { RelativeTime } from '../components/relative-time';
@@ -55,7 +56,9 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
       </h1>
       <JobActions id={job.id} failed={job.status === 'failed'} onDone={onChanged} />
       <dl class="facts card">
-        <Fact term="BullMQ id">{job.jobId}</Fact>
+        <Fact term="BullMQ id">
+          {job.jobId} <CopyButton text={job.jobId} what="the BullMQ id" />
+        </Fact>
         <Fact term="Queue">
           {job.queue} ({job.connection})
         </Fact>
@@ -78,12 +81,18 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
       </dl>
       {job.exception !== null && (
         <section class="card" aria-labelledby="exception-title">
-          <h2 id="exception-title">Exception</h2>
+          <div class="section-head">
+            <h2 id="exception-title">Exception</h2>
+            <CopyButton text={job.exception} what="the exception" />
+          </div>
           <LongText text={job.exception} label="Exception" fileName={`job-${job.id}-exception.txt`} />
         </section>
       )}
       <section class="card" aria-labelledby="payload-title">
-        <h2 id="payload-title">Data</h2>
+        <div class="section-head">
+          <h2 id="payload-title">Data</h2>
+          {payload !== '' && <CopyButton text={payload} what="the data" />}
+        </div>
         {job.payloadTruncated && (
           <p class="hint">The recorder kept only the start of this job's data (its payload cap).</p>
         )}
@@ -95,7 +104,10 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
       </section>
       {result !== '' && (
         <section class="card" aria-labelledby="result-title">
-          <h2 id="result-title">Result</h2>
+          <div class="section-head">
+            <h2 id="result-title">Result</h2>
+            <CopyButton text={result} what="the result" />
+          </div>
           <LongText text={result} label="Result" fileName={`job-${job.id}-result.json`} />
         </section>
       )}
