@@ -5,6 +5,7 @@ import type { AppEnv } from './env';
 import { HttpError } from './http-error';
 import { authenticate } from './middleware/authenticate';
 import { errorHandler, notFoundHandler } from './middleware/errors';
+import { securityHeaders } from './middleware/security-headers';
 import { services } from './middleware/services';
 
 /** The largest request body any /api route accepts. Commands and bulk filters are small JSON. */
@@ -62,7 +63,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 }
 
 /**
- * The Watchtower app with everything every /api route shares, in order: body size limit, the
+ * The Watchtower app with everything every /api route shares, in order: the security headers, body size limit, the
  * request's services, authentication (all of /api but PUBLIC_ROUTES), and the error renderers.
  * Mount routers on it after calling this: Hono runs middleware in registration order.
  */
@@ -79,7 +80,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
     in: 'cookie',
     name: 'wt_session',
     description:
-      'A browser session from POST /api/auth/login. Writes need an Origin header of this site (or Sec-Fetch-Site: same-origin).',
+      'A browser session from POST /api/auth/login (the cookie is `__Host-wt_session` over https). Writes need an Origin header of this site (or Sec-Fetch-Site: same-origin).',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'accessJwt', {
     type: 'apiKey',
@@ -89,6 +90,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
       'A Cloudflare Access JWT, when WATCHTOWER_ACCESS_TEAM_DOMAIN and WATCHTOWER_ACCESS_AUD are set.',
   });
 
+  // First, so it also covers what every later middleware answers (413, 401, errors).
+  app.use('*', securityHeaders());
   app.use(
     '/api/*',
     bodyLimit({

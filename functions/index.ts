@@ -25,24 +25,27 @@ import { scheduled } from './scheduled';
  * error rendering); each resource router is mounted under its path and documented in
  * GET /api/openapi.json.
  */
-const app = createApp();
-
-app.route('/api/health', health);
-app.route('/api/auth', auth);
-app.route('/api/users', users);
-app.route('/api/tokens', tokens);
-app.route('/api/audit', audit);
-app.route('/api/poll', poll);
-app.route('/api/jobs', jobs);
-app.route('/api/failed', failed);
-app.route('/api/workers', workers);
-app.route('/api/hosts', hosts);
-app.route('/api/supervisors', supervisors);
-app.route('/api/queues', queues);
-app.route('/api/metrics', metrics);
-app.route('/api/commands', commands);
-app.route('/api/recorder', recorder);
+// Chained, so the app's type carries every route: the dashboard's client (`hc<AppType>`) is typed
+// from these definitions (web/ imports only this type, never the code).
+const app = createApp()
+  .route('/api/health', health)
+  .route('/api/auth', auth)
+  .route('/api/users', users)
+  .route('/api/tokens', tokens)
+  .route('/api/audit', audit)
+  .route('/api/poll', poll)
+  .route('/api/jobs', jobs)
+  .route('/api/failed', failed)
+  .route('/api/workers', workers)
+  .route('/api/hosts', hosts)
+  .route('/api/supervisors', supervisors)
+  .route('/api/queues', queues)
+  .route('/api/metrics', metrics)
+  .route('/api/commands', commands)
+  .route('/api/recorder', recorder);
 mountOpenApi(app);
 
 export { app };
+/** Every /api route's request and answer types, for `hc` from hono/client. */
+export type AppType = typeof app;
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -1,51 +1,95 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { staticHeadersFile } from '../functions/security-headers';
 
 /**
- * Builds the dashboard's static assets into web/dist, the folder wrangler.toml serves. For now that
- * is a copy of web/public (a placeholder page); the Vite dashboard build replaces this script.
+ * `npm run build:web`: the dashboard (web/src, Preact) built by Vite into web/dist, the folder
+ * wrangler.toml serves, with a `_headers` file giving the static files the Worker's security headers.
  *
- * The folder is brought up to date in place, never emptied: a server may be reading it meanwhile
- * (`npm start` running while a test builds the bundle), and emptying it made that server answer
- * 500 for a moment. Each file is written in web/.build first and renamed into place, so a reader
- * of web/dist sees the old file or the new one, never none, half of one, or a file about to vanish;
- * files gone from web/public are removed after.
+ * Vite builds into a fresh folder under web/.build; the files are then renamed into web/dist, which
+ * is brought up to date in place, never emptied: a server may be reading it meanwhile (`npm start`
+ * running while a test builds the bundle), and emptying it made that server answer 500 for a
+ * moment. Renames on one file system are atomic, so a reader sees the old file or the new one, never
+ * none or half of one. index.html goes last, so it never names a script not yet in place; files no
+ * build produced any more are removed after.
  */
-const source = fileURLToPath(new URL('../web/public', import.meta.url));
-const target = fileURLToPath(new URL('../web/dist', import.meta.url));
-const partials = fileURLToPath(new URL('../web/.build', import.meta.url));
+const web = fileURLToPath(new URL('../web', import.meta.url));
+const target = join(web, 'dist');
+const partials = join(web, '.build');
 
 export async function buildWeb(): Promise<string> {
-  await mkdir(target, { recursive: true });
+  const { build } = await import('vite');
   await mkdir(partials, { recursive: true });
-  const wanted = new Set<string>();
-  for (const path of await readdir(source, { recursive: true })) {
-    wanted.add(path);
-    const to = join(target, path);
-    if ((await stat(join(source, path))).isDirectory()) {
-      await mkdir(to, { recursive: true });
-      continue;
+  const output = join(partials, randomUUID());
+  try {
+    await build({
+      configFile: join(web, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: output, emptyOutDir: true },
+    });
+    await writeFile(join(output, '_headers'), staticHeadersFile());
+    const files: string[] = [];
+    for (const path of await readdir(output, { recursive: true })) {
+      if (!(await stat(join(output, path))).isDirectory()) files.push(path);
     }
-    // Same file system as web/dist, so the rename is atomic.
-    const partial = join(partials, randomUUID());
-    await copyFile(join(source, path), partial);
-    await rename(partial, to);
-  }
-  // Deepest first, so a folder's files go before the folder.
-  const present = (await readdir(target, { recursive: true })).sort((a, b) => b.length - a.length);
-  for (const path of present) {
-    if (!wanted.has(path)) await rm(join(target, path), { recursive: true, force: true });
+    files.sort((a, b) => Number(a.endsWith('.html')) - Number(b.endsWith('.html')));
+    await mkdir(target, { recursive: true });
+    const wanted = new Set<string>();
+    for (const path of files) {
+      for (let dir = dirname(path); dir !== '.'; dir = dirname(dir)) wanted.add(dir);
+      wanted.add(path);
+      await mkdir(dirname(join(target, path)), { recursive: true });
+      await rename(join(output, path), join(target, path));
+    }
+    // Deepest first, so a folder's files go before the folder.
+    const present = (await readdir(target, { recursive: true })).sort((a, b) => b.length - a.length);
+    for (const path of present) {
+      if (!wanted.has(path)) await rm(join(target, path), { recursive: true, force: true });
+    }
+  } finally {
+    await rm(output, { recursive: true, force: true });
   }
   return target;
 }
 
+export interface BundleSizes {
+  /** Gzipped bytes of the JavaScript the first page loads (entry and its preloaded chunks). */
+  js: number;
+  css: number;
+  html: number;
+}
+
+/** What a first visit downloads, as index.html names it: scripts, preloads and stylesheets. */
+export function initialBundleSizes(dist = target): BundleSizes {
+  const html = readFileSync(join(dist, 'index.html'));
+  const sizes: BundleSizes = { js: 0, css: 0, html: gzipSync(html).length };
+  const references = html.toString().matchAll(/<(?:script|link)\b[^>]*?(?:src|href)="(\/[^"]+)"[^>]*>/g);
+  for (const [tag, path] of references) {
+    if (!path) continue;
+    const bytes = gzipSync(readFileSync(join(dist, path))).length;
+    if (path.endsWith('.js')) sizes.js += bytes;
+    else if (path.endsWith('.css') && tag.includes('stylesheet')) sizes.css += bytes;
+  }
+  return sizes;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   buildWeb().then(
-    (dir) => console.log(`Built the dashboard assets into ${dir}`),
+    (dir) => {
+      const sizes = initialBundleSizes(dir);
+      const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+      console.log(`Built the dashboard into ${dir}`);
+      console.log(
+        `First page, gzip: JavaScript ${kb(sizes.js)}, CSS ${kb(sizes.css)}, HTML ${kb(sizes.html)}, ` +
+          `together ${kb(sizes.js + sizes.css + sizes.html)}`,
+      );
+    },
     (error: unknown) => {
-      console.error('Building the dashboard assets failed:', error instanceof Error ? error.message : error);
+      console.error('Building the dashboard failed:', error instanceof Error ? error.message : error);
       process.exit(1);
     },
   );

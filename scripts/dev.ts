@@ -12,10 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { migrateDatabase } from '../drizzle/migrate';
 import { MIN_ADMIN_TOKEN_LENGTH } from '../functions/config';
 import { buildWeb } from './build-web';
+import { devAdminFromEnv, ensureDevAdmin } from './local-only/dev-admin';
 import { startNeonHttp } from './local-only/neon-http';
 import { startNeonRelay } from './local-only/neon-relay';
 import { ensureDatabase, ensurePostgres, ensureRedis } from './local-only/services';
 import { startUpstashRest } from './local-only/upstash-rest';
+import { wranglerDevArgs } from './local-only/wrangler-dev';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const env = {
@@ -47,6 +49,8 @@ async function main(): Promise<void> {
   await ensureDatabase(env.databaseUrl);
   const { applied } = await migrateDatabase(env.databaseUrl);
   step(applied ? `Applied ${applied} migration(s)` : 'Database is up to date');
+  const admin = devAdminFromEnv(process.env);
+  await ensureDevAdmin(env.databaseUrl, admin);
 
   const relay = await startNeonRelay({ port: env.relayPort });
   closers.push(relay.close);
@@ -68,33 +72,30 @@ async function main(): Promise<void> {
   const wrangler = start(
     'worker',
     './node_modules/.bin/wrangler',
-    [
-      'dev',
-      '--port',
-      String(env.port),
-      '--ip',
-      '127.0.0.1',
-      '--test-scheduled',
-      '--show-interactive-dev-session=false',
-      '--var',
-      `DATABASE_URL:${env.databaseUrl}`,
-      '--var',
-      `WATCHTOWER_LOCAL_NEON_RELAY:127.0.0.1:${relay.port}`,
-      '--var',
-      `WATCHTOWER_LOCAL_NEON_HTTP:127.0.0.1:${neonHttp.port}`,
-      '--var',
-      `WATCHTOWER_COMMAND_BUS:${env.bus}`,
-      '--var',
-      `UPSTASH_REDIS_REST_URL:${upstash.url}`,
-      '--var',
-      `UPSTASH_REDIS_REST_TOKEN:${env.upstashToken}`,
-      '--var',
-      `WATCHTOWER_ADMIN_TOKEN:${env.adminToken}`,
-    ],
+    wranglerDevArgs({
+      port: env.port,
+      vars: {
+        DATABASE_URL: env.databaseUrl,
+        WATCHTOWER_LOCAL_NEON_RELAY: `127.0.0.1:${relay.port}`,
+        WATCHTOWER_LOCAL_NEON_HTTP: `127.0.0.1:${neonHttp.port}`,
+        WATCHTOWER_COMMAND_BUS: env.bus,
+        UPSTASH_REDIS_REST_URL: upstash.url,
+        UPSTASH_REDIS_REST_TOKEN: env.upstashToken,
+        WATCHTOWER_ADMIN_TOKEN: env.adminToken,
+        WATCHTOWER_ADMIN_EMAIL: admin.email,
+        WATCHTOWER_ADMIN_PASSWORD: admin.password,
+      },
+    }),
     { WRANGLER_SEND_METRICS: 'false' },
   );
   await waitForHealth(`http://127.0.0.1:${env.port}/api/health`, wrangler);
-  step(`Dashboard and API on http://127.0.0.1:${env.port} (admin token: ${env.adminToken})`);
+  step(`Dashboard and API on http://127.0.0.1:${env.port} (API admin token: ${env.adminToken})`);
+  step(
+    admin.generated
+      ? `Sign in at http://127.0.0.1:${env.port} as ${admin.email} with password ${admin.password} ` +
+          '(a demo admin with a new password each start; set WATCHTOWER_ADMIN_EMAIL and WATCHTOWER_ADMIN_PASSWORD to choose)'
+      : `Sign in at http://127.0.0.1:${env.port} as ${admin.email} with WATCHTOWER_ADMIN_PASSWORD`,
+  );
 
   const demo = fileURLToPath(new URL('../worker-host/demo/watchtower.config.ts', import.meta.url));
   if (existsSync(demo)) {

@@ -5,8 +5,10 @@
 
 const encoder = new TextEncoder();
 
-export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
+  // A fresh array over its own ArrayBuffer (never shared): what Web Crypto's BufferSource asks for
+  // under the DOM's typing too, which checks these files when the dashboard imports the app's type.
+  return encoder.encode(text) as Uint8Array<ArrayBuffer>;
 }
 
 export function randomBytes(length: number): Uint8Array<ArrayBuffer> {

@@ -15,7 +15,7 @@ import {
   countBearerFailure,
   tooManyAttempts,
 } from './login-rate-limit';
-import { authenticateSession, SESSION_COOKIE } from './sessions';
+import { authenticateSession, SESSION_COOKIE, sessionCookiePrefix } from './sessions';
 import { findUserByEmail } from './users';
 
 export const ACCESS_HEADER = 'cf-access-jwt-assertion';
@@ -40,7 +40,7 @@ function unauthorized(message: string): HttpError {
 /**
  * Works out who is calling, from (in this order, the first present one decides):
  * `Authorization: Bearer` (an API token or the bootstrap admin token), a Cloudflare Access JWT
- * (when Access is configured), the `wt_session` cookie. A credential that is present but invalid
+ * (when Access is configured), the `wt_session` cookie (`__Host-wt_session` over https). A credential that is present but invalid
  * is refused outright rather than falling through to the next one.
  */
 export async function resolveActor(c: Context<AppEnv>): Promise<ResolvedActor> {
@@ -82,7 +82,7 @@ export async function resolveActor(c: Context<AppEnv>): Promise<ResolvedActor> {
     return { actor, ambient: true };
   }
 
-  const cookie = getCookie(c, SESSION_COOKIE);
+  const cookie = getCookie(c, SESSION_COOKIE, sessionCookiePrefix(c.req.url));
   if (cookie !== undefined) {
     const session = await authenticateSession(c.get('services').db, cookie);
     if (!session) throw unauthorized('The session has expired or was ended; log in again');

@@ -10,6 +10,15 @@ import { base64UrlEncode, randomBytes, sha256Hex } from './crypto';
  * account takes effect at once.
  */
 export const SESSION_COOKIE = 'wt_session';
+/**
+ * Over https the cookie is `__Host-wt_session`: the browser then accepts it only from this exact
+ * host, Secure, with Path=/ and no Domain, so a neighbouring subdomain cannot plant or shadow it
+ * (session fixation). Over plain http (local development) a browser refuses the prefix, and the
+ * plain name is the only one read. A request reads only the name of its own scheme.
+ */
+export function sessionCookiePrefix(requestUrl: string): 'host' | undefined {
+  return new URL(requestUrl).protocol === 'https:' ? 'host' : undefined;
+}
 /** Absolute lifetime: a working day and a half, then log in again. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 const SESSION_BYTES = 32;

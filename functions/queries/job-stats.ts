@@ -10,12 +10,18 @@ import { num, query } from './sql';
  * on a busy install, far over the 25 ms budget. So each count is exact up to COUNT_CAP (a walk of
  * at most that many entries of watchtower_jobs_status_recent) and, above it, an estimate from the
  * planner's statistics (pg_class.reltuples × the status's frequency in pg_stats), refreshed by
- * autovacuum's ANALYZE: good to a few percent, and listed in `estimated`. The last-hour figures
+ * autovacuum's ANALYZE: good to a few percent, and listed in `estimated`. Where the planner knows
+ * no more than was counted (a fresh install before its first ANALYZE: reltuples is 0 or -1), the
+ * value is the cap and listed in `lower_bound`: "1,000 or more", never a made-up figure like the
+ * 1,001 the capped walk stops at. The last-hour figures
  * come from the per-minute rollups (watchtower_metrics), worker counts from watchtower_workers.
  */
 export const COUNT_CAP = 1000;
 
 const PENDING = ['queued', 'delayed', 'retrying'] as const;
+
+const CountKeySchema = z.enum(['total_jobs', 'pending', 'processing', 'completed', 'failed']);
+type CountKey = z.infer<typeof CountKeySchema>;
 
 export const JobStatsSchema = z
   .object({
@@ -29,8 +35,13 @@ export const JobStatsSchema = z
     active_workers: z.number().int(),
     paused_workers: z.number().int(),
     estimated: z
-      .array(z.enum(['total_jobs', 'pending', 'processing', 'completed', 'failed']))
+      .array(CountKeySchema)
       .openapi({ description: `Keys over ${COUNT_CAP} whose value is the planner's estimate, not a count` }),
+    lower_bound: z.array(CountKeySchema).openapi({
+      description:
+        `Keys whose value is a lower bound: the count stopped at ${COUNT_CAP} and the planner's ` +
+        'statistics know no more (show "1,000+")',
+    }),
   })
   .openapi('JobStats');
 export type JobStats = z.infer<typeof JobStatsSchema>;
@@ -101,35 +112,44 @@ export function toJobStats(row: StatsRow): JobStats {
     });
     return sum;
   };
-  const estimated: JobStats['estimated'] = [];
-  // Exact below the cap; above it the larger of the estimate and what was counted (stats may be stale).
-  const count = (
-    key: JobStats['estimated'][number],
-    counted: number,
-    overCap: boolean,
-    statuses: readonly string[] | null,
-  ): number => {
-    if (!overCap) return counted;
-    estimated.push(key);
-    const estimate = statuses === null ? rows : rows * frequency(statuses);
-    return Math.max(Math.round(estimate), counted);
+  const estimated: CountKey[] = [];
+  const lowerBound: CountKey[] = [];
+  /**
+   * Exact when no status reached the cap. Past it, the planner's estimate when that is more than
+   * was counted (statistics may be stale), else a lower bound: each status's count taken at most
+   * at the cap, since the walk stops one entry past it.
+   */
+  const count = (key: CountKey, counted: number[], statuses: readonly string[] | null): number => {
+    const sum = counted.reduce((total, value) => total + value, 0);
+    if (!counted.some((value) => value > COUNT_CAP)) return sum;
+    const estimate = Math.round(statuses === null ? rows : rows * frequency(statuses));
+    if (estimate > sum) {
+      estimated.push(key);
+      return estimate;
+    }
+    lowerBound.push(key);
+    return counted.reduce((total, value) => total + Math.min(value, COUNT_CAP), 0);
   };
-  const single = (key: 'processing' | 'completed' | 'failed') =>
-    count(key, num(row[key]), num(row[key]) > COUNT_CAP, [key]);
   const counts = {
-    // Each pending status is capped on its own; past the cap in any of them, the sum is an estimate.
     pending: count(
       'pending',
-      PENDING.reduce((sum, status) => sum + num(row[status]), 0),
-      PENDING.some((status) => num(row[status]) > COUNT_CAP),
+      PENDING.map((status) => num(row[status])),
       PENDING,
     ),
-    processing: single('processing'),
-    completed: single('completed'),
-    failed: single('failed'),
+    processing: count('processing', [num(row.processing)], ['processing']),
+    completed: count('completed', [num(row.completed)], ['completed']),
+    failed: count('failed', [num(row.failed)], ['failed']),
   };
   const parts = counts.pending + counts.processing + counts.completed + counts.failed;
-  const total = Math.max(count('total_jobs', num(row.total), num(row.total) > COUNT_CAP, null), parts);
+  let total = count('total_jobs', [num(row.total)], null);
+  if (parts > total) {
+    // The parts know more than the total's own count or estimate: the total is at least their sum,
+    // and exact only when every part is.
+    total = parts;
+    const partsExact = estimated.length === 0 && lowerBound.length === 0;
+    const list = estimated.includes('total_jobs') ? estimated : lowerBound;
+    if (!partsExact && !list.includes('total_jobs')) list.push('total_jobs');
+  }
   return {
     total_jobs: total,
     ...counts,
@@ -138,5 +158,6 @@ export function toJobStats(row: StatsRow): JobStats {
     active_workers: num(row.active_workers),
     paused_workers: num(row.paused_workers),
     estimated: estimated.sort(),
+    lower_bound: lowerBound.sort(),
   };
 }

@@ -4,7 +4,7 @@ import { createRouter } from '../app';
 import { clientIp, recordAudit, recordRefusal } from '../audit';
 import { login } from '../auth/login';
 import { firstCrossSiteLogin } from '../auth/login-rate-limit';
-import { revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../auth/sessions';
+import { revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS, sessionCookiePrefix } from '../auth/sessions';
 import { getUser } from '../auth/users';
 import { HttpError } from '../http-error';
 import { withRole } from '../middleware/require-role';
@@ -19,7 +19,8 @@ const loginRoute = createRoute({
   tags: ['auth'],
   summary: 'Log in with email and password',
   description:
-    'Starts a browser session: sets the `wt_session` cookie (HttpOnly, Secure, SameSite=Strict). ' +
+    'Starts a browser session: sets the `wt_session` cookie (HttpOnly, Secure, SameSite=Strict; ' +
+    'named `__Host-wt_session` over https). ' +
     'Attempts are limited per address and email, per address and per email (429 with Retry-After).',
   security: [],
   request: { body: jsonBody(LoginBodySchema) },
@@ -73,7 +74,11 @@ export const auth = createRouter()
       throw new HttpError(403, 'forbidden', 'Cross-site login refused');
     }
     const result = await login(c, c.req.valid('json'));
-    setCookie(c, SESSION_COOKIE, result.cookieValue, { ...COOKIE_OPTIONS, maxAge: SESSION_TTL_SECONDS });
+    setCookie(c, SESSION_COOKIE, result.cookieValue, {
+      ...COOKIE_OPTIONS,
+      maxAge: SESSION_TTL_SECONDS,
+      prefix: sessionCookiePrefix(c.req.url),
+    });
     c.header('Cache-Control', 'no-store');
     return c.json({ user: userBody(result.user), expiresAt: result.expiresAt.toISOString() }, 200);
   })
@@ -88,7 +93,7 @@ export const auth = createRouter()
         result: 'ok',
       });
     }
-    deleteCookie(c, SESSION_COOKIE, COOKIE_OPTIONS);
+    deleteCookie(c, SESSION_COOKIE, { ...COOKIE_OPTIONS, prefix: sessionCookiePrefix(c.req.url) });
     return c.body(null, 204);
   })
   .openapi(meRoute, async (c) => {

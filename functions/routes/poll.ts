@@ -32,7 +32,7 @@ const pollRoute = createRoute({
   summary: "The dashboard's poll: headline stats, the newest jobs, the workers",
   description:
     'Cheap by construction: one statement; counts are exact up to 1000 and planner estimates above (listed in ' +
-    'stats.estimated), last-hour figures come from the per-minute rollups, the jobs are one short index walk. ' +
+    'stats.estimated) or, where the planner knows no more, lower bounds (stats.lower_bound), last-hour figures come from the per-minute rollups, the jobs are one short index walk. ' +
     'Answers with an ETag; send it back in If-None-Match and an unchanged poll is a body-less 304.',
   'x-required-role': 'viewer',
   middleware: [requireRole('viewer'), etag()],

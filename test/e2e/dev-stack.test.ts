@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SECURITY_HEADERS } from '../../functions/security-headers';
 import { testEnv } from '../setup/test-env';
 
 // `npm start` brings the system up (database migrated, stand-ins, the Cloudflare Worker in workerd)
@@ -15,7 +16,10 @@ describe('npm start', () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('serves the API and the dashboard, and stops cleanly on Ctrl-C', async () => {
+  const adminEmail = `Dev-Admin-${process.pid}@Example.test`;
+  const adminPassword = `dev password ${process.pid} ${Date.now()}`;
+
+  it('serves the API and the dashboard, prints a sign-in that works, and stops cleanly on Ctrl-C', async () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
       env: {
         ...process.env,
@@ -23,6 +27,10 @@ describe('npm start', () => {
         PORT: String(port),
         WATCHTOWER_LOCAL_NEON_RELAY_PORT: '15488',
         WATCHTOWER_LOCAL_UPSTASH_PORT: '18080',
+        // As a new user sets them: the printed sign-in must then work (it got 401 when npm start
+        // did not pass them on and the database already had users).
+        WATCHTOWER_ADMIN_EMAIL: adminEmail,
+        WATCHTOWER_ADMIN_PASSWORD: adminPassword,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -46,6 +54,19 @@ describe('npm start', () => {
     const page = await fetch(`http://127.0.0.1:${port}/some/dashboard/page`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Watchtower');
+    // The asset router serves the dashboard with the Worker's security headers (web/dist/_headers).
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(page.headers.get(name)).toBe(value);
+
+    expect(output).toContain(
+      `Sign in at http://127.0.0.1:${port} as ${adminEmail.toLowerCase()} with WATCHTOWER_ADMIN_PASSWORD`,
+    );
+    const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` },
+      body: JSON.stringify({ email: adminEmail, password: adminPassword }),
+    });
+    expect(login.status).toBe(200);
+    expect(await login.json()).toMatchObject({ user: { email: adminEmail.toLowerCase(), role: 'admin' } });
 
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');

@@ -50,6 +50,7 @@ describe('GET /api/poll', () => {
         'estimated',
         'failed',
         'failed_last_hour',
+        'lower_bound',
         'paused_workers',
         'pending',
         'processing',

@@ -1,0 +1,96 @@
+/** LOCAL TEST TOOLING: what the browser tests do on the dashboard's pages, and its screenshots. */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { repoRoot } from '../../worker-host/harness';
+import type { TestBrowser } from './chromium';
+
+export const SCREENSHOTS = join(repoRoot, '.build/screenshots');
+
+/** Signs in through the form, as a person would. */
+export async function signInThroughForm(page: Page, email: string, password: string): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs a context in through the API (same cookie), for scenarios about something else. */
+export async function signInContext(
+  context: BrowserContext,
+  baseURL: string,
+  email: string,
+  password: string,
+) {
+  const response = await context.request.post('/api/auth/login', {
+    headers: { origin: baseURL },
+    data: { email, password },
+  });
+  if (response.status() !== 200) throw new Error(`login: ${response.status()} ${await response.text()}`);
+}
+
+/** The number a stat card shows ("1,234" → 1234). */
+export async function statValue(page: Page, stat: string): Promise<number> {
+  const text = (await page.locator(`[data-stat="${stat}"] dd`).textContent()) ?? '';
+  return Number(text.replace(/[^\d]/g, ''));
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: number;
+}
+
+/**
+ * axe-core's serious and critical violations on the page as it is. The script is evaluated through
+ * the DevTools protocol, which the page's Content-Security-Policy does not govern.
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    // Runs in the page; the root tsconfig has no DOM types, so the global is reached untyped.
+    const axe = (
+      globalThis as unknown as { axe: { run(): Promise<{ violations: Array<Record<string, unknown>> }> } }
+    ).axe;
+    const result = await axe.run();
+    return result.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => ({
+        id: String(violation.id),
+        impact: violation.impact === null ? null : String(violation.impact),
+        help: String(violation.help),
+        nodes: (violation.nodes as unknown[]).length,
+      }));
+  });
+}
+
+/**
+ * Screenshots of one page, light and dark, desktop (1366×768) and phone (390×844), into
+ * .build/screenshots/<name>-<theme>-<device>.png. `open` brings a fresh page to the state to show.
+ */
+export async function screenshotEverywhere(
+  browser: TestBrowser,
+  name: string,
+  open: (page: Page, context: BrowserContext) => Promise<void>,
+): Promise<string[]> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const written: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    for (const phone of [false, true]) {
+      const context = await browser.newContext({ colorScheme, phone });
+      try {
+        const page = await context.newPage();
+        await open(page, context);
+        const path = join(SCREENSHOTS, `${name}-${colorScheme}-${phone ? 'phone' : 'desktop'}.png`);
+        await page.screenshot({ path, fullPage: true });
+        written.push(path);
+      } finally {
+        await context.close();
+      }
+    }
+  }
+  return written;
+}

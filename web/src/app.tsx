@@ -1,0 +1,43 @@
+import { ErrorBoundary, LocationProvider, lazy, Route, Router } from 'preact-iso';
+import { Layout } from './components/layout';
+import { NotFound } from './pages/not-found';
+import { Overview } from './pages/overview';
+import { SignIn } from './pages/sign-in';
+import { me } from './state/session';
+
+// Pages past the first load their own chunk when opened.
+const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
+const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
+
+/**
+ * Signed out (or expired), every URL shows the sign-in page in place: the address stays, so signing
+ * in lands on the page that was asked for (a deep link, or where the session expired).
+ */
+export function App() {
+  const user = me.value;
+  if (user === undefined) {
+    return (
+      <p class="loading boot" role="status">
+        Loading Watchtower…
+      </p>
+    );
+  }
+  return (
+    <LocationProvider>
+      {user === null ? (
+        <SignIn />
+      ) : (
+        <Layout>
+          <ErrorBoundary>
+            <Router>
+              <Route path="/" component={Overview} />
+              <Route path="/jobs" component={Jobs} />
+              <Route path="/jobs/:id" component={JobDetail} />
+              <Route default component={NotFound} />
+            </Router>
+          </ErrorBoundary>
+        </Layout>
+      )}
+    </LocationProvider>
+  );
+}

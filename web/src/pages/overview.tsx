@@ -1,0 +1,185 @@
+import { useEffect } from 'preact/hooks';
+import { lazy } from 'preact-iso';
+import type { JobStats, PollWorker, RecentJob } from '../api/client';
+import { Banner } from '../components/banner';
+import { RelativeTime } from '../components/relative-time';
+import { StatCard } from '../components/stat-card';
+import { TableScroll } from '../components/table-scroll';
+import type { Certainty } from '../lib/format';
+import { formatCount, formatDuration } from '../lib/format';
+import { dashboardPoll } from '../state/poll';
+
+type CountKey = JobStats['estimated'][number];
+
+// uPlot and the charts load after the headline numbers, in their own chunk.
+const OverviewMetrics = lazy(() => import('./overview-metrics').then((module) => module.OverviewMetrics));
+
+function certaintyOf(stats: JobStats, key: CountKey): Certainty {
+  if (stats.lower_bound.includes(key)) return 'lower_bound';
+  if (stats.estimated.includes(key)) return 'estimated';
+  return 'exact';
+}
+
+/** The headline numbers, the newest jobs and the workers, polled live. */
+export function Overview() {
+  useEffect(() => dashboardPoll.start(), []);
+  const data = dashboardPoll.data.value;
+  const error = dashboardPoll.error.value;
+  const now = dashboardPoll.serverTime.value ?? Date.now();
+
+  return (
+    <section aria-labelledby="overview-title" aria-busy={data === undefined && error === null}>
+      <h1 id="overview-title">Overview</h1>
+      {error !== null && data !== undefined && (
+        <Banner tone="warning">
+          <strong>Connection lost, retrying.</strong> The figures below are from the last answer ({error}).
+        </Banner>
+      )}
+      {error !== null && data === undefined && (
+        <Banner tone="error">
+          <strong>Cannot load the overview, retrying.</strong> {error}
+        </Banner>
+      )}
+      {data === undefined ? (
+        error === null && <p class="loading">Loading…</p>
+      ) : (
+        <>
+          <Stats stats={data.stats} />
+          <OverviewMetrics />
+          <div class="panels">
+            <RecentJobs jobs={data.recentJobs} now={now} />
+            <Workers workers={data.workers} now={now} />
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Stats({ stats }: { stats: JobStats }) {
+  return (
+    <dl class="stats" aria-label="Job and worker counts">
+      <StatCard
+        stat="total_jobs"
+        label="Total jobs"
+        value={stats.total_jobs}
+        certainty={certaintyOf(stats, 'total_jobs')}
+      />
+      <StatCard
+        stat="pending"
+        label="Pending"
+        value={stats.pending}
+        certainty={certaintyOf(stats, 'pending')}
+      />
+      <StatCard
+        stat="processing"
+        label="Processing"
+        value={stats.processing}
+        certainty={certaintyOf(stats, 'processing')}
+      />
+      <StatCard
+        stat="completed"
+        label="Completed"
+        value={stats.completed}
+        certainty={certaintyOf(stats, 'completed')}
+      />
+      <StatCard stat="failed" label="Failed" value={stats.failed} certainty={certaintyOf(stats, 'failed')} />
+      <StatCard stat="completed_last_hour" label="Completed, last hour" value={stats.completed_last_hour} />
+      <StatCard stat="failed_last_hour" label="Failed, last hour" value={stats.failed_last_hour} />
+      <StatCard stat="active_workers" label="Active workers" value={stats.active_workers} />
+      <StatCard stat="paused_workers" label="Paused workers" value={stats.paused_workers} />
+    </dl>
+  );
+}
+
+function RecentJobs({ jobs, now }: { jobs: RecentJob[]; now: number }) {
+  return (
+    <section class="card" aria-labelledby="recent-jobs-title">
+      <h2 id="recent-jobs-title">Recent jobs</h2>
+      {jobs.length === 0 ? (
+        <p class="empty">No jobs yet. They appear here as soon as a worker-host records them.</p>
+      ) : (
+        <TableScroll label="Recent jobs">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Job</th>
+                <th scope="col">Queue</th>
+                <th scope="col">Status</th>
+                <th scope="col">Run time</th>
+                <th scope="col">Queued</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((job) => (
+                <tr key={job.id}>
+                  <td class="cell-text">
+                    <span class="cell-main">{job.name}</span>
+                    <span class="cell-sub">#{job.jobId}</span>
+                  </td>
+                  <td class="cell-text">{job.queue}</td>
+                  <td>
+                    <span class={`status status-${job.status}`}>{job.status}</span>
+                  </td>
+                  <td class="numeric">{formatDuration(job.runMs)}</td>
+                  <td>
+                    <RelativeTime at={job.queuedAt} now={now} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </section>
+  );
+}
+
+function Workers({ workers, now }: { workers: PollWorker[]; now: number }) {
+  return (
+    <section class="card" aria-labelledby="workers-title">
+      <h2 id="workers-title">Worker processes</h2>
+      {workers.length === 0 ? (
+        <p class="empty">No worker process is running. Start a worker-host: `watchtower supervisor`.</p>
+      ) : (
+        <TableScroll label="Worker processes">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Worker</th>
+                <th scope="col">Queue</th>
+                <th scope="col">Status</th>
+                <th scope="col">Processed</th>
+                <th scope="col">Heartbeat</th>
+              </tr>
+            </thead>
+            <tbody>
+              {workers.map((worker) => (
+                <tr key={`${worker.hostId}/${worker.workerId}`}>
+                  <td class="cell-text">
+                    <span class="cell-main">{worker.workerId}</span>
+                    <span class="cell-sub">{worker.hostname ?? worker.hostId}</span>
+                  </td>
+                  <td class="cell-text">{worker.queue}</td>
+                  <td>
+                    <span class={`status status-${worker.status}`}>{worker.status}</span>
+                    {worker.pending && <span class="cell-sub"> {worker.pending.label}…</span>}
+                  </td>
+                  <td class="numeric">
+                    {formatCount(worker.jobsProcessed)}
+                    {worker.jobsFailed > 0 && (
+                      <span class="cell-sub"> ({formatCount(worker.jobsFailed)} failed)</span>
+                    )}
+                  </td>
+                  <td>
+                    <RelativeTime at={worker.lastHeartbeat} now={now} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </section>
+  );
+}
