@@ -27,8 +27,21 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'same-origin',
 };
 
-/** The `_headers` file of Cloudflare's static assets: the same headers on every path. */
+/**
+ * HTTPS only, for a year, subdomains too: a browser that has seen the dashboard once never talks to
+ * it in plain HTTP again (no cookie or token over an intercepted first request). Sent on https
+ * answers only; browsers ignore it over http, and a local `http://127.0.0.1` must stay usable.
+ */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000; includeSubDomains';
+
+/**
+ * The `_headers` file of Cloudflare's static assets: the same headers on every path, and HSTS, which
+ * browsers take only from https answers (a local http server sending it changes nothing).
+ */
 export function staticHeadersFile(): string {
-  const lines = Object.entries(SECURITY_HEADERS).map(([name, value]) => `  ${name}: ${value}`);
+  const lines = Object.entries({
+    ...SECURITY_HEADERS,
+    'Strict-Transport-Security': STRICT_TRANSPORT_SECURITY,
+  }).map(([name, value]) => `  ${name}: ${value}`);
   return `# Written by scripts/build-web.ts from functions/security-headers.ts: edit that file.\n/*\n${lines.join('\n')}\n`;
 }

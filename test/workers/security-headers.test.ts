@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../functions/index';
-import { SECURITY_HEADERS } from '../../functions/security-headers';
+import { SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY } from '../../functions/security-headers';
 import { adminHeaders, call, createUser, randomIp } from './support/api';
 
 const HTTPS_ORIGIN = 'https://watchtower.test';
@@ -70,6 +70,19 @@ describe('security headers', () => {
     });
     expect(tooBig.status).toBe(413);
     expectSecurityHeaders(tooBig);
+  });
+
+  it('add Strict-Transport-Security over https only', async () => {
+    const secure = await callHttps('/api/health');
+    expect(secure.status).toBe(200);
+    expectSecurityHeaders(secure);
+    expect(secure.headers.get('strict-transport-security')).toBe(STRICT_TRANSPORT_SECURITY);
+    expect(STRICT_TRANSPORT_SECURITY).toMatch(/max-age=\d{8,}/);
+    const refused = await callHttps('/api/jobs');
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('strict-transport-security')).toBe(STRICT_TRANSPORT_SECURITY);
+    const plain = await call('/api/health');
+    expect(plain.headers.get('strict-transport-security')).toBeNull();
   });
 });
 
