@@ -9,14 +9,12 @@ import type { Certainty } from '../lib/format';
 import { formatCount, formatDuration } from '../lib/format';
 import { dashboardPoll } from '../state/poll';
 
-type CountKey = JobStats['estimated'][number];
-
 // uPlot and the charts load after the headline numbers, in their own chunk.
 const OverviewMetrics = lazy(() => import('./overview-metrics').then((module) => module.OverviewMetrics));
 
-function certaintyOf(stats: JobStats, key: CountKey): Certainty {
-  if (stats.lower_bound.includes(key)) return 'lower_bound';
-  if (stats.estimated.includes(key)) return 'estimated';
+function certaintyOf(stats: JobStats, key: string): Certainty {
+  if ((stats.lower_bound as readonly string[]).includes(key)) return 'lower_bound';
+  if ((stats.estimated as readonly string[]).includes(key)) return 'estimated';
   return 'exact';
 }
 
@@ -56,38 +54,31 @@ export function Overview() {
   );
 }
 
+/** The cards, in order. A count the API marks as a lower bound or an estimate says so. */
+const STAT_CARDS = [
+  ['total_jobs', 'Total jobs'],
+  ['pending', 'Pending'],
+  ['processing', 'Processing'],
+  ['completed', 'Completed'],
+  ['failed', 'Failed'],
+  ['completed_last_hour', 'Completed, last hour'],
+  ['failed_last_hour', 'Failed, last hour'],
+  ['active_workers', 'Active workers'],
+  ['paused_workers', 'Paused workers'],
+] as const satisfies readonly (readonly [keyof JobStats, string])[];
+
 function Stats({ stats }: { stats: JobStats }) {
   return (
     <dl class="stats" aria-label="Job and worker counts">
-      <StatCard
-        stat="total_jobs"
-        label="Total jobs"
-        value={stats.total_jobs}
-        certainty={certaintyOf(stats, 'total_jobs')}
-      />
-      <StatCard
-        stat="pending"
-        label="Pending"
-        value={stats.pending}
-        certainty={certaintyOf(stats, 'pending')}
-      />
-      <StatCard
-        stat="processing"
-        label="Processing"
-        value={stats.processing}
-        certainty={certaintyOf(stats, 'processing')}
-      />
-      <StatCard
-        stat="completed"
-        label="Completed"
-        value={stats.completed}
-        certainty={certaintyOf(stats, 'completed')}
-      />
-      <StatCard stat="failed" label="Failed" value={stats.failed} certainty={certaintyOf(stats, 'failed')} />
-      <StatCard stat="completed_last_hour" label="Completed, last hour" value={stats.completed_last_hour} />
-      <StatCard stat="failed_last_hour" label="Failed, last hour" value={stats.failed_last_hour} />
-      <StatCard stat="active_workers" label="Active workers" value={stats.active_workers} />
-      <StatCard stat="paused_workers" label="Paused workers" value={stats.paused_workers} />
+      {STAT_CARDS.map(([stat, label]) => (
+        <StatCard
+          key={stat}
+          stat={stat}
+          label={label}
+          value={stats[stat]}
+          certainty={certaintyOf(stats, stat)}
+        />
+      ))}
     </dl>
   );
 }
