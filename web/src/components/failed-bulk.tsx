@@ -1,10 +1,9 @@
 import { useSignal } from '@preact/signals';
-import { useEffect, useMemo } from 'preact/hooks';
 import { api, errorMessage } from '../api/client';
 import type { FailedCount } from '../api/failed';
 import { bulkConnection, bulkFilter, describeFilter, type FailedFilters } from '../lib/failed-filters';
 import { formatCount } from '../lib/format';
-import { createPoller } from '../state/poller';
+import type { Poller } from '../state/poller';
 import { ConfirmDialog } from './confirm-dialog';
 import { BulkRun, type BulkStart } from './failed-bulk-run';
 
@@ -16,14 +15,17 @@ type Action = BulkStart['action'];
  * states the count and the filter, then the command (POST /api/failed/retry or /delete) and its
  * progress until the host reports it done.
  */
-export function FailedBulk({ filters, onFinished }: { filters: FailedFilters; onFinished: () => void }) {
+export function FailedBulk({
+  filters,
+  counter,
+  onFinished,
+}: {
+  filters: FailedFilters;
+  /** GET /api/failed/count for bulkFilter(filters), polled by the page (which refreshes it after its own commands). */
+  counter: Poller<FailedCount>;
+  onFinished: () => void;
+}) {
   const filter = bulkFilter(filters);
-  const key = JSON.stringify(filter);
-  const counter = useMemo(
-    () => createPoller<FailedCount>((headers) => api.api.failed.count.$get({ query: filter }, { headers })),
-    [key],
-  );
-  useEffect(() => counter.start(), [counter]);
   const confirming = useSignal<Action | null>(null);
   const run = useSignal<BulkStart | null>(null);
   const sendError = useSignal<string | null>(null);
@@ -89,7 +91,8 @@ export function FailedBulk({ filters, onFinished }: { filters: FailedFilters; on
               confirming.value = action;
             }}
           >
-            {action === 'retry' ? 'Retry' : 'Delete'} all {shown ?? ''} matching…
+            {action === 'retry' ? 'Retry' : 'Delete'} {shown ?? 'all'} matching{' '}
+            {count?.count === 1 ? 'job' : 'jobs'}…
           </button>
         ))}
       </div>
@@ -141,9 +144,12 @@ export function FailedBulk({ filters, onFinished }: { filters: FailedFilters; on
         )}
         <p>
           {shown} {count?.count === 1 ? 'job matches' : 'jobs match'} now
-          {count?.certainty === 'lower_bound' ? ' (at least)' : ''}. A host walks them in batches; jobs that
-          fail meanwhile and match are included.
-          {confirming.value === 'delete' && ' They are removed from their queues; their history here stays.'}
+          {count?.certainty === 'lower_bound' ? ' (at least)' : ''}. The host acts on every job that matches
+          when it runs the command, including any that fail meanwhile.
+          {confirming.value === 'delete' &&
+            (count?.count === 1
+              ? ' It is removed from its queue; its history here stays.'
+              : ' They are removed from their queues; their history here stays.')}
         </p>
       </ConfirmDialog>
     </section>

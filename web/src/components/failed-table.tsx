@@ -43,10 +43,21 @@ export function FailedTable({ jobs, now, operate, selected, pending, onSelect, o
               </th>
             )}
             <th scope="col">Job and exception</th>
-            <th scope="col">Queue</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Failed</th>
-            {operate && <th scope="col">Actions</th>}
+            {/* On a phone the rows become cards, each cell labelled by its data-label. */}
+            <th scope="col" class="wide-only">
+              Queue
+            </th>
+            <th scope="col" class="wide-only numeric">
+              Attempts
+            </th>
+            <th scope="col" class="wide-only">
+              Failed
+            </th>
+            {operate && (
+              <th scope="col" class="wide-only">
+                Actions
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -77,14 +88,14 @@ export function FailedTable({ jobs, now, operate, selected, pending, onSelect, o
                     </span>
                   )}
                 </td>
-                <td class="cell-text">
+                <td class="cell-text" data-label="Queue">
                   {job.queue}
                   <span class="cell-sub"> ({job.connection})</span>
                 </td>
-                <td class="numeric">
+                <td class="numeric" data-label="Attempts">
                   {job.attempts} / {job.maxAttempts}
                 </td>
-                <td>
+                <td data-label="Failed">
                   <RelativeTime at={job.completedAt} now={now} />
                 </td>
                 {operate && (

@@ -2,13 +2,13 @@ import { useComputed, useSignal } from '@preact/signals';
 import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api } from '../api/client';
-import type { FailedJob, FailedList } from '../api/failed';
+import type { FailedCount, FailedJob, FailedList } from '../api/failed';
 import { Banner } from '../components/banner';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { FailedBulk } from '../components/failed-bulk';
 import { FailedTable } from '../components/failed-table';
 import { type SentCommand, SentCommands } from '../components/sent-commands';
-import { type FailedFilters, failedUrl, readFailedFilters } from '../lib/failed-filters';
+import { bulkFilter, type FailedFilters, failedUrl, readFailedFilters } from '../lib/failed-filters';
 import { formatCount } from '../lib/format';
 import { inBatches, type JobAction, runJobCommand } from '../lib/job-command';
 import { fromLocalInput, toLocalInput } from '../lib/job-filters';
@@ -35,6 +35,16 @@ export function Failed() {
     [key],
   );
   useEffect(() => poller.start(), [poller]);
+  const operate = canOperate.value;
+  // What a bulk command would touch: polled beside the list, for operators only (viewers have no
+  // bulk actions), and refreshed with it after every command so the two never disagree for long.
+  const countFilter = bulkFilter(filters);
+  const counter = useMemo(
+    () =>
+      createPoller<FailedCount>((headers) => api.api.failed.count.$get({ query: countFilter }, { headers })),
+    [JSON.stringify(countFilter)],
+  );
+  useEffect(() => (operate ? counter.start() : undefined), [counter, operate]);
   const selected = useSignal<ReadonlySet<number>>(new Set());
   const sent = useSignal<readonly SentCommand[]>([]);
   const confirmDelete = useSignal<FailedJob[] | null>(null);
@@ -52,7 +62,6 @@ export function Failed() {
   const data = poller.data.value;
   const error = poller.error.value;
   const now = poller.serverTime.value ?? Date.now();
-  const operate = canOperate.value;
   // Only rows on screen count as selected: a job that left the list is no longer there to act on.
   const chosen = (data?.jobs ?? []).filter((job) => selected.value.has(job.id) && !pending.value.has(job.id));
 
@@ -78,6 +87,7 @@ export function Failed() {
       );
       update(item.key, final);
       poller.refresh();
+      counter.refresh();
     });
   }
 
@@ -97,7 +107,7 @@ export function Failed() {
           {data ? `The list below is from the last answer (${error}).` : error}
         </Banner>
       )}
-      {operate && <FailedBulk filters={filters} onFinished={() => poller.refresh()} />}
+      {operate && <FailedBulk filters={filters} counter={counter} onFinished={() => poller.refresh()} />}
       <SentCommands sent={sent.value} onClear={() => (sent.value = [])} />
       {data === undefined ? (
         error === null && <p class="loading">Loading…</p>
