@@ -7,6 +7,7 @@ import { me } from './state/session';
 
 // Pages past the first load their own chunk when opened.
 const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
+const Failed = lazy(() => import('./pages/failed').then((module) => module.Failed));
 const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
 
 /**
@@ -33,6 +34,7 @@ export function App() {
               <Route path="/" component={Overview} />
               <Route path="/jobs" component={Jobs} />
               <Route path="/jobs/:id" component={JobDetail} />
+              <Route path="/failed" component={Failed} />
               <Route default component={NotFound} />
             </Router>
           </ErrorBoundary>
