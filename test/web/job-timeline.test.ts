@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { JobDetail } from '../../web/src/api/client';
-import { runsText, timelineSteps } from '../../web/src/lib/job-timeline';
+import { runsText, type TimelineJob, timelineSteps } from '../../web/src/lib/job-timeline';
 
 // The Job page's timeline (web/src/lib/job-timeline.ts), from a job row and its attempts as the API answers them.
 const at = (seconds: number) => new Date(Date.parse('2026-01-01T12:00:00Z') + seconds * 1000).toISOString();
 
-function job(fields: Partial<JobDetail>): JobDetail {
+function job(fields: Partial<TimelineJob>): TimelineJob {
   return {
-    id: 1,
-    jobId: '1',
-    jobTimestamp: Date.parse(at(0)),
-    queue: 'q',
-    connection: 'default',
-    name: 'n',
     status: 'completed',
     attempts: 1,
     maxAttempts: 1,
@@ -24,16 +17,7 @@ function job(fields: Partial<JobDetail>): JobDetail {
     completedAt: null,
     waitMs: null,
     runMs: null,
-    dataSize: 0,
-    payloadTruncated: false,
-    sanitized: false,
-    retryOf: null,
-    payload: null,
-    result: null,
-    updatedAt: at(0),
     attemptHistory: [],
-    timeline: [],
-    generations: [],
     ...fields,
   };
 }
@@ -47,7 +31,6 @@ const failed = {
   finishedAt: at(3),
   runMs: 1000,
   errorMessage: 'boom',
-  errorStack: null,
 };
 
 describe('the job timeline', () => {

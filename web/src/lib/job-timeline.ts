@@ -1,6 +1,35 @@
-import type { JobDetail } from '../api/client';
+/**
+ * What the timeline reads of the API's job detail (GET /api/jobs/{id}). Spelt out rather than taken
+ * from api/client.ts so this module (and its unit test) stays free of the browser-only client.
+ */
+export interface TimelineAttempt {
+  attempt: number;
+  status: 'processing' | 'completed' | 'failed' | 'stalled';
+  workerId: string | null;
+  hostId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  runMs: number | null;
+  errorMessage: string | null;
+}
 
-type Attempt = JobDetail['attemptHistory'][number];
+export interface TimelineJob {
+  status: string;
+  attempts: number;
+  maxAttempts: number;
+  workerId: string | null;
+  hostId: string | null;
+  exception: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  waitMs: number | null;
+  runMs: number | null;
+  attemptHistory: readonly TimelineAttempt[];
+}
+
+type Attempt = TimelineAttempt;
+type JobDetail = TimelineJob;
 
 /** Where a run happened: the worker process and its host, as far as they were recorded. */
 export interface RunPlace {
@@ -47,7 +76,7 @@ function between(a: string | null, b: string | null): number | null {
  * The runs of a job. The API answers the attempts it recorded (a clean first run included); a job
  * recorded only by its row (running now, or an older recorder) has its one run in the row.
  */
-function runsOf(job: JobDetail): Attempt[] {
+function runsOf(job: JobDetail): readonly Attempt[] {
   if (job.attemptHistory.length > 0 || job.startedAt === null) return job.attemptHistory;
   const ended = job.status === 'completed' || job.status === 'failed';
   return [
@@ -60,7 +89,6 @@ function runsOf(job: JobDetail): Attempt[] {
       finishedAt: ended ? job.completedAt : null,
       runMs: ended ? job.runMs : null,
       errorMessage: job.status === 'failed' ? job.exception : null,
-      errorStack: null,
     },
   ];
 }
