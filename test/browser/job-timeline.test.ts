@@ -26,6 +26,7 @@ interface ListedJob {
 }
 
 interface Detail {
+  status: string;
   attempts: number;
   maxAttempts: number;
   workerId: string | null;
@@ -209,6 +210,46 @@ describe('the Jobs page kept current, and a job timeline', { timeout: 180_000 },
       (url) => url.pathname === '/workers' && url.searchParams.get('host') === host,
       WAIT,
     );
+    await page.context().close();
+  });
+
+  it('reads a job retried by hand past its tries as runs made of allowed, with the hand retry in its timeline', async () => {
+    const fixFile = releaseFile('fix');
+    const stubborn = await stack.queue.add('stubborn-job', { failUnlessFile: fixFile });
+    const id = await recorded(stubborn, 'failed');
+    // Failed for good: both tries made (the first failure is put back by the worker).
+    await expect
+      .poll(async () => {
+        const { status, attempts } = await detailOf(id);
+        return `${status} after ${attempts}`;
+      }, WAIT)
+      .toBe('failed after 2');
+    writeFileSync(fixFile, 'fixed');
+    const retry = await fetch(`${stack.baseURL}/api/failed/${id}/retry`, { method: 'POST', headers: API() });
+    expect(retry.status).toBe(202);
+    await recorded(stubborn, 'completed');
+
+    const page = await signedInPage();
+    await page.goto(`/jobs/${id}`);
+    const timeline = page.getByRole('list', { name: 'Timeline' });
+    await timeline.waitFor(WAIT);
+    expect(await timeline.locator('.step-title').allTextContents()).toEqual([
+      'Queued',
+      'Started',
+      'Failed',
+      'Retried',
+      'Started',
+      'Failed',
+      'Retried',
+      'Started',
+      'Completed',
+    ]);
+    expect(await timeline.getByRole('listitem').nth(6).textContent()).toContain('retried by hand');
+    expect(await page.getByText('3: 2 allowed, 1 more retried by hand').count()).toBe(1);
+    await page.goto(listUrl('&name=stubborn-job'));
+    await expect
+      .poll(() => page.locator('tbody td.numeric').first().textContent(), WAIT)
+      .toBe('3 (2 + 1 by hand)');
     await page.context().close();
   });
 
