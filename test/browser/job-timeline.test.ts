@@ -133,7 +133,8 @@ describe('the Jobs page kept current, and a job timeline', { timeout: 180_000 },
   it('moves nothing oldest first: a new job is neither added nor announced', async () => {
     const page = await signedInPage();
     await page.goto(listUrl('&sort=oldest'));
-    await expect.poll(async () => (await rowNames(page)).length, WAIT).toBeGreaterThanOrEqual(4);
+    // At least the two jobs of beforeAll (more when the file runs in order).
+    await expect.poll(async () => (await rowNames(page)).length, WAIT).toBeGreaterThanOrEqual(2);
     const before = await rowNames(page);
     const late = await stack.queue.add('late-job', {});
     await recorded(late, 'completed');
