@@ -31,11 +31,9 @@ export type MetricRange = keyof typeof METRIC_RANGES;
 const FiguresSchema = z.object({
   completed: z.number().int(),
   failed: z.number().int(),
-  perMinute: z
-    .number()
-    .openapi({
-      description: 'Jobs finished (completed + failed) per minute, averaged over the step or range',
-    }),
+  perMinute: z.number().openapi({
+    description: 'Jobs finished (completed + failed) per minute, averaged over the step or range',
+  }),
   avgRunMs: z.number().nullable(),
   maxRunMs: z.number().nullable(),
   avgWaitMs: z.number().nullable(),
