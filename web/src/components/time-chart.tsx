@@ -4,6 +4,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './time-chart.css';
 import { theme } from '../state/settings';
+import { TableScroll } from './table-scroll';
 
 export interface ChartSeries {
   label: string;
@@ -43,13 +44,22 @@ export function stepLabel(at: number, step: 'minute' | 'hour'): string {
   return (step === 'minute' ? minuteLabel : hourLabel).format(at);
 }
 
-/** The last value that is not null: what the legend shows while nothing is hovered. */
-function latest(values: ReadonlyArray<number | null>): number | null {
-  for (let i = values.length - 1; i >= 0; i--) {
-    const value = values[i];
-    if (value !== null && value !== undefined) return value;
+/**
+ * The last step where any line has a value: what the legend shows while nothing is hovered (uPlot
+ * would show "--"). The same step for every line of a chart, so the legend reads as one moment.
+ */
+function latestIndex(series: readonly ChartSeries[]): number | null {
+  let last: number | null = null;
+  for (const line of series) {
+    for (let i = line.values.length - 1; i >= 0 && (last === null || i > last); i--) {
+      const value = line.values[i];
+      if (value !== null && value !== undefined) {
+        last = i;
+        break;
+      }
+    }
   }
-  return null;
+  return last;
 }
 
 /**
@@ -75,7 +85,10 @@ export function TimeChart(props: TimeChartProps) {
     const text = cssColor('--muted');
     const grid = cssColor('--border');
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-    const lastTime = times.at(-1);
+    const last = latestIndex(series);
+    const lastTime = last === null ? undefined : times[last];
+    // A line with gaps (an average over no job is null) may have lone values: dots show them.
+    const gappy = (values: ReadonlyArray<number | null>) => values.some((value) => value === null);
     const chart = new uPlot(
       {
         width: Math.max(element.clientWidth, 200),
@@ -89,7 +102,7 @@ export function TimeChart(props: TimeChartProps) {
             value: (_u, value, _s, idx) =>
               idx === null
                 ? lastTime === undefined
-                  ? ''
+                  ? 'no data'
                   : `latest: ${stepLabel(lastTime, step)}`
                 : stepLabel(value * 1000, step),
           },
@@ -98,9 +111,10 @@ export function TimeChart(props: TimeChartProps) {
             stroke: cssColor(line.color),
             width: 2,
             ...(line.dash ? { dash: line.dash } : {}),
+            ...(gappy(line.values) ? { points: { show: true, size: 6, fill: cssColor(line.color) } } : {}),
             spanGaps: false,
             value: (_u: uPlot, value: number | null, _s: number, idx: number | null) => {
-              const shown = idx === null ? latest(line.values) : value;
+              const shown = idx === null ? (last === null ? null : (line.values[last] ?? null)) : value;
               return shown === null ? '–' : format(shown);
             },
           })),
@@ -136,35 +150,37 @@ export function TimeChart(props: TimeChartProps) {
         </button>
       </figcaption>
       {showTable.value && (
-        <div class="table-scroll chart-table">
-          <table>
-            <caption class="visually-hidden">{title}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{step === 'minute' ? 'Minute' : 'Hour'}</th>
-                {series.map((line) => (
-                  <th scope="col" key={line.label}>
-                    {line.label}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {times.map((at, index) => (
-                <tr key={at}>
-                  <th scope="row">{stepLabel(at, step)}</th>
-                  {series.map((line) => {
-                    const value = line.values[index];
-                    return (
-                      <td class="numeric" key={line.label}>
-                        {value === null || value === undefined ? '–' : format(value)}
-                      </td>
-                    );
-                  })}
+        <div class="chart-table">
+          <TableScroll label={`${title}, as a table`}>
+            <table>
+              <caption class="visually-hidden">{title}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{step === 'minute' ? 'Minute' : 'Hour'}</th>
+                  {series.map((line) => (
+                    <th scope="col" key={line.label}>
+                      {line.label}
+                    </th>
+                  ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {times.map((at, index) => (
+                  <tr key={at}>
+                    <th scope="row">{stepLabel(at, step)}</th>
+                    {series.map((line) => {
+                      const value = line.values[index];
+                      return (
+                        <td class="numeric" key={line.label}>
+                          {value === null || value === undefined ? '–' : format(value)}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
         </div>
       )}
     </figure>

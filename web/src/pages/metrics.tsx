@@ -100,9 +100,10 @@ function QueuePicker(props: {
     options.unshift({ connection: current.connection ?? '', queue: current.queue ?? '' });
   }
   return (
-    <label class="queue-picker">
-      <span>Queue</span>
+    <div class="queue-picker">
+      <label for="metrics-queue">Queue</label>
       <select
+        id="metrics-queue"
         value={selected}
         onChange={(event) => {
           const value = event.currentTarget.value;
@@ -122,7 +123,7 @@ function QueuePicker(props: {
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
 
