@@ -21,8 +21,10 @@ export function formatRate(rate: number | null): string {
   return `${percent.toFixed(percent > 0 && percent < 10 ? 1 : 0)} %`;
 }
 
+/** Jobs a minute: whole from 10 on, one decimal below, "< 0.1" rather than a "0.0" that hides jobs. */
 export function formatPerMinute(perMinute: number): string {
-  return perMinute >= 10 || perMinute === 0 ? formatCount(Math.round(perMinute)) : perMinute.toFixed(1);
+  if (perMinute >= 10 || perMinute === 0) return formatCount(Math.round(perMinute));
+  return perMinute < 0.05 ? '< 0.1' : perMinute.toFixed(1);
 }
 
 const count = (value: number) => formatCount(Math.round(value));

@@ -94,7 +94,7 @@ export function TimeChart(props: TimeChartProps) {
         width: Math.max(element.clientWidth, 200),
         height,
         legend: { show: true, live: true },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max : 1] } },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
         axes: [axis, { ...axis, size: 64, values: (_u, ticks) => ticks.map((tick) => format(tick)) }],
         series: [
           {
