@@ -7,6 +7,7 @@ const PAGES = [
   { href: '/', label: 'Overview' },
   { href: '/jobs', label: 'Jobs' },
   { href: '/failed', label: 'Failed' },
+  { href: '/metrics', label: 'Metrics' },
 ] as const;
 
 /** The page a path belongs to: /jobs/42 is under Jobs. */
