@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { etag } from 'hono/etag';
 import { commandDefinitions } from '../../core/commands/command-types';
 import { createRouter } from '../app';
 import { commandResponses, SendQuerySchema } from '../commands/command-answer';
@@ -24,10 +25,17 @@ const listRoute = createRoute({
   method: 'get',
   path: '/',
   tags: ['queues'],
-  summary: 'Queues with their depth, wait and last hour, from the rollups, with any pending pause/resume',
+  summary:
+    'Queues with their depth, recorded jobs by state, oldest wait, last hour and confirmed paused state, with any pending pause/resume',
+  description:
+    'Answers with an ETag (the dashboard polls it); send it back in If-None-Match and an unchanged list is a body-less 304.',
   'x-required-role': 'viewer',
-  middleware: [requireRole('viewer')],
-  responses: { 200: jsonResponse(QueueListSchema, 'The queues'), ...errorResponses(401, 403) },
+  middleware: [requireRole('viewer'), etag()],
+  responses: {
+    200: jsonResponse(QueueListSchema, 'The queues'),
+    304: { description: 'Unchanged since the ETag sent in If-None-Match' },
+    ...errorResponses(401, 403),
+  },
 });
 
 function verbRoute(verb: 'pause' | 'resume') {
@@ -54,6 +62,7 @@ const router = createRouter().openapi(listRoute, async (c) => {
     c,
     queues.map((queue) => subjects.queue(queue.connection, queue.queue)),
   );
+  c.header('Cache-Control', 'private, no-cache');
   return c.json(
     {
       queues: queues.map((queue) => ({
