@@ -129,17 +129,33 @@ export async function listQueues(db: StatementDatabase): Promise<QueueRow[]> {
           from watchtower_workers where status <> 'dead' and status <> 'stopped'
           group by connection, queue
         ), configured as (
-          select coalesce(s.value->>'connection', 'default') as connection, q.value #>> '{}' as queue
-          from watchtower_hosts h
-          cross join lateral jsonb_array_elements(
-            case when jsonb_typeof(h.supervisors) = 'array' then h.supervisors else '[]'::jsonb end) s
-          cross join lateral jsonb_array_elements(
-            case when jsonb_typeof(s.value->'queues') = 'array' then s.value->'queues' else '[]'::jsonb end) q
-          where h.status <> 'dead' and h.status <> 'stopped' and jsonb_typeof(q.value) = 'string'
+          -- Gathered into one value first and expanded once: expanded per host, the planner guesses
+          -- 100 × 100 pairs for every host row, and prices the per-queue figures below for all of
+          -- them, far past jit_above_cost (seconds of JIT compiling for a statement of a few ms).
+          select pair->>0 as connection, pair->>1 as queue
+          from jsonb_array_elements((
+            select coalesce(jsonb_agg(jsonb_build_array(coalesce(s.value->>'connection', 'default'), q.value #>> '{}')),
+                            '[]'::jsonb)
+            from watchtower_hosts h
+            cross join lateral jsonb_array_elements(
+              case when jsonb_typeof(h.supervisors) = 'array' then h.supervisors else '[]'::jsonb end) s
+            cross join lateral jsonb_array_elements(
+              case when jsonb_typeof(s.value->'queues') = 'array' then s.value->'queues' else '[]'::jsonb end) q
+            where h.status <> 'dead' and h.status <> 'stopped' and jsonb_typeof(q.value) = 'string'
+          )) pair
         ), processing as (
           select connection, queue, count(*) as n
           from (select connection, queue from watchtower_jobs where status = 'processing' limit ${PROCESSING_CAP}) p
           group by connection, queue
+        ), paused as (
+          -- What a host last confirmed: its answer to the newest pause or resume it carried out. One
+          -- pass over the finished commands (kept WATCHTOWER_RETENTION_COMMANDS_DAYS), not one per queue.
+          select distinct on (c.target_id, c.args->>'queue') c.target_id as connection, c.args->>'queue' as queue,
+                 (c.result->>'paused')::boolean as paused, c.finished_at
+          from watchtower_commands c
+          where c.target_kind = 'connection' and c.status = 'done' and c.type in ('queue.pause', 'queue.resume')
+            and jsonb_typeof(c.result->'paused') = 'boolean'
+          order by c.target_id, c.args->>'queue', c.finished_at desc nulls last, c.seq desc
         ), keys as (
           select connection, queue from recent union select connection, queue from depth
           union select connection, queue from live union select connection, queue from configured
@@ -159,15 +175,7 @@ export async function listQueues(db: StatementDatabase): Promise<QueueRow[]> {
         left join depth d using (connection, queue)
         left join live l using (connection, queue)
         left join processing p using (connection, queue)
-        -- What a host last confirmed: its answer to the newest pause or resume it carried out.
-        left join lateral (
-          select (c.result->>'paused')::boolean as paused, c.finished_at
-          from watchtower_commands c
-          where c.target_kind = 'connection' and c.target_id = k.connection and c.status = 'done'
-            and c.type in ('queue.pause', 'queue.resume') and c.args->>'queue' = k.queue
-            and jsonb_typeof(c.result->'paused') = 'boolean'
-          order by c.finished_at desc nulls last, c.seq desc limit 1
-        ) pc on true
+        left join paused pc using (connection, queue)
         order by k.queue, k.connection`,
   );
   return rows.map(toQueue);

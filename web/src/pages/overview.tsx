@@ -53,8 +53,8 @@ export function Overview() {
           <OverviewMetrics />
           <div class="panels">
             <HostsGlance workers={data.workers} activeWorkers={data.stats.active_workers} />
-            <RecentJobs jobs={data.recentJobs} now={now} />
             <Workers workers={data.workers} now={now} />
+            <RecentJobs jobs={data.recentJobs} now={now} />
           </div>
         </>
       )}
