@@ -1,5 +1,7 @@
 import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
+import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import { screenshotEverywhere, seriousAxeViolations, signInContext, statValue } from './support/pages';
@@ -56,8 +58,8 @@ function cell(page: Page, name: string): Promise<string> {
   return page
     .locator(`tr[data-queue="${stack.queue.name}"] [data-cell="${name}"]`)
     .first()
-    .innerText()
-    .then((text) => text.trim());
+    .textContent()
+    .then((text) => (text ?? '').trim());
 }
 
 /** Holds every GET /api/commands/{id}/wait until released: the page must then show "pending". */
@@ -160,21 +162,22 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
     await page.goto('/');
     const queueRow = page.locator(`.overview-queues tr[data-queue="${stack.queue.name}"]`);
     await queueRow.waitFor(WAIT);
-    await expect.poll(() => queueRow.locator('[data-cell="delayed"]').innerText(), WAIT).toBe('1');
-    expect(await queueRow.locator('[data-cell="state"]').innerText()).toBe('running');
+    await expect.poll(() => queueRow.locator('[data-cell="delayed"]').textContent(), WAIT).toBe('1');
+    expect(await queueRow.locator('[data-cell="state"]').textContent()).toBe('running');
     expect(await queueRow.locator('a').first().getAttribute('href')).toBe(
       `/jobs?queue=${encodeURIComponent(stack.queue.name)}&connection=default`,
     );
 
     const hostRow = page.locator(`tr[data-host-id="${stack.host.hostId}"]`);
     await hostRow.waitFor(WAIT);
-    expect(await hostRow.locator('.status').innerText()).toBe('running');
+    expect(await hostRow.locator('.status').textContent()).toBe('running');
     expect(await hostRow.locator('a').getAttribute('href')).toBe(
       `/workers?host=${encodeURIComponent(stack.host.hostId)}`,
     );
     expect(await hostRow.locator('time').getAttribute('title')).toBeTruthy();
     // One worker process, idle: and the cards above say the same.
-    const figure = async (name: string) => Number(await hostRow.locator(`[data-cell="${name}"]`).innerText());
+    const figure = async (name: string) =>
+      Number(await hostRow.locator(`[data-cell="${name}"]`).textContent());
     await expect
       .poll(async () => [await figure('busy'), await figure('idle'), await figure('paused')], WAIT)
       .toEqual([0, 1, 0]);
@@ -188,7 +191,7 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
     const queueDepth = async () => {
       let sum = 0;
       for (const name of ['waiting', 'delayed', 'retrying'])
-        sum += Number(await queueRow.locator(`[data-cell="${name}"]`).innerText());
+        sum += Number(await queueRow.locator(`[data-cell="${name}"]`).textContent());
       return sum;
     };
     await expect.poll(async () => (await statValue(page, 'pending')) - (await queueDepth()), WAIT).toBe(0);
@@ -196,7 +199,7 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
       .poll(
         async () =>
           (await statValue(page, 'processing')) -
-          Number(await queueRow.locator('[data-cell="active"]').innerText()),
+          Number(await queueRow.locator('[data-cell="active"]').textContent()),
         WAIT,
       )
       .toBe(0);
@@ -242,6 +245,9 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
           await page.locator(`tr[data-host-id="${stack.host.hostId}"]`).waitFor(WAIT);
           await page.locator('.chart canvas').first().waitFor(WAIT);
         }
+        // Nothing widens the page on a phone: wide tables scroll inside their card.
+        const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+        expect(width, `${name} page width`).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
         for (const violation of await seriousAxeViolations(page))
           violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
       });
@@ -251,22 +257,51 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
   });
 
   // Last: it stops the host.
-  it("shows the host's reason when it refuses", async () => {
-    const page = await signedInPage();
-    // A queue Watchtower knows (a job recorded on it) on a connection no host reaches: the command
-    // expires unclaimed. A short TTL keeps the wait short.
-    await page.route('**/api/queues/*/pause*', async (route) => {
-      const url = new URL(route.request().url());
-      url.searchParams.set('ttl', '1');
-      await route.continue({ url: url.toString() });
-    });
-    await page.goto('/queues');
-    const row = page.locator(`tr[data-queue="${stack.queue.name}"]`);
-    await row.waitFor(WAIT);
+  it("shows the host's reason when it refuses, and says so when no host took the command", async () => {
+    // The real host goes, and the test answers in its place: a refusal made on purpose, as a host
+    // that cannot reach Redis answers.
     await stack.host.stop(20_000);
-    await row.getByRole('button', { name: `Pause ${stack.queue.name}` }).click();
-    await row.getByText(/No host that reaches the queue took the command in time/).waitFor(WAIT);
-    expect(await cell(page, 'state')).not.toContain('paused');
-    await page.context().close();
+    const database = createNodeDatabase(stack.databaseUrl, { max: 1 });
+    const bus = new DatabaseCommandBus(database.db);
+    try {
+      const page = await signedInPage();
+      await page.goto('/queues');
+      const row = page.locator(`tr[data-queue="${stack.queue.name}"]`);
+      await row.waitFor(WAIT);
+      await row.getByRole('button', { name: `Pause ${stack.queue.name}` }).click();
+      await expect.poll(() => cell(page, 'state'), WAIT).toContain('pausing…');
+      let claimed: Awaited<ReturnType<typeof bus.claim>>[number] | undefined;
+      await expect
+        .poll(async () => {
+          [claimed] = await bus.claim({
+            claimer: 'test-as-host',
+            targets: [{ kind: 'connection', id: 'default' }],
+            limit: 1,
+          });
+          return claimed?.type;
+        }, WAIT)
+        .toBe('queue.pause');
+      if (!claimed) throw new Error('no command claimed');
+      await bus.acknowledge(claimed.id, claimed.claimToken, {
+        ok: false,
+        error: 'connect ECONNREFUSED 127.0.0.1:6379',
+      });
+      await row.getByText('The host refused: connect ECONNREFUSED 127.0.0.1:6379').waitFor(WAIT);
+      await expect.poll(() => cell(page, 'state'), WAIT).toBe('running');
+
+      // No host at all: a command with a short TTL expires unclaimed, and the page says nothing was done.
+      await page.route('**/api/queues/*/pause*', async (route) => {
+        const url = new URL(route.request().url());
+        url.searchParams.set('ttl', '1');
+        await route.continue({ url: url.toString() });
+      });
+      await row.getByRole('button', { name: `Pause ${stack.queue.name}` }).click();
+      await row.getByText(/No host that reaches the queue took the command in time/).waitFor(WAIT);
+      expect(await cell(page, 'state')).toBe('running');
+      expect(await stack.queue.isPaused()).toBe(false);
+      await page.context().close();
+    } finally {
+      await database.close();
+    }
   });
 });
