@@ -7,6 +7,7 @@ import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
 import { formatCount } from '../lib/format';
 import { queuesPoll } from '../state/queues';
+import { canOperate } from '../state/roles';
 import './queues.css';
 
 /**
@@ -50,6 +51,11 @@ export function Queues() {
                 <tr>
                   <th scope="col">Queue</th>
                   <th scope="col">State</th>
+                  {canOperate.value && (
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
+                  )}
                   <th scope="col" class="numeric">
                     Waiting
                   </th>
@@ -73,9 +79,6 @@ export function Queues() {
                     Failure rate
                   </th>
                   <th scope="col">Workers</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -106,6 +109,21 @@ function QueueRow({ queue, now }: { queue: QueueInfo; now: number }) {
       <td data-cell="state">
         <QueueStateCell queue={queue} pendingVerb={pendingVerb} />
       </td>
+      {canOperate.value && (
+        <td class="queue-actions">
+          <div class="queue-buttons">
+            <QueueButtons queue={queue} busy={pendingVerb !== null} onSend={(verb) => void send(verb)} />
+          </div>
+          {action && (
+            <p
+              class={`outcome outcome-${action.phase === 'refused' ? 'error' : action.phase === 'pending' ? 'pending' : 'ok'}`}
+              role="status"
+            >
+              {action.text}
+            </p>
+          )}
+        </td>
+      )}
       <td class="numeric" data-cell="waiting">
         {stateCount(queue, 'waiting')}
       </td>
@@ -138,19 +156,6 @@ function QueueRow({ queue, now }: { queue: QueueInfo; now: number }) {
               <span class="cell-sub"> · {formatCount(queue.workers.paused)} paused</span>
             )}
           </>
-        )}
-      </td>
-      <td class="queue-actions">
-        <div class="queue-buttons">
-          <QueueButtons queue={queue} busy={pendingVerb !== null} onSend={(verb) => void send(verb)} />
-        </div>
-        {action && (
-          <p
-            class={`outcome outcome-${action.phase === 'refused' ? 'error' : action.phase === 'pending' ? 'pending' : 'ok'}`}
-            role="status"
-          >
-            {action.text}
-          </p>
         )}
       </td>
     </tr>
