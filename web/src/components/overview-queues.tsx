@@ -17,7 +17,7 @@ export function OverviewQueues() {
   return (
     <section class="card overview-queues" aria-labelledby="overview-queues-title">
       <h2 id="overview-queues-title">
-        <a href="/queues">Queues</a>
+        <a href="/queues">Queues</a> now
       </h2>
       {data === undefined ? (
         error === null ? (
