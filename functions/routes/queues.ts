@@ -1,9 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { etag } from 'hono/etag';
 import { commandDefinitions } from '../../core/commands/command-types';
 import { createRouter } from '../app';
-import { commandResponses, SendQuerySchema } from '../commands/command-answer';
+import { commandResponses, type SendQuery, SendQuerySchema } from '../commands/command-answer';
 import { findPending, subjects } from '../commands/pending-requests';
 import { sendCommand } from '../commands/send-command';
+import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
 import { requireRole } from '../middleware/require-role';
 import { NameText, refuseControlCharacters } from '../queries/params';
@@ -24,10 +27,17 @@ const listRoute = createRoute({
   method: 'get',
   path: '/',
   tags: ['queues'],
-  summary: 'Queues with their depth, wait and last hour, from the rollups, with any pending pause/resume',
+  summary:
+    'Queues with their depth, recorded jobs by state, oldest wait, last hour and confirmed paused state, with any pending pause/resume',
+  description:
+    'Answers with an ETag (the dashboard polls it); send it back in If-None-Match and an unchanged list is a body-less 304.',
   'x-required-role': 'viewer',
-  middleware: [requireRole('viewer')],
-  responses: { 200: jsonResponse(QueueListSchema, 'The queues'), ...errorResponses(401, 403) },
+  middleware: [requireRole('viewer'), etag()],
+  responses: {
+    200: jsonResponse(QueueListSchema, 'The queues'),
+    304: { description: 'Unchanged since the ETag sent in If-None-Match' },
+    ...errorResponses(401, 403),
+  },
 });
 
 function verbRoute(verb: 'pause' | 'resume') {
@@ -48,41 +58,63 @@ function verbRoute(verb: 'pause' | 'resume') {
   });
 }
 
-const router = createRouter().openapi(listRoute, async (c) => {
-  const queues = await listQueues(c.get('services').db);
-  const pending = await findPending(
+/** Sends queue.pause or queue.resume to any host that reaches the connection. */
+async function queueCommand(
+  c: Context<AppEnv>,
+  verb: 'pause' | 'resume',
+  queue: string,
+  connection: string,
+  options: SendQuery,
+) {
+  if (!(await queueKnown(c.get('services').db, connection, queue))) {
+    throw new HttpError(404, 'not_found', `No queue ${queue} on connection ${connection}`);
+  }
+  return sendCommand(
     c,
-    queues.map((queue) => subjects.queue(queue.connection, queue.queue)),
-  );
-  return c.json(
     {
-      queues: queues.map((queue) => ({
-        ...queue,
-        pending: pending.get(subjects.queue(queue.connection, queue.queue).key) ?? null,
-      })),
+      target: { kind: 'connection', id: connection },
+      type: `queue.${verb}`,
+      args: { queue, connection },
+      audit: { action: `queues.${verb}`, targetType: 'queue', targetId: `${connection}/${queue}` },
     },
-    200,
+    options,
   );
-});
-
-for (const verb of ['pause', 'resume'] as const) {
-  router.openapi(verbRoute(verb), async (c) => {
-    const { queue } = c.req.valid('param');
-    const connection = c.req.valid('json').connection ?? 'default';
-    if (!(await queueKnown(c.get('services').db, connection, queue))) {
-      throw new HttpError(404, 'not_found', `No queue ${queue} on connection ${connection}`);
-    }
-    return sendCommand(
-      c,
-      {
-        target: { kind: 'connection', id: connection },
-        type: `queue.${verb}`,
-        args: { queue, connection },
-        audit: { action: `queues.${verb}`, targetType: 'queue', targetId: `${connection}/${queue}` },
-      },
-      c.req.valid('query'),
-    );
-  });
 }
 
-export const queues = router;
+// Chained, not added in a loop, so the dashboard's typed client (hc<AppType>) sees every route.
+export const queues = createRouter()
+  .openapi(listRoute, async (c) => {
+    const queues = await listQueues(c.get('services').db);
+    const pending = await findPending(
+      c,
+      queues.map((queue) => subjects.queue(queue.connection, queue.queue)),
+    );
+    c.header('Cache-Control', 'private, no-cache');
+    return c.json(
+      {
+        queues: queues.map((queue) => ({
+          ...queue,
+          pending: pending.get(subjects.queue(queue.connection, queue.queue).key) ?? null,
+        })),
+      },
+      200,
+    );
+  })
+  .openapi(verbRoute('pause'), (c) =>
+    queueCommand(
+      c,
+      'pause',
+      c.req.valid('param').queue,
+      c.req.valid('json').connection ?? 'default',
+      c.req.valid('query'),
+    ),
+  )
+  .openapi(verbRoute('resume'), (c) =>
+    queueCommand(
+      c,
+      'resume',
+      c.req.valid('param').queue,
+      c.req.valid('json').connection ?? 'default',
+      c.req.valid('query'),
+    ),
+  );

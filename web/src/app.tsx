@@ -10,6 +10,7 @@ const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
 const Failed = lazy(() => import('./pages/failed').then((module) => module.Failed));
 const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
 const Metrics = lazy(() => import('./pages/metrics').then((module) => module.Metrics));
+const Queues = lazy(() => import('./pages/queues').then((module) => module.Queues));
 
 /**
  * Signed out (or expired), every URL shows the sign-in page in place: the address stays, so signing
@@ -37,6 +38,7 @@ export function App() {
               <Route path="/jobs/:id" component={JobDetail} />
               <Route path="/failed" component={Failed} />
               <Route path="/metrics" component={Metrics} />
+              <Route path="/queues" component={Queues} />
               <Route default component={NotFound} />
             </Router>
           </ErrorBoundary>

@@ -8,6 +8,7 @@ const PAGES = [
   { href: '/jobs', label: 'Jobs' },
   { href: '/failed', label: 'Failed' },
   { href: '/metrics', label: 'Metrics' },
+  { href: '/queues', label: 'Queues' },
 ] as const;
 
 /** The page a path belongs to: /jobs/42 is under Jobs. */

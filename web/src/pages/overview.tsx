@@ -2,12 +2,16 @@ import { useEffect } from 'preact/hooks';
 import { lazy } from 'preact-iso';
 import type { JobStats, PollWorker, RecentJob } from '../api/client';
 import { Banner } from '../components/banner';
+import { HostsGlance } from '../components/hosts-glance';
+import { OverviewQueues } from '../components/overview-queues';
 import { RelativeTime } from '../components/relative-time';
 import { StatCard } from '../components/stat-card';
 import { TableScroll } from '../components/table-scroll';
 import type { Certainty } from '../lib/format';
 import { formatCount, formatDuration } from '../lib/format';
 import { dashboardPoll } from '../state/poll';
+import { hostsPoll, queuesPoll } from '../state/queues';
+import './overview.css';
 
 // uPlot and the charts load after the headline numbers, in their own chunk.
 const OverviewMetrics = lazy(() => import('./overview-metrics').then((module) => module.OverviewMetrics));
@@ -18,9 +22,11 @@ function certaintyOf(stats: JobStats, key: string): Certainty {
   return 'exact';
 }
 
-/** The headline numbers, the newest jobs and the workers, polled live. */
+/** The headline numbers, the queues, the hosts, the newest jobs and the workers, polled live. */
 export function Overview() {
   useEffect(() => dashboardPoll.start(), []);
+  useEffect(() => queuesPoll.start(), []);
+  useEffect(() => hostsPoll.start(), []);
   const data = dashboardPoll.data.value;
   const error = dashboardPoll.error.value;
   const now = dashboardPoll.serverTime.value ?? Date.now();
@@ -43,10 +49,12 @@ export function Overview() {
       ) : (
         <>
           <Stats stats={data.stats} />
+          <OverviewQueues />
           <OverviewMetrics />
           <div class="panels">
-            <RecentJobs jobs={data.recentJobs} now={now} />
+            <HostsGlance workers={data.workers} activeWorkers={data.stats.active_workers} />
             <Workers workers={data.workers} now={now} />
+            <RecentJobs jobs={data.recentJobs} now={now} />
           </div>
         </>
       )}
