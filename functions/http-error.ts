@@ -51,7 +51,7 @@ export function misconfigured(message: string): HttpError {
 /**
  * Postgres cancelled one of the request's statements at the statement timeout
  * (WATCHTOWER_STATEMENT_TIMEOUT_MS): the database is busy or the filter too costly. 503, so that
- * clients treat it like any other passing unavailability; nothing the statement did was kept.
+ * clients treat it like any other passing unavailability; the statement (and its transaction) was rolled back.
  */
 export function queryTimedOut(): HttpError {
   return new HttpError(
