@@ -21,6 +21,7 @@ import pg from 'pg';
 import type { Database } from '../../core/db/database';
 import { isStatementCancelled } from '../../core/db/statement-timeout';
 import * as schema from '../../drizzle/schema';
+import { countFailed } from '../../functions/queries/failed-count';
 import { type JobListFilter, listJobs } from '../../functions/queries/list-jobs';
 import { startNeonRelay } from '../../scripts/local-only/neon-relay';
 import { buildWorkerBundle, startApiInWorkerd } from '../support/api-in-workerd';
@@ -33,7 +34,10 @@ const RUNS = Number(process.env.API_WORST_RUNS ?? 3);
 const HOUR = 3600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The shapes: GET /api/jobs (status 'failed' and failedAfter/Before: GET /api/failed). */
+/**
+ * The shapes: GET /api/jobs; with status 'failed', GET /api/failed; labelled "count:", GET
+ * /api/failed/count (what a bulk retry or delete would touch).
+ */
 function shapes(now: number): Array<[string, Partial<JobListFilter>]> {
   const midweek = now - 3.5 * 24 * HOUR;
   return [
@@ -85,6 +89,16 @@ function shapes(now: number): Array<[string, Partial<JobListFilter>]> {
           .slice(0, 200),
       },
     ],
+    ['count: failedAfter in the future', { status: 'failed', failedAfter: iso(now + 24 * HOUR) }],
+    [
+      'count: name of another connection',
+      { status: 'failed', connection: 'analytics', name: 'SendWelcomeEmail' },
+    ],
+    ['count: common prefix + absent word', { status: 'failed', search: 'ord* zzqqxx' }],
+    [
+      'count: many common prefixes',
+      { status: 'failed', search: 'ord* use* exa* com* sen* err* tim* htt* emai* web*' },
+    ],
   ];
 }
 
@@ -95,13 +109,13 @@ interface Outcome {
   cancelled: boolean;
 }
 
-async function timeShape(db: Database, filter: JobListFilter): Promise<Outcome> {
+async function timeShape(db: Database, label: string, filter: JobListFilter): Promise<Outcome> {
   const times: number[] = [];
   let rows = 0;
   for (let run = 0; run <= RUNS; run++) {
     const started = performance.now();
     try {
-      rows = (await listJobs(db, filter)).jobs.length;
+      rows = await runShape(db, label, filter);
     } catch (error) {
       if (!isStatementCancelled(error)) throw error;
       return {
@@ -117,7 +131,8 @@ async function timeShape(db: Database, filter: JobListFilter): Promise<Outcome> 
 }
 
 /** The request a viewer would send for a shape: GET /api/failed for failed-only shapes, else GET /api/jobs. */
-function pathOf(shape: Partial<JobListFilter>): string {
+function pathOf(label: string, shape: Partial<JobListFilter>): string {
+  const count = isCount(label);
   const failed = shape.status === 'failed';
   const query = new URLSearchParams();
   const put = (name: string, value: string | undefined) => {
@@ -133,7 +148,17 @@ function pathOf(shape: Partial<JobListFilter>): string {
   put('failedBefore', shape.failedBefore);
   put(failed ? 'search' : 'q', shape.search);
   put('sort', shape.sort);
-  return `/api/${failed ? 'failed' : 'jobs'}?${query}`;
+  return `/api/${count ? 'failed/count' : failed ? 'failed' : 'jobs'}?${query}`;
+}
+
+function isCount(label: string): boolean {
+  return label.startsWith('count:');
+}
+
+/** What the route answers, in rows: a page's jobs, or the count. */
+async function runShape(db: Database, label: string, filter: JobListFilter): Promise<number> {
+  if (!isCount(label)) return (await listJobs(db, filter)).jobs.length;
+  return (await countFailed(db, filter)).count;
 }
 
 async function throughWorker(now: number, filterText: string | undefined): Promise<void> {
@@ -150,8 +175,13 @@ async function throughWorker(now: number, filterText: string | undefined): Promi
     await api.request('GET', '/api/jobs?limit=1');
     for (const [label, shape] of shapes(now)) {
       if (filterText && !label.includes(filterText)) continue;
-      const answer = await api.request('GET', pathOf(shape));
-      const code = answer.status === 200 ? `${answer.body.jobs.length} rows` : answer.body?.error?.code;
+      const answer = await api.request('GET', pathOf(label, shape));
+      const code =
+        answer.status !== 200
+          ? answer.body?.error?.code
+          : isCount(label)
+            ? `count ${answer.body.count}`
+            : `${answer.body.jobs.length} rows`;
       console.log(
         `${label.padEnd(48)} ${String(answer.status)} ${answer.ms.toFixed(1).padStart(8)}ms  ${code}`,
       );
@@ -206,7 +236,7 @@ async function main(): Promise<void> {
   for (const [label, shape] of shapes(now)) {
     if (filterText && !label.includes(filterText)) continue;
     plans.length = 0;
-    const outcome = await timeShape(db, { sort: 'newest', limit: 50, ...shape });
+    const outcome = await timeShape(db, label, { sort: 'newest', limit: 50, ...shape });
     const verdict = outcome.cancelled ? '  CANCELLED by statement_timeout (API: 503 unavailable)' : '';
     console.log(
       `${label.padEnd(48)} ${outcome.fastest.toFixed(1).padStart(7)}ms ${outcome.slowest.toFixed(1).padStart(7)}ms  ${String(outcome.rows).padStart(4)}${verdict}`,
