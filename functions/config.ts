@@ -25,7 +25,8 @@ type NumericVariable =
   | 'WATCHTOWER_RETENTION_AUDIT_DAYS'
   | 'WATCHTOWER_HOST_DEAD_AFTER_SECONDS'
   | 'WATCHTOWER_PRUNE_BATCH_SIZE'
-  | 'WATCHTOWER_PRUNE_MAX_BATCHES';
+  | 'WATCHTOWER_PRUNE_MAX_BATCHES'
+  | 'WATCHTOWER_STATEMENT_TIMEOUT_MS';
 
 export const HOUSEKEEPING_DEFAULTS = {
   completedDays: 7,
@@ -133,4 +134,21 @@ export function adminToken(env: Env): string | null {
     );
   }
   return token;
+}
+
+/** How long one API statement may run before Postgres cancels it, unless configured. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+
+/**
+ * WATCHTOWER_STATEMENT_TIMEOUT_MS: every statement of an API request runs under this
+ * `statement_timeout` (see functions/services.ts); past it the request answers 503 `unavailable`.
+ * No 0 ("no limit"): the point is that no request can keep the database busy for long.
+ */
+export function statementTimeoutMs(env: Env): number {
+  return numberVariable(env, 'WATCHTOWER_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, {
+    min: 100,
+    max: 300_000,
+    integer: true,
+    unit: 'milliseconds',
+  });
 }

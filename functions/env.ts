@@ -54,6 +54,8 @@ export interface Env {
   WATCHTOWER_PRUNE_BATCH_SIZE?: string;
   /** Prune statements per table per cron run at most; the next run carries on. Default 10. */
   WATCHTOWER_PRUNE_MAX_BATCHES?: string;
+  /** Milliseconds one statement of an API request may run before Postgres cancels it (503 `unavailable`). 100 to 300000, default 5000. */
+  WATCHTOWER_STATEMENT_TIMEOUT_MS?: string;
   /** The dashboard's static assets (web/dist). */
   ASSETS: Fetcher;
 }

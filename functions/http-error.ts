@@ -47,3 +47,16 @@ export class HttpError extends Error {
 export function misconfigured(message: string): HttpError {
   return new HttpError(500, 'misconfigured', message);
 }
+
+/**
+ * Postgres cancelled one of the request's statements at the statement timeout
+ * (WATCHTOWER_STATEMENT_TIMEOUT_MS): the database is busy or the filter too costly. 503, so that
+ * clients treat it like any other passing unavailability; the statement (and its transaction) was rolled back.
+ */
+export function queryTimedOut(): HttpError {
+  return new HttpError(
+    503,
+    'unavailable',
+    'The database query took too long and was cancelled: try again, or narrow the filter (a queue, a status or a time range)',
+  );
+}

@@ -14,7 +14,8 @@ export async function scheduled(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
-  const services = new Services(env);
+  // Not under the API's statement timeout: see Services.
+  const services = new Services(env, { statementTimeout: false });
   try {
     const run = await runHousekeeping({
       get db() {

@@ -7,7 +7,7 @@ import {
   type NeonDb,
 } from '../core/db/neon-database';
 import { checkBusConfig, createCommandBus } from './bus';
-import { requireBinding } from './config';
+import { requireBinding, statementTimeoutMs } from './config';
 import type { Env } from './env';
 import { misconfigured } from './http-error';
 
@@ -20,16 +20,33 @@ import { misconfigured } from './http-error';
  * - `transactional`, only for interactive transactions (`transaction(async (tx) => ...)`): a Neon
  *   WebSocket pool. It must not outlive its request (its sockets belong to the request's I/O
  *   context), so it is opened only when asked for and `close()` goes to `ctx.waitUntil`.
+ *
+ * For API requests both run every statement under WATCHTOWER_STATEMENT_TIMEOUT_MS (a `SET LOCAL
+ * statement_timeout` in the statement's transaction; core/db/statement-timeout.ts says why that
+ * way): a crafted filter or a lock held elsewhere costs the database seconds at most, and the
+ * client gets 503 `unavailable` (functions/middleware/errors.ts). The cron's housekeeping opts
+ * out: its statements are bounded by batch sizes instead, and a cancelled prune would only come
+ * back the next minute.
  */
+export interface ServicesOptions {
+  /** Run every statement under WATCHTOWER_STATEMENT_TIMEOUT_MS (default true). */
+  statementTimeout?: boolean;
+}
+
 export class Services {
   #http: StatementDatabase | undefined;
   #pool: NeonDatabaseHandle | undefined;
   #bus: CommandBus | undefined;
   readonly #databaseUrl: string;
+  readonly #statementTimeoutMs: number | undefined;
 
   /** Validates the configuration up front, so a misconfigured deployment fails fast and clearly. */
-  constructor(private readonly env: Env) {
+  constructor(
+    private readonly env: Env,
+    options: ServicesOptions = {},
+  ) {
     this.#databaseUrl = requireBinding(env, 'DATABASE_URL');
+    this.#statementTimeoutMs = options.statementTimeout === false ? undefined : statementTimeoutMs(env);
     checkBusConfig(env);
     // Locally both stand-ins are needed; without the HTTP one, queries would go to Neon's cloud.
     if (env.WATCHTOWER_LOCAL_NEON_RELAY?.trim() && !env.WATCHTOWER_LOCAL_NEON_HTTP?.trim()) {
@@ -44,6 +61,7 @@ export class Services {
     this.#http ??= createNeonHttpDatabase({
       url: this.#databaseUrl,
       localHttp: this.env.WATCHTOWER_LOCAL_NEON_HTTP,
+      statementTimeoutMs: this.#statementTimeoutMs,
     });
     return this.#http;
   }
@@ -55,6 +73,7 @@ export class Services {
       localRelay: this.env.WATCHTOWER_LOCAL_NEON_RELAY,
       // Short: an API request that waits 10 s for a database is worse than a quick 503.
       connectionTimeoutMillis: 5_000,
+      statementTimeoutMs: this.#statementTimeoutMs,
     });
     return this.#pool.db;
   }

@@ -2,6 +2,7 @@ import { neon, neonConfig, Pool } from '@neondatabase/serverless';
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from 'drizzle-orm/neon-http';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import * as schema from '../../drizzle/schema/index';
+import { setLocalStatementTimeout, withStatementTimeout } from './statement-timeout';
 
 /** Drizzle over Neon's WebSocket Pool: interactive transactions (`db.transaction(async (tx) => ...)`) work. */
 export type NeonDb = NeonDatabase<typeof schema>;
@@ -20,12 +21,24 @@ export interface NeonHttpDatabaseOptions {
    * (scripts/local-only/neon-http.ts) in front of a plain Postgres. Production leaves it unset.
    */
   localHttp?: string | undefined;
+  /**
+   * Each statement runs under this `statement_timeout` (core/db/statement-timeout.ts says how);
+   * unset, under the database's own setting.
+   */
+  statementTimeoutMs?: number | undefined;
 }
 
 /** Opens drizzle over `neon()`: runtime-neutral, it only needs `fetch`. */
 export function createNeonHttpDatabase(options: NeonHttpDatabaseOptions): NeonHttpDb {
   if (options.localHttp !== undefined && options.localHttp !== '') useLocalHttp(options.localHttp);
-  return drizzleHttp({ client: neon(options.url), schema });
+  const client = neon(options.url);
+  return drizzleHttp({
+    client:
+      options.statementTimeoutMs === undefined
+        ? client
+        : withStatementTimeout(client, options.statementTimeoutMs),
+    schema,
+  });
 }
 
 export interface NeonDatabaseOptions {
@@ -38,6 +51,12 @@ export interface NeonDatabaseOptions {
   localRelay?: string | undefined;
   /** Gives up connecting after this long, so a health check fails instead of hanging. */
   connectionTimeoutMillis?: number;
+  /**
+   * Each interactive transaction starts with `SET LOCAL statement_timeout` to this (one more round
+   * trip per transaction; core/db/statement-timeout.ts says why not a connection setting); unset,
+   * the database's own setting applies.
+   */
+  statementTimeoutMs?: number | undefined;
 }
 
 export interface NeonDatabaseHandle {
@@ -66,6 +85,16 @@ export function createNeonDatabase(options: NeonDatabaseOptions): NeonDatabaseHa
     if (closing === undefined) console.error('watchtower: database pool error:', error.message);
   });
   const db = drizzle({ client: pool, schema });
+  const timeoutMs = options.statementTimeoutMs;
+  if (timeoutMs !== undefined) {
+    const open = db.transaction.bind(db);
+    const bounded: NeonDb['transaction'] = (run, config) =>
+      open(async (tx) => {
+        await tx.execute(setLocalStatementTimeout(timeoutMs));
+        return run(tx);
+      }, config);
+    db.transaction = bounded;
+  }
   return {
     db,
     close() {

@@ -2,9 +2,10 @@ import type { Context } from 'hono';
 import { BusError } from '../../core/bus/bus-error';
 import type { CommandTarget } from '../../core/bus/command-bus';
 import { type CommandType, CommandValidationError, parseCommand } from '../../core/commands/command-types';
+import { isStatementCancelled } from '../../core/db/statement-timeout';
 import { recordAudit, updateAuditOutcome } from '../audit';
 import type { AppEnv } from '../env';
-import { HttpError } from '../http-error';
+import { HttpError, queryTimedOut } from '../http-error';
 import { answerCommand, type SendQuery } from './command-answer';
 import { rememberPending } from './pending-requests';
 import { waitForCommand } from './wait-for-command';
@@ -53,11 +54,17 @@ export async function sendCommand(c: Context<AppEnv>, request: CommandRequest, o
       createdBy: `${actor.kind}:${actor.id}`.slice(0, 200),
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const timedOut = isStatementCancelled(error);
+    const message = timedOut
+      ? 'not sent: the statement timeout cancelled the send'
+      : error instanceof Error
+        ? error.message
+        : String(error);
     await updateAuditOutcome(db, auditId, { result: 'error', details: { ...details, error: message } });
     if (error instanceof BusError && error.code.startsWith('invalid_')) {
       throw new HttpError(400, 'bad_request', error.message);
     }
+    if (timedOut) throw queryTimedOut();
     if (error instanceof BusError) throw new HttpError(503, 'unavailable', message);
     throw error;
   }

@@ -1,8 +1,9 @@
 import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isStatementCancelled } from '../../core/db/statement-timeout';
 import type { AppEnv } from '../env';
-import { type ErrorCode, HttpError } from '../http-error';
+import { type ErrorCode, HttpError, queryTimedOut } from '../http-error';
 
 const CODES_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   400: 'bad_request',
@@ -23,6 +24,13 @@ export function errorHandler(): ErrorHandler<AppEnv> {
     if (error instanceof HttpError) {
       if (error.status >= 500) console.error(`watchtower: ${error.code}: ${error.message}`);
       return c.json(error.toBody(), error.status, error.headers ? { ...error.headers } : undefined);
+    }
+    if (isStatementCancelled(error)) {
+      const timedOut = queryTimedOut();
+      console.error(
+        `watchtower: ${timedOut.code}: a statement hit the statement timeout on ${c.req.method} ${c.req.path}`,
+      );
+      return c.json(timedOut.toBody(), timedOut.status);
     }
     if (error instanceof HTTPException) {
       // Hono's own exceptions (body limit, malformed JSON): keep the status, use our shape.

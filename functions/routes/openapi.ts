@@ -38,7 +38,9 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument {
           'Control plane for BullMQ queues. Every route but GET /api/health needs credentials: an API token ' +
           '(`Authorization: Bearer wt_...`), a browser session cookie, or a Cloudflare Access JWT. Errors have ' +
           'one shape: `{ "error": { "code", "message", "details" } }`. Each operation names the role it needs in ' +
-          '`x-required-role` (viewer < operator < admin).',
+          '`x-required-role` (viewer < operator < admin). Any route that reads or writes the database may answer ' +
+          '503 `unavailable` when one of its statements runs past the statement timeout ' +
+          '(WATCHTOWER_STATEMENT_TIMEOUT_MS, 5 s by default); that statement (and its transaction) is rolled back.',
       },
       security: [{ bearerAuth: [] }, { cookieAuth: [] }, { accessJwt: [] }],
     });
