@@ -814,6 +814,7 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
     recovered: 0,
     recoveredFromStream: 0,
     streamReads: 0,
+    filteredReads: 0,
     errors: 1,
     lastError: message,
   };
