@@ -72,6 +72,8 @@ interface CpuShare {
 interface Round {
   variant: Variant;
   jobsPerSecond: number;
+  /** Resident memory of the worker process (the bare worker, or watchtower's one worker process). */
+  workerRssMb: number;
   cpu: CpuShare;
   /** Redis command → [calls per job, µs per call]. */
   commands: Map<string, [number, number]>;
@@ -107,6 +109,19 @@ async function postgresCpuSince(client: pg.Client, before: Map<number, number>):
   let total = 0;
   for (const [pid, now] of await postgresCpuByPid(client)) total += now - (before.get(pid) ?? 0);
   return total;
+}
+
+/** VmRSS of a process, in MB (0 when it is gone). */
+function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return kb / 1024;
 }
 
 function childrenOf(pid: number): number[] {
@@ -235,6 +250,8 @@ async function runRound(
       done = await probes.redis.zcard(completedKey);
     }
     const lastCompletion = Date.now();
+    // After the run, under the same load: what the worker process holds once it ran every job.
+    const workerRssMb = rssMb(pids.worker);
     const measuredJobs = JOBS - first;
     const per1000 = (ms: number) => (ms * 1000) / measuredJobs;
     const cpu: CpuShare = {
@@ -325,6 +342,8 @@ function report(topology: Topology, rounds: Round[]): boolean {
         : `${fmt(median(list.map((round) => round.cpu[part])), 1)} ms`;
     console.log(`| CPU per 1,000 jobs: ${part} | ${cell(bare)} | ${cell(shipped)} |`);
   }
+  const rss = (list: Round[]) => `${fmt(median(list.map((round) => round.workerRssMb)))} MB`;
+  console.log(`| worker process RSS after the round | ${rss(bare)} | ${rss(shipped)} |`);
   const recorded = shipped.map((round) => round.recordedAfterMs ?? 0);
   console.log(
     `| every job in Postgres, after the last completion | | ${fmt(median(recorded))} ms (median) |`,
