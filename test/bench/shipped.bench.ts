@@ -301,6 +301,7 @@ async function runRound(
     return {
       variant,
       jobsPerSecond,
+      workerRssMb,
       cpu,
       commands,
       ...(recordedAfterMs === undefined ? {} : { recordedAfterMs }),
