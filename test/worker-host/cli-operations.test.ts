@@ -48,6 +48,8 @@ describe('the operator commands', () => {
     scratch.cleanup();
   });
 
+  // Six CLI runs (each a Node start through tsx) and hosts restarted: past 30 s on two loaded cores
+  // (seen at load 16), so its own limit.
   it('status, restart and terminate --wait work on the running hosts', async () => {
     const { db } = database;
     expect((await runCli(['status'], { env })).code).toBe(1);
@@ -96,7 +98,7 @@ describe('the operator commands', () => {
     );
     expect(key[0]?.value.at).toBeGreaterThan(Date.now() - 60_000);
     expect((await runCli(['status'], { env })).stdout).toContain('Watchtower is inactive');
-  });
+  }, 90_000);
 
   /** A job record finished `daysAgo` days ago, with one attempt row. */
   const insertJob = (queue: string, jobId: string, status: string, daysAgo: number) =>

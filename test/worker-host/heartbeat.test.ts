@@ -120,14 +120,17 @@ describe('heartbeats', () => {
     const alive = uniqueName('hb-alive');
     const silentWorkers = [worker(1), worker(2, 'paused'), worker(3, 'stopped')];
     await writeHeartbeat(database.db, host(silent), silentWorkers, { deadAfterSeconds: 15 });
-    // Its last heartbeat was 16 s ago.
-    await database.db.execute(
-      sql`update watchtower_hosts set last_heartbeat = now() - interval '16 seconds' where host_id = ${silent}`,
-    );
-    await database.db.execute(
-      sql`update watchtower_workers set last_heartbeat = now() - interval '16 seconds' where host_id = ${silent}`,
-    );
-    const result = await writeHeartbeat(database.db, host(alive), [worker(4)], { deadAfterSeconds: 15 });
+    // Its last heartbeat was 16 s ago. Aged and swept in one transaction: the hosts other test files
+    // run beat into this database too, and would otherwise sweep it first (and this count be 0).
+    const result = await database.db.transaction(async (tx) => {
+      await tx.execute(
+        sql`update watchtower_hosts set last_heartbeat = now() - interval '16 seconds' where host_id = ${silent}`,
+      );
+      await tx.execute(
+        sql`update watchtower_workers set last_heartbeat = now() - interval '16 seconds' where host_id = ${silent}`,
+      );
+      return writeHeartbeat(tx, host(alive), [worker(4)], { deadAfterSeconds: 15 });
+    });
     expect(result.deadHosts).toBeGreaterThanOrEqual(1);
     expect((await hostRow(database.db, silent))?.status).toBe('dead');
     const rows = await workersOf(database.db, silent);

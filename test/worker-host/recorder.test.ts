@@ -666,6 +666,66 @@ describe('queue watcher', () => {
       await queue.close();
     }
   });
+
+  it('reads a busy stream filtered in Redis, and still records what Redis removed and why jobs failed', async () => {
+    const queueName = `rec-busy-${run}`;
+    const queue = new Queue(queueName, { connection: { url: testEnv.redisUrl } });
+    const recorder = createRecorder({ db: database.db, hostId: hostA, spoolDir });
+    // Short intervals: the stream stays busy across many reads while the burst runs.
+    const watcher = watch(recorder, queueName, hostA, 1_000, { streamIntervalMs: 20, streamCount: 200 });
+    const worker = new Worker(
+      queueName,
+      async (job) => {
+        if (job.data.fail) throw new Error(`refused ${job.data.i}`);
+        return { ok: job.data.i };
+      },
+      { connection: { url: testEnv.redisUrl }, concurrency: 50, autorun: false },
+    );
+    worker.on('error', () => undefined);
+    try {
+      await pollUntil(
+        async () => watcher.stats().watching.length,
+        (n) => n === 1,
+        10_000,
+        20,
+      );
+      // Removed on completion, or on failure: only the stream's events say these jobs ever ran.
+      await queue.addBulk(
+        Array.from({ length: 2_000 }, (_, i) => ({
+          name: 'gone',
+          data: { i, fail: i % 500 === 0 },
+          opts: { removeOnComplete: true, removeOnFail: true },
+        })),
+      );
+      void worker.run();
+      await pollUntil(
+        async () => (await queue.getJobCounts('waiting', 'active')) as Record<string, number>,
+        (counts) => counts.waiting === 0 && counts.active === 0,
+        30_000,
+        50,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 700)); // past settleMs and one stream read
+      await watcher.sweep();
+      expect(await countsFor(client, queueName)).toMatchObject({ jobs: 2_000, completed: 1_996, failed: 4 });
+      const failed = await client.query<{ exception: string }>(
+        "select exception from watchtower_jobs where queue = $1 and status = 'failed' order by exception",
+        [queueName],
+      );
+      expect(failed.rows.map((row) => row.exception)).toEqual([
+        'refused 0',
+        'refused 1000',
+        'refused 1500',
+        'refused 500',
+      ]);
+      expect(watcher.stats().filteredReads).toBeGreaterThan(0);
+    } finally {
+      await worker.close();
+      await watcher.close();
+      await recorder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
 });
 
 describe('recorder: a job id that BullMQ gives to a new job', () => {

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compiledProcessorPath } from '../../worker-host/supervisor/processor-build';
 import { WORKER_ENTRY } from '../../worker-host/supervisor/worker-entry';
 import { testEnv } from '../setup/test-env';
 import {
@@ -9,7 +10,6 @@ import {
   openTestDatabase,
   scratchDir,
   startHost,
-  testProcessor,
   uniqueName,
   waitFor,
   workersOf,
@@ -20,8 +20,8 @@ function commandLine(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 }
 
-// A worker process with a JavaScript processor runs the CLI its supervisor compiled, under plain
-// Node; one with a TypeScript processor runs the sources through tsx, as before.
+// A worker process runs the CLI its supervisor compiled, under plain Node, whether its processor is
+// JavaScript or TypeScript: a TypeScript processor is compiled by the host (processor-build.ts).
 describe('the worker processes’ entry', () => {
   const database = openTestDatabase();
   const scratch = scratchDir();
@@ -46,22 +46,49 @@ describe('the worker processes’ entry', () => {
     return path;
   };
 
-  it('runs a JavaScript processor from the compiled CLI without the TypeScript loader, a TypeScript one through tsx', async () => {
+  it('runs JavaScript and TypeScript processors from the compiled CLI, without the TypeScript loader', async () => {
     const jsQueue = uniqueName('entry-js');
     const tsQueue = uniqueName('entry-ts');
+    const tsSource = join(import.meta.dirname, 'fixtures/ts-app/processor.ts');
     const js = await startHost(
       configFor(jsQueue, join(import.meta.dirname, 'fixtures/js-processor.mjs')),
       database.db,
     );
-    const ts = await startHost(configFor(tsQueue, testProcessor), database.db);
+    const ts = await startHost(configFor(tsQueue, tsSource), database.db);
     const [jsWorker] = await workersOf(database.db, js.hostId);
     const [tsWorker] = await workersOf(database.db, ts.hostId);
     const jsArgs = commandLine(jsWorker!.pid!);
     const tsArgs = commandLine(tsWorker!.pid!);
     expect(jsArgs).toContain(WORKER_ENTRY);
     expect(jsArgs.join(' ')).not.toMatch(/tsx/);
-    expect(tsArgs).not.toContain(WORKER_ENTRY);
-    expect(tsArgs.join(' ')).toMatch(/--import \S*tsx\S* \S*worker-host\/cli\.ts worker/);
+    expect(tsArgs).toContain(WORKER_ENTRY);
+    expect(tsArgs.join(' ')).not.toMatch(/tsx/);
+    expect(tsArgs).toContain('--enable-source-maps');
+    expect(tsArgs).toContain(`--processor=${compiledProcessorPath(tsSource)}`);
+
+    // The compiled TypeScript processor runs, with its local module and its package.
+    const tsJobs = new Queue(tsQueue, { connection: { url: testEnv.redisUrl } });
+    try {
+      const greeted = await tsJobs.add('greet', { name: 'ada' });
+      const refused = await tsJobs.add('greet', { name: 'bob', fail: true });
+      const outcome = async (id: string) =>
+        waitFor(
+          async () => {
+            const state = await tsJobs.getJobState(id);
+            return state === 'completed' || state === 'failed' ? await tsJobs.getJob(id) : undefined;
+          },
+          15_000,
+          `job ${id} to finish`,
+        );
+      expect((await outcome(greeted.id!))?.returnvalue).toEqual({ greeting: 'hello, ada' });
+      const failed = await outcome(refused.id!);
+      expect(failed?.failedReason).toBe('no greeting for bob');
+      // The stack names the user's source file, through the compiled file's source map.
+      expect((failed?.stacktrace ?? []).join('\n')).toMatch(/ts-app\/processor\.ts:\d+/);
+    } finally {
+      await tsJobs.obliterate({ force: true }).catch(() => undefined);
+      await tsJobs.close();
+    }
 
     const queue = new Queue(jsQueue, { connection: { url: testEnv.redisUrl } });
     try {

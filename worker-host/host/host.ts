@@ -21,6 +21,7 @@ import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
 import { defaultSpoolDir } from '../recorder/spool-dir';
 import { ceilingSetting, ProcessCeiling } from '../supervisor/process-ceiling';
+import { compileProcessors } from '../supervisor/processor-build';
 import { spawnWorker } from '../supervisor/spawn-worker';
 import { initialSizes, Supervisor } from '../supervisor/supervisor';
 import { buildWorkerEntry } from '../supervisor/worker-entry';
@@ -98,6 +99,8 @@ export class Host implements HostControl {
   private readonly ceiling: ProcessCeiling;
   /** The compiled CLI worker processes run from (undefined: the sources, through tsx). */
   private workerEntry: string | undefined;
+  /** TypeScript processors compiled for the worker processes (processor-build.ts): source → file. */
+  private compiledProcessors = new Map<string, string>();
 
   constructor(private readonly options: HostOptions) {
     this.ceiling = new ProcessCeiling(
@@ -137,7 +140,11 @@ export class Host implements HostControl {
     });
     this.hooks = {
       spawn: (spec, workerId, options) =>
-        spawnWorker(spec, workerId, { ...options, entry: this.workerEntry }),
+        spawnWorker(
+          { ...spec, processorPath: this.compiledProcessors.get(spec.processorPath) ?? spec.processorPath },
+          workerId,
+          { ...options, entry: this.workerEntry },
+        ),
       onMessage: (message) => this.recorder.accept(message),
       // A worker that changed state (came back, stopped) shows within a moment, not a full interval.
       onChange: () => this.requestHeartbeat(),
@@ -165,6 +172,9 @@ export class Host implements HostControl {
       this.log(
         `worker processes run from the TypeScript sources: the compiled entry could not be made (${entry.error})`,
       );
+    }
+    if (entry.path !== undefined) {
+      this.compiledProcessors = await compileProcessors(Object.values(this.config.processors), this.log);
     }
     for (const config of this.selected(this.config)) this.addSupervisor(config);
     this.startWatchers();
@@ -259,6 +269,10 @@ export class Host implements HostControl {
       );
     }
     this.ceiling.setting = ceiling;
+    // Compiled again, so an edited TypeScript processor reaches the processes started from now on.
+    if (this.workerEntry !== undefined) {
+      this.compiledProcessors = await compileProcessors(Object.values(next.processors), this.log);
+    }
     const previous = this.config;
     this.config = next;
     this.graceSeconds = next.host.gracePeriod;
