@@ -8,6 +8,7 @@ import { me } from './state/session';
 // Pages past the first load their own chunk when opened.
 const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
 const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
+const Workers = lazy(() => import('./pages/workers').then((module) => module.Workers));
 
 /**
  * Signed out (or expired), every URL shows the sign-in page in place: the address stays, so signing
@@ -33,6 +34,7 @@ export function App() {
               <Route path="/" component={Overview} />
               <Route path="/jobs" component={Jobs} />
               <Route path="/jobs/:id" component={JobDetail} />
+              <Route path="/workers" component={Workers} />
               <Route default component={NotFound} />
             </Router>
           </ErrorBoundary>

@@ -6,6 +6,7 @@ import { POLL_INTERVALS, pollIntervalSeconds, THEMES, type Theme, theme } from '
 const PAGES = [
   { href: '/', label: 'Overview' },
   { href: '/jobs', label: 'Jobs' },
+  { href: '/workers', label: 'Workers' },
 ] as const;
 
 /** The page a path belongs to: /jobs/42 is under Jobs. */
