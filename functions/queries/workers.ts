@@ -31,6 +31,11 @@ export const WorkerSchema = z
     lastError: z.string().nullable(),
     startedAt: TimestampSchema,
     lastHeartbeat: TimestampSchema,
+    inLastHeartbeat: z.boolean().openapi({
+      description:
+        "Its host's latest heartbeat listed it. false: the host no longer runs it (scaled down, removed by a " +
+        'reload); its row keeps the status of its last beat (usually stopped)',
+    }),
     heartbeatAgeSeconds: z
       .number()
       .openapi({ description: "Seconds since the last heartbeat, by the database's clock" }),
@@ -70,6 +75,7 @@ export interface WorkerDbRow {
   last_error: string | null;
   started_at: string;
   last_heartbeat: string;
+  in_last_heartbeat: boolean;
   heartbeat_age: number | string;
 }
 
@@ -81,6 +87,8 @@ const SELECT = sql`select w.worker_id, w.host_id, h.hostname, w.supervisor, w.co
       order by j.job_timestamp desc limit 1) as current_job_row_id,
     w.jobs_processed, w.jobs_failed, w.memory_bytes, w.restarts, w.last_error,
     ${isoText(sql`w.started_at`)} as started_at, ${isoText(sql`w.last_heartbeat`)} as last_heartbeat,
+    -- A heartbeat writes its host and all the workers it lists in one statement, with one now().
+    (h.last_heartbeat is null or w.last_heartbeat >= h.last_heartbeat) as in_last_heartbeat,
     round(extract(epoch from now() - w.last_heartbeat)::numeric, 1) as heartbeat_age
   from watchtower_workers w left join watchtower_hosts h on h.host_id = w.host_id`;
 
@@ -139,6 +147,7 @@ function toWorker(row: WorkerDbRow): WorkerRow {
     lastError: row.last_error,
     startedAt: row.started_at,
     lastHeartbeat: row.last_heartbeat,
+    inLastHeartbeat: row.in_last_heartbeat === true,
     heartbeatAgeSeconds: num(row.heartbeat_age),
   };
 }

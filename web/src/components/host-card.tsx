@@ -6,11 +6,9 @@ import { CommandButton, CommandOutcome, ConfirmedStatus, useCommandTracker } fro
 import { RelativeTime } from './relative-time';
 import { SupervisorPanel } from './supervisor-panel';
 
-/** A host as the page shows it: the hosts list's row, or only what its workers' rows say of it. */
+/** A live host and the worker processes its latest heartbeat listed. */
 export interface HostView {
-  hostId: string;
-  hostname: string;
-  host: Host | undefined;
+  host: Host;
   workers: Worker[];
 }
 
@@ -18,7 +16,8 @@ export interface HostView {
 function supervisorNames(view: HostView, supervisors: Supervisor[]): string[] {
   const names = new Set<string>();
   for (const supervisor of supervisors)
-    if (supervisor.instances.some((instance) => instance.hostId === view.hostId)) names.add(supervisor.name);
+    if (supervisor.instances.some((instance) => instance.hostId === view.host.hostId))
+      names.add(supervisor.name);
   for (const worker of view.workers) names.add(worker.supervisor);
   return [...names].sort();
 }
@@ -41,19 +40,16 @@ export function HostCard({
 }) {
   const tracker = useCommandTracker(onChanged);
   const titleId = useId();
-  const { host, hostId } = view;
-  const live = host !== undefined && (host.status === 'running' || host.status === 'paused');
+  const { host } = view;
+  const { hostId, hostname } = host;
+  const live = host.status === 'running' || host.status === 'paused';
   const names = supervisorNames(view, supervisors);
   return (
     <section class="card host" aria-labelledby={titleId} data-host-id={hostId}>
       <div class="host-head">
         <h2 id={titleId} class="cell-text">
-          {view.hostname}{' '}
-          <ConfirmedStatus
-            status={host?.status ?? 'not reporting'}
-            listPending={host?.pending ?? null}
-            tracked={tracker.state.value}
-          />
+          {hostname}{' '}
+          <ConfirmedStatus status={host.status} listPending={host.pending} tracked={tracker.state.value} />
         </h2>
         {canAct && live && (
           <div class="actions">
@@ -61,16 +57,16 @@ export function HostCard({
               tracker={tracker}
               label="Reload"
               pendingLabel="reloading"
-              accessibleName={`Reload host ${view.hostname}`}
+              accessibleName={`Reload host ${hostname}`}
               send={() => api.api.hosts[':id'].reload.$post({ param: { id: hostId }, query: {} })}
             />
             <CommandButton
               tracker={tracker}
               label="Restart"
               pendingLabel="restarting"
-              accessibleName={`Restart host ${view.hostname}`}
+              accessibleName={`Restart host ${hostname}`}
               confirm={{
-                title: `Restart every worker process of ${view.hostname}?`,
+                title: `Restart every worker process of ${hostname}?`,
                 body: <p>Each one finishes its current jobs (within its grace period), then starts again.</p>,
               }}
               send={() => api.api.hosts[':id'].restart.$post({ param: { id: hostId }, query: {} })}
@@ -79,9 +75,9 @@ export function HostCard({
               tracker={tracker}
               label="Terminate"
               pendingLabel="terminating"
-              accessibleName={`Terminate host ${view.hostname}`}
+              accessibleName={`Terminate host ${hostname}`}
               confirm={{
-                title: `Terminate ${view.hostname}?`,
+                title: `Terminate ${hostname}?`,
                 body: (
                   <p>
                     The host stops taking jobs, lets its worker processes finish their current ones, and
@@ -99,27 +95,31 @@ export function HostCard({
       <dl class="host-facts">
         <div>
           <dt>Heartbeat</dt>
-          <dd>{host ? <RelativeTime at={host.lastHeartbeat} now={now} /> : '–'}</dd>
+          <dd>
+            <RelativeTime at={host.lastHeartbeat} now={now} />
+          </dd>
         </div>
         <div>
           <dt>Started</dt>
-          <dd>{host ? <RelativeTime at={host.startedAt} now={now} /> : '–'}</dd>
+          <dd>
+            <RelativeTime at={host.startedAt} now={now} />
+          </dd>
         </div>
         <div>
           <dt>Pid</dt>
-          <dd>{host?.pid ?? '–'}</dd>
+          <dd>{host.pid}</dd>
         </div>
         <div>
           <dt>Memory</dt>
-          <dd>{formatBytes(host?.memoryBytes ?? null)}</dd>
+          <dd>{formatBytes(host.memoryBytes)}</dd>
         </div>
         <div>
           <dt>Version</dt>
-          <dd class="cell-text">{host?.version ?? '–'}</dd>
+          <dd class="cell-text">{host.version}</dd>
         </div>
         <div>
           <dt>Connections</dt>
-          <dd class="cell-text">{host?.connections.join(', ') || '–'}</dd>
+          <dd class="cell-text">{host.connections.join(', ') || '–'}</dd>
         </div>
         <div>
           <dt>Host id</dt>

@@ -8,28 +8,25 @@ import { workersPoll } from '../state/workers';
 import './workers.css';
 
 /**
- * Hosts as the lists say, most recently heard from first; hosts that only their worker rows name
- * (stopped, or not reporting any more) come after. `?host=` keeps that one host.
+ * The live hosts, most recently heard from first (`?host=` keeps that one), each with the worker
+ * processes its latest heartbeat listed. Rows a host no longer lists (removed by a scale down or a
+ * reload) and rows of hosts that stopped are counted, not shown.
  */
-function hostViews(snapshot: WorkersSnapshot, only: string | undefined): HostView[] {
+function hostViews(
+  snapshot: WorkersSnapshot,
+  only: string | undefined,
+): { views: HostView[]; hidden: number } {
   const views = new Map<string, HostView>();
   for (const host of snapshot.hosts.hosts)
-    views.set(host.hostId, { hostId: host.hostId, hostname: host.hostname, host, workers: [] });
+    if (only === undefined || host.hostId === only) views.set(host.hostId, { host, workers: [] });
+  let hidden = 0;
   for (const worker of snapshot.workers.workers) {
-    let view = views.get(worker.hostId);
-    if (!view) {
-      view = {
-        hostId: worker.hostId,
-        hostname: worker.hostname ?? worker.hostId,
-        host: undefined,
-        workers: [],
-      };
-      views.set(worker.hostId, view);
-    }
-    view.workers.push(worker);
+    if (only !== undefined && worker.hostId !== only) continue;
+    const view = views.get(worker.hostId);
+    if (view && worker.inLastHeartbeat) view.workers.push(worker);
+    else hidden++;
   }
-  const all = [...views.values()];
-  return only === undefined ? all : all.filter((view) => view.hostId === only);
+  return { views: [...views.values()], hidden };
 }
 
 /** Hosts, their supervisors and worker processes, polled live, with their controls for operators. */
@@ -41,7 +38,7 @@ export function Workers() {
   const data = workersPoll.data.value;
   const error = workersPoll.error.value;
   const now = workersPoll.serverTime.value ?? Date.now();
-  const views = data ? hostViews(data, onlyHost) : [];
+  const { views, hidden } = data ? hostViews(data, onlyHost) : { views: [], hidden: 0 };
   const refresh = () => workersPoll.refresh();
 
   return (
@@ -72,6 +69,12 @@ export function Workers() {
         </p>
       ) : (
         <div class="hosts">
+          {hidden > 0 && (
+            <p class="hint" data-hidden-workers={hidden}>
+              {hidden} stopped worker {hidden === 1 ? 'process is' : 'processes are'} not shown: their host no
+              longer runs them.
+            </p>
+          )}
           {(data.hosts.truncated || data.workers.truncated) && (
             <p class="hint">
               Only the first {data.hosts.hosts.length} hosts and {data.workers.workers.length} worker
@@ -80,7 +83,7 @@ export function Workers() {
           )}
           {views.map((view) => (
             <HostCard
-              key={view.hostId}
+              key={view.host.hostId}
               view={view}
               supervisors={data.supervisors.supervisors}
               now={now}

@@ -6,8 +6,10 @@ import { openTestDatabase } from './support/database';
 import { type Fleet, job, Seed, seedFleet } from './support/seed';
 
 /**
- * The Workers page links a worker's current job to its page (/jobs/<row id>): the list gives the
+ * What the Workers page needs of GET /api/workers besides the basics. It links a worker's current job to its page (/jobs/<row id>): the list gives the
  * row id of the newest recorded job of that BullMQ id in the worker's own queue and connection.
+ * And it hides the rows a host no longer lists (a worker process removed by a scale down keeps its
+ * last row, `stopped`): `inLastHeartbeat` says whether the host's latest heartbeat listed it.
  */
 let database: NeonDatabaseHandle;
 let seed: Seed;
@@ -58,5 +60,31 @@ describe('GET /api/workers: the current job', () => {
     const poll = await call('/api/poll', { headers: adminHeaders() });
     const body = await poll.json<{ workers: Array<{ workerId: string; currentJobRowId: number | null }> }>();
     expect(body.workers.find((worker) => worker.workerId === fleet.running)?.currentJobRowId).toBe(newer?.id);
+  });
+});
+
+describe('GET /api/workers: in the last heartbeat', () => {
+  it("is true for the workers the host's latest beat wrote, false for one it no longer lists", async () => {
+    const removed = `${fleet.running}-removed`;
+    await seed.workers([
+      {
+        workerId: removed,
+        hostId: fleet.hostId,
+        supervisor: fleet.supervisor,
+        connection: fleet.connection,
+        queue: fleet.queue,
+        pid: 1001,
+        status: 'stopped',
+        // Written by a beat before the host's latest one.
+        lastHeartbeat: new Date(Date.now() - 60_000),
+      },
+    ]);
+    const workers = await workersOfFleet();
+    expect(workers.find((worker) => worker.workerId === removed)).toMatchObject({
+      status: 'stopped',
+      inLastHeartbeat: false,
+    });
+    // The fleet's workers were written after the host row: as a beat writes them, at or after it.
+    expect(workers.find((worker) => worker.workerId === fleet.paused)?.inLastHeartbeat).toBe(true);
   });
 });
