@@ -74,16 +74,16 @@ export function SupervisorPanel({
           <div class="actions">
             <CommandButton
               tracker={tracker}
-              label="Pause"
+              label="Pause all"
               pendingLabel="pausing"
-              accessibleName={`Pause supervisor ${name}`}
+              accessibleName={`Pause all of supervisor ${name}`}
               send={() => api.api.supervisors[':name'].pause.$post({ param: { name }, query: {} })}
             />
             <CommandButton
               tracker={tracker}
-              label="Continue"
+              label="Continue all"
               pendingLabel="continuing"
-              accessibleName={`Continue supervisor ${name}`}
+              accessibleName={`Continue all of supervisor ${name}`}
               send={() => api.api.supervisors[':name'].continue.$post({ param: { name }, query: {} })}
             />
             {queues.length > 1 && (
