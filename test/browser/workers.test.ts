@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
   type AxeViolation,
+  SCREENSHOTS,
   screenshotEverywhere,
   seriousAxeViolations,
   signInContext,
@@ -107,6 +109,10 @@ async function controlWorker(
     commandId = ((await (await sent).json()) as { command: { id: string } }).command.id;
     await expect.poll(() => shownState(row), WAIT).toBe(`${pending}… pending`);
     expect(await commandStatus(commandId)).toBe('pending');
+    await page.screenshot({
+      path: join(SCREENSHOTS, `workers-${pending}-light-desktop.png`),
+      fullPage: true,
+    });
     // The host has confirmed nothing: the row's confirmed status is unchanged, and a fresh load of
     // the page (another operator) shows the request pending too, from the list itself.
     expect(await row.getAttribute('data-status')).toBe(before);

@@ -59,7 +59,7 @@ export function SupervisorPanel({
             tracked={tracker.state.value}
           />
         </h3>
-        <p class="cell-sub cell-text">
+        <p class="cell-sub supervisor-summary">
           {queues.join(', ') || 'no queues'} on {instance?.connection ?? workers[0]?.connection ?? '–'} ·{' '}
           <span data-processes={workers.length}>
             {workers.length} {workers.length === 1 ? 'process' : 'processes'}

@@ -71,8 +71,9 @@ export function Workers() {
         <div class="hosts">
           {hidden > 0 && (
             <p class="hint" data-hidden-workers={hidden}>
-              {hidden} stopped worker {hidden === 1 ? 'process is' : 'processes are'} not shown: their host no
-              longer runs them.
+              {hidden === 1
+                ? '1 stopped worker process is not shown: its host no longer runs it.'
+                : `${hidden} stopped worker processes are not shown: their hosts no longer run them.`}
             </p>
           )}
           {(data.hosts.truncated || data.workers.truncated) && (
