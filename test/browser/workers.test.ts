@@ -73,6 +73,21 @@ afterAll(async () => {
   await stack?.close();
 }, 60_000);
 
+/** Waits for a worker's row to show `state`; if it never does, says what the page showed instead. */
+async function waitForRowState(page: Page, workerId: string, state: string): Promise<void> {
+  try {
+    await expect.poll(() => shownState(page.locator(`tr[data-worker-id="${workerId}"]`)), WAIT).toBe(state);
+  } catch (error) {
+    const shown = await page
+      .locator('main')
+      .textContent({ timeout: 5_000 })
+      .catch(() => '(no main)');
+    throw new Error(`worker ${workerId} was not shown ${state}; the page showed:\n${shown}`, {
+      cause: error,
+    });
+  }
+}
+
 async function signedInPage(options: { phone?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext(options);
   await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
@@ -81,7 +96,11 @@ async function signedInPage(options: { phone?: boolean } = {}): Promise<Page> {
 
 /** What a row shows as its state: the pending request's label, or the status the host confirmed. */
 function shownState(row: Locator): Promise<string | null> {
-  return row.locator('td .status').first().textContent();
+  return row
+    .locator('td .status')
+    .first()
+    .textContent({ timeout: 1_000 })
+    .catch(() => null);
 }
 
 /**
@@ -141,9 +160,7 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
     await page.goto('/workers');
     const host = page.locator(`[data-host-id="${stack.host.hostId}"]`);
     await host.getByRole('heading', { level: 2, name: /running/ }).waitFor(WAIT);
-    await expect
-      .poll(() => shownState(page.locator(`tr[data-worker-id="${worker.workerId}"]`)), WAIT)
-      .toBe('running');
+    await waitForRowState(page, worker.workerId, 'running');
 
     await controlWorker(page, worker.workerId, /^Pause worker/, 'pausing', 'paused');
     expect((await liveWorkers()).map((listed) => listed.status)).toEqual(['paused']);
@@ -274,9 +291,7 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
     await signInContext(context, stack.baseURL, viewer.email, viewer.password);
     const page = await context.newPage();
     await page.goto('/workers');
-    await expect
-      .poll(() => shownState(page.locator(`tr[data-worker-id="${worker.workerId}"]`)), WAIT)
-      .toBe('running');
+    await waitForRowState(page, worker.workerId, 'running');
     expect(await page.locator('main button').count()).toBe(0);
     expect(await page.locator('main input, main select').count()).toBe(0);
     expect(await page.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0);
@@ -303,9 +318,7 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
     const written = await screenshotEverywhere(browser, 'workers', async (page, context) => {
       await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
       await page.goto(`/workers?host=${stack.host.hostId}&worker=${worker.workerId}`);
-      await expect
-        .poll(() => shownState(page.locator(`tr[data-worker-id="${worker.workerId}"]`)), WAIT)
-        .toBe('running');
+      await waitForRowState(page, worker.workerId, 'running');
       for (const violation of await seriousAxeViolations(page))
         violations.push({ ...violation, where: `${page.viewportSize()?.width}` });
     });
