@@ -67,6 +67,7 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
   const attemptHistory = withFirstRun(summary, row.attempt_history ?? [], row.worker_host_id);
   return {
     ...summary,
+    hostId: hostOf(summary.workerId, row.worker_host_id, attemptHistory),
     payload: row.payload ?? null,
     result: row.result ?? null,
     updatedAt: row.updated_at,
@@ -78,6 +79,19 @@ export async function findJob(db: StatementDatabase, ref: JobRef): Promise<JobDe
       jobTimestamp: Number(g.jobTimestamp),
     })),
   };
+}
+
+/**
+ * The host of the worker process that ran the job last: the worker's row says it while the host is
+ * known; once the row is pruned, the attempt that worker ran still does (the recorder writes each
+ * attempt's host).
+ */
+function hostOf(workerId: string | null, workerHostId: string | null, attempts: readonly JobAttempt[]) {
+  if (workerId === null) return null;
+  if (workerHostId !== null) return workerHostId;
+  return (
+    attempts.findLast((attempt) => attempt.workerId === workerId && attempt.hostId !== null)?.hostId ?? null
+  );
 }
 
 /**

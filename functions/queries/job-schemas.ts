@@ -109,6 +109,14 @@ export type JobGeneration = z.infer<typeof JobGenerationSchema>;
 
 export const JobDetailSchema = JobSummarySchema.extend({
   exception: z.string().nullable().openapi({ description: 'In full' }),
+  hostId: z
+    .string()
+    .nullable()
+    .openapi({
+      description:
+        'The host of the worker process that ran the job last (`workerId`): from the worker, else from its attempt; ' +
+        'null when neither is recorded. The dashboard links to it: /workers?host=<hostId>&worker=<workerId>',
+    }),
   payload: z.unknown().openapi({ description: "The job's data as stored (capped: see payloadTruncated)" }),
   result: z.unknown(),
   updatedAt: TimestampSchema,

@@ -165,7 +165,7 @@ function branch(
   return sql`(select ${columns} from watchtower_jobs ${where} order by ${ORDER[filter.sort]} limit ${rows})`;
 }
 
-function branchConditions(
+export function branchConditions(
   filter: JobListFilter,
   status: JobStatus | undefined,
   extra: SQL | undefined,

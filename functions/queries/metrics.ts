@@ -110,18 +110,27 @@ const UTC_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 export const ROLLUP_GRACE_MINUTES = 5;
 const GRACE_SQL = `interval '${ROLLUP_GRACE_MINUTES} minutes'`;
 
-/** The statement behind metricsSeries, one row; GET /api/metrics puts the job stats beside it. */
-export const METRICS_SQL: SQL = sql`with slots as (
+/**
+ * The `slots` and `source` CTEs (without `with`) behind every hourly figure: one row per queue and
+ * minute-or-hour of the last `hours` hours (this one included), each hour taken from
+ * watchtower_metrics_hourly when the cron rolled it up after it ended, from the per-minute rows
+ * otherwise (see the comment at the top). `source.hour` is the hour a row counts in. Rows stamped
+ * after this hour (a host's clock ahead) are in `source` too; a caller that wants only the window
+ * filters on `hour`.
+ */
+export function hourlySourceSql(hours: number): SQL {
+  const back = sql.raw(`interval '${Math.trunc(hours) - 1} hours'`);
+  return sql`slots as (
           select g.hour, exists (select 1 from watchtower_metrics_hourly r
                                  where r.hour = g.hour
                                    and r.rolled_at >= g.hour + interval '1 hour' + ${sql.raw(GRACE_SQL)}) as rolled
-          from generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()),
+          from generate_series(date_trunc('hour', now()) - ${back}, date_trunc('hour', now()),
                                interval '1 hour') as g(hour)
         ), source as (
           select r.hour, r.connection, r.queue, r.queued, r.completed, r.failed,
                  r.run_ms_sum, r.run_ms_max, r.wait_ms_sum, r.wait_ms_max
           from watchtower_metrics_hourly r
-          where r.hour >= date_trunc('hour', now()) - interval '23 hours' and r.hour < date_trunc('hour', now())
+          where r.hour >= date_trunc('hour', now()) - ${back} and r.hour < date_trunc('hour', now())
             and r.hour in (select hour from slots where rolled)
           union all
           -- The hours not rolled up, from the minutes, in two ranges whose bounds the planner can
@@ -138,11 +147,15 @@ export const METRICS_SQL: SQL = sql`with slots as (
           select date_trunc('hour', m.minute), m.connection, m.queue, m.queued, m.completed, m.failed,
                  m.run_ms_sum, m.run_ms_max, m.wait_ms_sum, m.wait_ms_max
           from watchtower_metrics m
-          where m.minute >= date_trunc('hour', now()) - interval '23 hours'
+          where m.minute >= date_trunc('hour', now()) - ${back}
             and m.minute < date_trunc('hour', now()) - interval '1 hour'
             and m.minute >= (select min(hour) from slots where not rolled)
             and date_trunc('hour', m.minute) in (select hour from slots where not rolled)
-        ), day as (
+        )`;
+}
+
+/** The statement behind metricsSeries, one row; GET /api/metrics puts the job stats beside it. */
+export const METRICS_SQL: SQL = sql`with ${hourlySourceSql(24)}, day as (
           select grouping(connection, queue) as by_hour, hour, connection, queue,
                  sum(queued) as queued, sum(completed) as completed, sum(failed) as failed,
                  sum(run_ms_sum) as run_sum, max(run_ms_max) as run_max,

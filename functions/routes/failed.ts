@@ -5,6 +5,7 @@ import { commandResponses, SendQuerySchema } from '../commands/command-answer';
 import { sendCommand } from '../commands/send-command';
 import { HttpError } from '../http-error';
 import { requireRole } from '../middleware/require-role';
+import { countFailed, FailedCountSchema } from '../queries/failed-count';
 import { decodeJobCursor } from '../queries/job-cursor';
 import { findJob } from '../queries/job-detail';
 import { JobListSchema } from '../queries/job-schemas';
@@ -45,6 +46,10 @@ const ListQuerySchema = refuseControlCharacters(
   }),
 );
 
+const CountQuerySchema = refuseControlCharacters(
+  FailedFilterSchema.extend({ search: SearchParam.optional() }),
+);
+
 // `.meta`, not `.openapi`: the worker-host's schemas are built with plain zod, which
 // @hono/zod-openapi may not have extended (their instances can lack `.openapi`).
 const BulkBodySchema = refuseControlCharacters(
@@ -68,6 +73,20 @@ const listRoute = createRoute({
   middleware: [requireRole('viewer')],
   request: { query: ListQuerySchema },
   responses: { 200: jsonResponse(JobListSchema, 'A page of failed jobs'), ...errorResponses(400, 401, 403) },
+});
+
+const countRoute = createRoute({
+  method: 'get',
+  path: '/count',
+  tags: ['failed'],
+  summary: 'How many failed jobs match a filter (exact up to 1,000, else a lower bound)',
+  description:
+    "The list's filter without paging: what a bulk retry or delete with this filter would touch now " +
+    '(those act on one connection: `connection`, or `default`).',
+  'x-required-role': 'viewer',
+  middleware: [requireRole('viewer')],
+  request: { query: CountQuerySchema },
+  responses: { 200: jsonResponse(FailedCountSchema, 'The count'), ...errorResponses(400, 401, 403) },
 });
 
 const retryRoute = createRoute({
@@ -143,6 +162,9 @@ export const failed = createRouter()
     });
     return c.json(page, 200);
   })
+  .openapi(countRoute, async (c) =>
+    c.json(await countFailed(c.get('services').db, c.req.valid('query')), 200),
+  )
   .openapi(retryRoute, async (c) => {
     const job = await failedJob(c.get('services').db, c.req.valid('param').id);
     return sendCommand(

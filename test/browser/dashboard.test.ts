@@ -93,7 +93,7 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
       .waitFor(WAIT);
     // The throughput chart and the queue figures come from the metrics rollups.
     await expect
-      .poll(() => page.locator('.chart figcaption').textContent(), WAIT)
+      .poll(() => page.locator('.chart figcaption').first().textContent(), WAIT)
       .toMatch(/: [5-9]\d* completed, [2-9]\d* failed/);
     expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
     await page

@@ -97,6 +97,19 @@ describe('supervisor settings in the worker processes', () => {
     const final = (await queues.tries.getJob(job.id!)) as Job;
     expect(final.attemptsMade).toBe(3);
     expect(await final.getState()).toBe('failed');
+    // Recorded as runs made of runs allowed: the dashboard shows "3 of 3", not "3 of 1".
+    const recorded = await waitFor(
+      async () => {
+        const [row] = rowsOf<{ status: string; attempts: number; max_attempts: number }>(
+          await db.execute(sql`select status, attempts, max_attempts from watchtower_jobs
+                               where queue = ${names.tries} and job_id = ${job.id}`),
+        );
+        return row?.status === 'failed' && row.attempts === 3 ? row : undefined;
+      },
+      15_000,
+      'the job recorded failed after three runs',
+    );
+    expect(recorded.max_attempts).toBe(3);
   });
 
   it('timeout: a job running too long fails as timed out; one that ignores it costs its process', async () => {

@@ -350,6 +350,20 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
       },
       {
         method: 'GET',
+        path: '/api/failed/count',
+        query: {
+          connection: f.connection,
+          queue: f.queue,
+          name: 'test-job',
+          search: 'timeout',
+          failedAfter: '2026-01-01T00:00:00Z',
+          failedBefore: '2026-12-31T00:00:00Z',
+        },
+        freeTextQuery: ['connection', 'queue', 'name', 'search'],
+        badQuery: { search: ['ab'], failedAfter: ['0000-01-01T00:00:00Z'] },
+      },
+      {
+        method: 'GET',
         path: '/api/workers',
         query: { status: 'running', host: f.hostId, supervisor: f.supervisor, queue: f.queue, limit: '10' },
         freeTextQuery: ['host', 'supervisor', 'queue'],

@@ -7,8 +7,10 @@ import { me } from './state/session';
 
 // Pages past the first load their own chunk when opened.
 const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
+const Failed = lazy(() => import('./pages/failed').then((module) => module.Failed));
 const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
 const Workers = lazy(() => import('./pages/workers').then((module) => module.Workers));
+const Metrics = lazy(() => import('./pages/metrics').then((module) => module.Metrics));
 
 /**
  * Signed out (or expired), every URL shows the sign-in page in place: the address stays, so signing
@@ -34,7 +36,9 @@ export function App() {
               <Route path="/" component={Overview} />
               <Route path="/jobs" component={Jobs} />
               <Route path="/jobs/:id" component={JobDetail} />
+              <Route path="/failed" component={Failed} />
               <Route path="/workers" component={Workers} />
+              <Route path="/metrics" component={Metrics} />
               <Route default component={NotFound} />
             </Router>
           </ErrorBoundary>

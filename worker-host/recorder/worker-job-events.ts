@@ -21,6 +21,12 @@ export interface JobEventsContext {
   workerId: string;
   /** Not sent: the supervisor's recorder stamps its own host on what its children send. */
   hostId: string;
+  /**
+   * The worker's `tries`: how many runs a job that sets no `attempts` of its own is allowed (the
+   * worker re-queues it itself, see run-worker.ts). Recorded as its max attempts, so a job retried
+   * that way reads "2 of 2", not "2 of 1". Default 1.
+   */
+  tries?: number;
 }
 
 export interface JobEventsOptions {
@@ -55,6 +61,7 @@ export function attachJobEvents(
   const payloadCap = options.payloadCap ?? DEFAULT_PAYLOAD_CAP;
   // The host is left out of the events: the supervisor receiving them knows which host it is.
   const { connection, queue, workerId } = context;
+  const tries = context.tries ?? 1;
 
   /** Jobs started and not yet reported, with when they started. Keyed by the Job object itself. */
   let started = new Map<AnyJob, number>();
@@ -79,6 +86,7 @@ export function attachJobEvents(
     const delay = job.opts?.delay;
     if (delay) rare.dueAt = job.timestamp + delay;
     if (job.opts?.attempts) rare.maxAttempts = job.opts.attempts;
+    else if (tries > 1) rare.maxAttempts = tries;
     if (job.stalledCounter > 0) rare.stalledRuns = job.stalledCounter;
     const id = job.id ?? '';
     const attempt = attemptOf(job);

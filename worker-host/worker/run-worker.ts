@@ -196,6 +196,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<number> {
       queue: options.queue,
       workerId: options.workerId,
       hostId: options.hostId,
+      tries: options.tries,
     },
     send,
   );

@@ -94,7 +94,15 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
   throw new Error(`${url} did not answer 200 within 60 s:\n${output()}`);
 }
 
-export async function startDashboardStack(name: string): Promise<DashboardStack> {
+export interface DashboardStackOptions {
+  /** The supervisor's `tries`: runs allowed to a job that sets no attempts of its own (default 1). */
+  tries?: number;
+}
+
+export async function startDashboardStack(
+  name: string,
+  options: DashboardStackOptions = {},
+): Promise<DashboardStack> {
   const databaseUrl = browserDatabaseUrl(name);
   const admin = { email: 'browser-admin@example.test', password: `pw-${uniqueName('admin')}` };
   const closers: Array<() => Promise<unknown> | unknown> = [];
@@ -170,7 +178,9 @@ export async function startDashboardStack(name: string): Promise<DashboardStack>
     const scratch = scratchDir();
     closers.push(() => scratch.cleanup());
     const queueName = uniqueName('browser');
-    const configPath = writeConfig(scratch.dir, [{ name: uniqueName('web'), queues: [queueName], tries: 1 }]);
+    const configPath = writeConfig(scratch.dir, [
+      { name: uniqueName('web'), queues: [queueName], tries: options.tries ?? 1 },
+    ]);
     const [host] = await Promise.all([
       startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }) }),
       waitForHealth(`${baseURL}/api/health`, wrangler, () => output),

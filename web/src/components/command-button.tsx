@@ -56,6 +56,7 @@ export function CommandButton({
           open={asking.value}
           title={confirm.title}
           confirmLabel={label}
+          danger
           onConfirm={go}
           onClose={() => {
             asking.value = false;

@@ -6,7 +6,9 @@ import { POLL_INTERVALS, pollIntervalSeconds, THEMES, type Theme, theme } from '
 const PAGES = [
   { href: '/', label: 'Overview' },
   { href: '/jobs', label: 'Jobs' },
+  { href: '/failed', label: 'Failed' },
   { href: '/workers', label: 'Workers' },
+  { href: '/metrics', label: 'Metrics' },
 ] as const;
 
 /** The page a path belongs to: /jobs/42 is under Jobs. */

@@ -5,11 +5,15 @@ import { api, type JobDetail as Job } from '../api/client';
 import { Banner } from '../components/banner';
 import { CopyButton } from '../components/copy-button';
 import { JobActions } from '../components/job-actions';
+import { JobTimeline } from '../components/job-timeline';
 import { LongText } from '../components/long-text';
 import { RelativeTime } from '../components/relative-time';
 import { StatusBadge } from '../components/status-badge';
+import { WorkerLink } from '../components/worker-link';
 import { formatDuration } from '../lib/format';
+import { runsText } from '../lib/job-timeline';
 import { createPoller } from '../state/poller';
+import './job-detail.css';
 
 /** JSON as indented text; a payload cut by the recorder is stored as a string of its start. */
 function asText(value: unknown): string {
@@ -62,10 +66,10 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
         <Fact term="Queue">
           {job.queue} ({job.connection})
         </Fact>
-        <Fact term="Attempts">
-          {job.attempts} of {job.maxAttempts}
+        <Fact term="Runs (made of allowed)">{runsText(job.attempts, job.maxAttempts).long}</Fact>
+        <Fact term="Last run by">
+          <WorkerLink workerId={job.workerId} hostId={job.hostId} />
         </Fact>
-        <Fact term="Worker">{job.workerId ?? '–'}</Fact>
         <Fact term="Queued">
           <RelativeTime at={job.queuedAt} now={now} />
         </Fact>
@@ -79,6 +83,10 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
         <Fact term="Ran">{formatDuration(job.runMs)}</Fact>
         <Fact term="Data size">{job.dataSize.toLocaleString()} bytes</Fact>
       </dl>
+      <section class="card" aria-labelledby="timeline-title">
+        <h2 id="timeline-title">Timeline</h2>
+        <JobTimeline job={job} now={now} />
+      </section>
       {job.exception !== null && (
         <section class="card" aria-labelledby="exception-title">
           <div class="section-head">
@@ -122,7 +130,12 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
                 <p>
                   Attempt {attempt.attempt}: <StatusBadge status={attempt.status} />{' '}
                   <RelativeTime at={attempt.startedAt} now={now} />, ran {formatDuration(attempt.runMs)}
-                  {attempt.workerId !== null && <span class="cell-sub"> on {attempt.workerId}</span>}
+                  {attempt.workerId !== null && (
+                    <span class="cell-sub">
+                      {' '}
+                      by <WorkerLink workerId={attempt.workerId} hostId={attempt.hostId} />
+                    </span>
+                  )}
                 </p>
                 {attempt.errorStack !== null && (
                   <LongText

@@ -1,12 +1,11 @@
-import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api, errorMessage, type JobList } from '../api/client';
+import type { JobList } from '../api/client';
 import { Banner } from '../components/banner';
 import { RelativeTime } from '../components/relative-time';
 import { StatusBadge } from '../components/status-badge';
 import { TableScroll } from '../components/table-scroll';
-import { formatDuration } from '../lib/format';
+import { formatCount, formatDuration } from '../lib/format';
 import {
   filtersUrl,
   fromLocalInput,
@@ -15,57 +14,38 @@ import {
   readFilters,
   toLocalInput,
 } from '../lib/job-filters';
+import { runsText } from '../lib/job-timeline';
+import { createLiveJobs, type LiveJobs } from '../state/live-jobs';
+import './jobs.css';
 
-/** The job list: filters and search in the URL, newest or oldest first, paged by cursor. */
+/** The job list: filters and search in the URL, newest or oldest first, paged by cursor, kept current. */
 export function Jobs() {
   const location = useLocation();
   const filters = readFilters(location.query);
   const key = filtersUrl(filters);
-  const page = useSignal<JobList | undefined>(undefined);
-  const error = useSignal<string | null>(null);
-  const loading = useSignal(true);
-
-  useEffect(() => {
-    let current = true;
-    loading.value = true;
-    api.api.jobs
-      .$get({ query: filters })
-      .then(async (response) => {
-        if (!current) return;
-        if (response.ok) {
-          page.value = await response.json();
-          error.value = null;
-        } else {
-          error.value = await errorMessage(response);
-        }
-      })
-      .catch(() => {
-        if (current) error.value = 'The server cannot be reached';
-      })
-      .finally(() => {
-        if (current) loading.value = false;
-      });
-    return () => {
-      current = false;
-    };
-  }, [key]);
+  // Only the first page, newest first, has new jobs to announce: they arrive on top of it.
+  const announce = filters.cursor === undefined && filters.sort !== 'oldest';
+  const live = useMemo(() => createLiveJobs(filters, announce), [key]);
+  useEffect(() => live.start(), [live]);
 
   const go = (next: JobFilters) => location.route(filtersUrl(next));
-  const list = page.value;
+  const list = live.shown.value;
+  const error = live.poller.error.value;
 
   return (
     <section aria-labelledby="jobs-title">
       <h1 id="jobs-title">Jobs</h1>
       <FilterForm key={key} filters={filters} onApply={go} />
-      {error.value !== null && (
-        <Banner tone="error">
-          <strong>Cannot load the jobs.</strong> {error.value}
+      {error !== null && (
+        <Banner tone={list ? 'warning' : 'error'}>
+          <strong>{list ? 'Connection lost, retrying.' : 'Cannot load the jobs, retrying.'}</strong> {error}
         </Banner>
       )}
       {list === undefined ? (
-        loading.value && <p class="loading">Loading…</p>
+        error === null && <p class="loading">Loading…</p>
       ) : (
-        <div class="card" aria-busy={loading.value}>
+        <div class="card">
+          {announce && <NewJobsNotice live={live} />}
           {list.jobs.length === 0 ? (
             <p class="empty">No job matches these filters.</p>
           ) : (
@@ -86,6 +66,38 @@ export function Jobs() {
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * "12 new jobs — Show", in a polite live region that is always there (a region added together
+ * with its text is not announced). Show brings them in on top and moves focus to the newest.
+ */
+function NewJobsNotice({ live }: { live: LiveJobs }) {
+  const { count, atLeast } = live.newJobs.value;
+  const region = useRef<HTMLDivElement>(null);
+  function show() {
+    live.showNew();
+    // After the rows are drawn: focus would otherwise fall to the page as the button goes.
+    requestAnimationFrame(() => {
+      const first = region.current?.parentElement?.querySelector<HTMLElement>('tbody a');
+      first?.focus();
+    });
+  }
+  return (
+    <div ref={region} class="new-jobs" role="status" aria-live="polite">
+      {count > 0 && (
+        <p class="new-jobs-notice">
+          <span>
+            {formatCount(count, atLeast ? 'lower_bound' : 'exact')} new{' '}
+            {count === 1 && !atLeast ? 'job' : 'jobs'}
+          </span>
+          <button type="button" class="button-primary" onClick={show}>
+            Show
+          </button>
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -187,7 +199,9 @@ function JobTable({ jobs }: { jobs: JobList['jobs'] }) {
             <th scope="col">Job</th>
             <th scope="col">Queue</th>
             <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
+            <th scope="col">
+              <abbr title="Runs made of runs allowed">Runs</abbr>
+            </th>
             <th scope="col">Run time</th>
             <th scope="col">Queued</th>
           </tr>
@@ -209,8 +223,8 @@ function JobTable({ jobs }: { jobs: JobList['jobs'] }) {
               <td>
                 <StatusBadge status={job.status} />
               </td>
-              <td class="numeric">
-                {job.attempts} / {job.maxAttempts}
+              <td class="numeric" title={runsText(job.attempts, job.maxAttempts).long}>
+                {runsText(job.attempts, job.maxAttempts).short}
               </td>
               <td class="numeric">{formatDuration(job.runMs)}</td>
               <td>
