@@ -73,25 +73,44 @@ afterAll(async () => {
   await stack?.close();
 }, 60_000);
 
+/** What went wrong in a page: uncaught errors, console errors, failed or refused requests. */
+const pageTrouble = new WeakMap<Page, string[]>();
+function watchPage(page: Page): Page {
+  const trouble: string[] = [];
+  pageTrouble.set(page, trouble);
+  page.on('pageerror', (error) => trouble.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') trouble.push(`console: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) =>
+    trouble.push(`failed: ${request.url()} ${request.failure()?.errorText}`),
+  );
+  page.on('response', (response) => {
+    if (response.status() >= 400) trouble.push(`${response.status()}: ${response.url()}`);
+  });
+  return page;
+}
+
 /** Waits for a worker's row to show `state`; if it never does, says what the page showed instead. */
 async function waitForRowState(page: Page, workerId: string, state: string): Promise<void> {
   try {
     await expect.poll(() => shownState(page.locator(`tr[data-worker-id="${workerId}"]`)), WAIT).toBe(state);
   } catch (error) {
-    const shown = await page
-      .locator('main')
-      .textContent({ timeout: 5_000 })
-      .catch(() => '(no main)');
-    throw new Error(`worker ${workerId} was not shown ${state}; the page showed:\n${shown}`, {
-      cause: error,
-    });
+    const shown = await page.evaluate('document.body.innerHTML.slice(0, 3000)').catch(() => '(no body)');
+    const trouble = (pageTrouble.get(page) ?? []).join('\n');
+    throw new Error(
+      `worker ${workerId} was not shown ${state} at ${page.url()}; trouble:\n${trouble}\npage:\n${shown}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 async function signedInPage(options: { phone?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext(options);
   await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-  return context.newPage();
+  return watchPage(await context.newPage());
 }
 
 /** What a row shows as its state: the pending request's label, or the status the host confirmed. */
@@ -224,17 +243,12 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
     await host.getByRole('button', { name: /^Terminate host/ }).click();
     const dialog = page.getByRole('dialog', { name: /^Terminate / });
     await dialog.waitFor(WAIT);
-    // The page behind is inert: focus is in the dialog, or has left the page for the browser's
-    // own controls (document.body), never on the page behind.
-    const focusKept = () =>
-      page.evaluate(`(() => {
-        const active = document.activeElement;
-        return active === null || active === document.body || active.closest('dialog[open]') !== null;
-      })()`);
-    expect(await page.evaluate(`document.activeElement?.closest('dialog[open]') !== null`)).toBe(true);
-    for (let step = 0; step < 5; step++) {
-      await page.keyboard.press('Tab');
-      expect(await focusKept()).toBe(true);
+    // The page behind is inert and Tab wraps inside the dialog: focus never leaves it.
+    const focusKept = () => page.evaluate(`document.activeElement?.closest('dialog[open]') !== null`);
+    expect(await focusKept()).toBe(true);
+    for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab']) {
+      await page.keyboard.press(key);
+      expect(await focusKept(), key).toBe(true);
     }
     const axeWithDialog = await seriousAxeViolations(page);
     await page.keyboard.press('Escape');
@@ -316,6 +330,7 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
     const worker = await onlyRunningWorker();
     const violations: Array<AxeViolation & { where: string }> = [];
     const written = await screenshotEverywhere(browser, 'workers', async (page, context) => {
+      watchPage(page);
       await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
       await page.goto(`/workers?host=${stack.host.hostId}&worker=${worker.workerId}`);
       await waitForRowState(page, worker.workerId, 'running');
