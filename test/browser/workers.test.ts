@@ -334,6 +334,8 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
       await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
       await page.goto(`/workers?host=${stack.host.hostId}&worker=${worker.workerId}`);
       await waitForRowState(page, worker.workerId, 'running');
+      // The page never scrolls sideways (only the table does, inside its own region).
+      expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBe(0);
       for (const violation of await seriousAxeViolations(page))
         violations.push({ ...violation, where: `${page.viewportSize()?.width}` });
     });
