@@ -19,7 +19,11 @@ export const WorkerSchema = z
     queue: z.string(),
     pid: z.number().int().nullable(),
     status: z.enum(WORKER_STATUSES).openapi({ description: "As the host's last heartbeat confirmed it" }),
-    currentJob: z.string().nullable(),
+    currentJob: z.string().nullable().openapi({ description: 'The BullMQ id of the job it is running' }),
+    currentJobRowId: z.number().int().nullable().openapi({
+      description:
+        'The row id (GET /api/jobs/{id}) of the newest recorded job of that id in its queue; null until recorded',
+    }),
     jobsProcessed: z.number().int(),
     jobsFailed: z.number().int(),
     memoryBytes: z.number().int().nullable(),
@@ -27,6 +31,11 @@ export const WorkerSchema = z
     lastError: z.string().nullable(),
     startedAt: TimestampSchema,
     lastHeartbeat: TimestampSchema,
+    inLastHeartbeat: z.boolean().openapi({
+      description:
+        "Its host's latest heartbeat listed it. false: the host no longer runs it (scaled down, removed by a " +
+        'reload); its row keeps the status of its last beat (usually stopped)',
+    }),
     heartbeatAgeSeconds: z
       .number()
       .openapi({ description: "Seconds since the last heartbeat, by the database's clock" }),
@@ -58,6 +67,7 @@ export interface WorkerDbRow {
   pid: number | null;
   status: WorkerStatus;
   current_job: string | null;
+  current_job_row_id: number | string | null;
   jobs_processed: number | string;
   jobs_failed: number | string;
   memory_bytes: number | string | null;
@@ -65,12 +75,20 @@ export interface WorkerDbRow {
   last_error: string | null;
   started_at: string;
   last_heartbeat: string;
+  in_last_heartbeat: boolean;
   heartbeat_age: number | string;
 }
 
 const SELECT = sql`select w.worker_id, w.host_id, h.hostname, w.supervisor, w.connection, w.queue, w.pid, w.status,
-    w.current_job, w.jobs_processed, w.jobs_failed, w.memory_bytes, w.restarts, w.last_error,
+    w.current_job,
+    -- The natural key's index: the newest job of that BullMQ id in the worker's queue.
+    (select j.id from watchtower_jobs j
+      where j.connection = w.connection and j.queue = w.queue and j.job_id = w.current_job
+      order by j.job_timestamp desc limit 1) as current_job_row_id,
+    w.jobs_processed, w.jobs_failed, w.memory_bytes, w.restarts, w.last_error,
     ${isoText(sql`w.started_at`)} as started_at, ${isoText(sql`w.last_heartbeat`)} as last_heartbeat,
+    -- A heartbeat writes its host and all the workers it lists in one statement, with one now().
+    (h.last_heartbeat is null or w.last_heartbeat >= h.last_heartbeat) as in_last_heartbeat,
     round(extract(epoch from now() - w.last_heartbeat)::numeric, 1) as heartbeat_age
   from watchtower_workers w left join watchtower_hosts h on h.host_id = w.host_id`;
 
@@ -121,6 +139,7 @@ function toWorker(row: WorkerDbRow): WorkerRow {
     pid: row.pid,
     status: row.status,
     currentJob: row.current_job,
+    currentJobRowId: numOrNull(row.current_job_row_id),
     jobsProcessed: num(row.jobs_processed),
     jobsFailed: num(row.jobs_failed),
     memoryBytes: numOrNull(row.memory_bytes),
@@ -128,6 +147,7 @@ function toWorker(row: WorkerDbRow): WorkerRow {
     lastError: row.last_error,
     startedAt: row.started_at,
     lastHeartbeat: row.last_heartbeat,
+    inLastHeartbeat: row.in_last_heartbeat === true,
     heartbeatAgeSeconds: num(row.heartbeat_age),
   };
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { commandDefinitions } from '../../core/commands/command-types';
 import { createRouter } from '../app';
-import { commandResponses, SendQuerySchema } from '../commands/command-answer';
+import { commandResponses, type SendQuery, SendQuerySchema } from '../commands/command-answer';
 import { findPending, subjects } from '../commands/pending-requests';
 import { sendCommand } from '../commands/send-command';
 import { HttpError } from '../http-error';
@@ -60,10 +60,12 @@ const terminateRoute = createRoute({
   responses: commandResponses(404, 413, 415),
 });
 
-function simpleRoute(verb: 'reload' | 'restart') {
+// The path's literal type (e.g. `/{id}/reload`) reaches the app's type, so the dashboard's typed
+// client knows each route.
+function simpleRoute<V extends 'reload' | 'restart'>(verb: V) {
   return createRoute({
     method: 'post',
-    path: `/{id}/${verb}`,
+    path: `/{id}/${verb}` as `/{id}/${V}`,
     tags: ['hosts'],
     summary:
       verb === 'reload'
@@ -73,6 +75,25 @@ function simpleRoute(verb: 'reload' | 'restart') {
     request: { params: HostParams, query: SendQuerySchema },
     responses: commandResponses(404),
   });
+}
+
+async function hostCommand(
+  c: Parameters<typeof sendCommand>[0],
+  verb: 'reload' | 'restart',
+  id: string,
+  query: SendQuery,
+) {
+  await liveHost(c, id);
+  return sendCommand(
+    c,
+    {
+      target: { kind: 'host', id },
+      type: `host.${verb}`,
+      args: {},
+      audit: { action: `hosts.${verb}`, targetType: 'host', targetId: id },
+    },
+    query,
+  );
 }
 
 async function liveHost(c: Parameters<typeof sendCommand>[0], id: string) {
@@ -115,22 +136,12 @@ const router = createRouter()
       },
       c.req.valid('query'),
     );
-  });
+  })
+  .openapi(simpleRoute('reload'), (c) =>
+    hostCommand(c, 'reload', c.req.valid('param').id, c.req.valid('query')),
+  )
+  .openapi(simpleRoute('restart'), (c) =>
+    hostCommand(c, 'restart', c.req.valid('param').id, c.req.valid('query')),
+  );
 
-for (const verb of ['reload', 'restart'] as const) {
-  router.openapi(simpleRoute(verb), async (c) => {
-    const { id } = c.req.valid('param');
-    await liveHost(c, id);
-    return sendCommand(
-      c,
-      {
-        target: { kind: 'host', id },
-        type: `host.${verb}`,
-        args: {},
-        audit: { action: `hosts.${verb}`, targetType: 'host', targetId: id },
-      },
-      c.req.valid('query'),
-    );
-  });
-}
 export const hosts = router;

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { commandDefinitions } from '../../core/commands/command-types';
 import { createRouter } from '../app';
-import { commandResponses, SendQuerySchema } from '../commands/command-answer';
+import { commandResponses, type SendQuery, SendQuerySchema } from '../commands/command-answer';
 import { findPending, subjects } from '../commands/pending-requests';
 import { sendCommand } from '../commands/send-command';
 import { HttpError } from '../http-error';
@@ -52,10 +52,14 @@ const scaleRoute = createRoute({
 
 const VERBS = ['pause', 'continue', 'terminate'] as const;
 
-function verbRoute(verb: (typeof VERBS)[number]) {
+type Verb = (typeof VERBS)[number];
+
+// The path's literal type (e.g. `/{name}/pause`) reaches the app's type, so the dashboard's typed
+// client knows each route.
+function verbRoute<V extends Verb>(verb: V) {
   return createRoute({
     method: 'post',
-    path: `/{name}/${verb}`,
+    path: `/{name}/${verb}` as `/{name}/${V}`,
     tags: ['supervisors'],
     summary: `${verb[0]?.toUpperCase()}${verb.slice(1)} a supervisor's worker processes (command supervisor.${verb})`,
     ...operator,
@@ -69,6 +73,25 @@ async function assertKnown(c: Parameters<typeof sendCommand>[0], name: string): 
   if (!supervisors.some((supervisor) => supervisor.name === name)) {
     throw new HttpError(404, 'not_found', `No live host runs a supervisor named ${name}`);
   }
+}
+
+async function supervisorCommand(
+  c: Parameters<typeof sendCommand>[0],
+  verb: Verb,
+  name: string,
+  query: SendQuery,
+) {
+  await assertKnown(c, name);
+  return sendCommand(
+    c,
+    {
+      target: { kind: 'supervisor', id: name },
+      type: `supervisor.${verb}`,
+      args: {},
+      audit: { action: `supervisors.${verb}`, targetType: 'supervisor', targetId: name },
+    },
+    query,
+  );
 }
 
 const router = createRouter()
@@ -101,23 +124,15 @@ const router = createRouter()
       },
       c.req.valid('query'),
     );
-  });
-
-for (const verb of VERBS) {
-  router.openapi(verbRoute(verb), async (c) => {
-    const { name } = c.req.valid('param');
-    await assertKnown(c, name);
-    return sendCommand(
-      c,
-      {
-        target: { kind: 'supervisor', id: name },
-        type: `supervisor.${verb}`,
-        args: {},
-        audit: { action: `supervisors.${verb}`, targetType: 'supervisor', targetId: name },
-      },
-      c.req.valid('query'),
-    );
-  });
-}
+  })
+  .openapi(verbRoute('pause'), (c) =>
+    supervisorCommand(c, 'pause', c.req.valid('param').name, c.req.valid('query')),
+  )
+  .openapi(verbRoute('continue'), (c) =>
+    supervisorCommand(c, 'continue', c.req.valid('param').name, c.req.valid('query')),
+  )
+  .openapi(verbRoute('terminate'), (c) =>
+    supervisorCommand(c, 'terminate', c.req.valid('param').name, c.req.valid('query')),
+  );
 
 export const supervisors = router;

@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { commandDefinitions } from '../../core/commands/command-types';
 import { createRouter } from '../app';
-import { commandResponses, SendQuerySchema } from '../commands/command-answer';
+import { commandResponses, type SendQuery, SendQuerySchema } from '../commands/command-answer';
 import { findPending, subjects } from '../commands/pending-requests';
 import { sendCommand } from '../commands/send-command';
+import type { AppEnv } from '../env';
 import { HttpError } from '../http-error';
 import { requireRole } from '../middleware/require-role';
 import { findHost, isLiveHost } from '../queries/hosts';
@@ -78,10 +80,12 @@ const SUMMARIES: Record<Verb, string> = {
   restart: 'Restart a worker process, or start a stopped one again (command worker.restart)',
 };
 
-function verbRoute(verb: Verb) {
+// The path's literal type (e.g. `/{id}/pause`) reaches the app's type, so the dashboard's typed
+// client knows each route.
+function verbRoute<V extends Verb>(verb: V) {
   return createRoute({
     method: 'post',
-    path: `/{id}/${verb}`,
+    path: `/{id}/${verb}` as `/{id}/${V}`,
     tags: ['workers'],
     summary: SUMMARIES[verb],
     description:
@@ -90,6 +94,28 @@ function verbRoute(verb: Verb) {
     request: { params: WorkerParams, query: SendQuerySchema },
     responses: commandResponses(404),
   });
+}
+
+async function controlWorker(c: Context<AppEnv>, verb: Verb, id: string, query: SendQuery) {
+  const worker = await findWorker(c.get('services').db, id);
+  if (!worker) throw new HttpError(404, 'not_found', `No worker ${id}`);
+  if (worker.status === 'dead') {
+    throw new HttpError(
+      409,
+      'conflict',
+      `Worker ${id} is dead (its host stopped reporting): no host would carry out worker.${verb}`,
+    );
+  }
+  return sendCommand(
+    c,
+    {
+      target: { kind: 'worker', id },
+      type: `worker.${verb}`,
+      args: {},
+      audit: { action: `workers.${verb}`, targetType: 'worker', targetId: id },
+    },
+    query,
+  );
 }
 
 const router = createRouter()
@@ -160,31 +186,16 @@ const router = createRouter()
       },
       c.req.valid('query'),
     );
-  });
-
-for (const verb of VERBS) {
-  router.openapi(verbRoute(verb), async (c) => {
-    const { id } = c.req.valid('param');
-    const worker = await findWorker(c.get('services').db, id);
-    if (!worker) throw new HttpError(404, 'not_found', `No worker ${id}`);
-    if (worker.status === 'dead') {
-      throw new HttpError(
-        409,
-        'conflict',
-        `Worker ${id} is dead (its host stopped reporting): no host would carry out worker.${verb}`,
-      );
-    }
-    return sendCommand(
-      c,
-      {
-        target: { kind: 'worker', id },
-        type: `worker.${verb}`,
-        args: {},
-        audit: { action: `workers.${verb}`, targetType: 'worker', targetId: id },
-      },
-      c.req.valid('query'),
-    );
-  });
-}
+  })
+  .openapi(verbRoute('stop'), (c) => controlWorker(c, 'stop', c.req.valid('param').id, c.req.valid('query')))
+  .openapi(verbRoute('pause'), (c) =>
+    controlWorker(c, 'pause', c.req.valid('param').id, c.req.valid('query')),
+  )
+  .openapi(verbRoute('resume'), (c) =>
+    controlWorker(c, 'resume', c.req.valid('param').id, c.req.valid('query')),
+  )
+  .openapi(verbRoute('restart'), (c) =>
+    controlWorker(c, 'restart', c.req.valid('param').id, c.req.valid('query')),
+  );
 
 export const workers = router;

@@ -9,6 +9,7 @@ import { me } from './state/session';
 const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
 const Failed = lazy(() => import('./pages/failed').then((module) => module.Failed));
 const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
+const Workers = lazy(() => import('./pages/workers').then((module) => module.Workers));
 const Metrics = lazy(() => import('./pages/metrics').then((module) => module.Metrics));
 const Queues = lazy(() => import('./pages/queues').then((module) => module.Queues));
 
@@ -37,6 +38,7 @@ export function App() {
               <Route path="/jobs" component={Jobs} />
               <Route path="/jobs/:id" component={JobDetail} />
               <Route path="/failed" component={Failed} />
+              <Route path="/workers" component={Workers} />
               <Route path="/metrics" component={Metrics} />
               <Route path="/queues" component={Queues} />
               <Route default component={NotFound} />

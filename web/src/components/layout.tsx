@@ -7,6 +7,7 @@ const PAGES = [
   { href: '/', label: 'Overview' },
   { href: '/jobs', label: 'Jobs' },
   { href: '/failed', label: 'Failed' },
+  { href: '/workers', label: 'Workers' },
   { href: '/metrics', label: 'Metrics' },
   { href: '/queues', label: 'Queues' },
 ] as const;
