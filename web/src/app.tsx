@@ -8,6 +8,8 @@ import { me } from './state/session';
 // Pages past the first load their own chunk when opened.
 const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
 const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
+const Audit = lazy(() => import('./pages/audit').then((module) => module.Audit));
+const Settings = lazy(() => import('./pages/settings').then((module) => module.Settings));
 
 /**
  * Signed out (or expired), every URL shows the sign-in page in place: the address stays, so signing
@@ -33,6 +35,8 @@ export function App() {
               <Route path="/" component={Overview} />
               <Route path="/jobs" component={Jobs} />
               <Route path="/jobs/:id" component={JobDetail} />
+              <Route path="/audit" component={Audit} />
+              <Route path="/settings/:section?" component={Settings} />
               <Route default component={NotFound} />
             </Router>
           </ErrorBoundary>

@@ -1,0 +1,60 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+
+/**
+ * A modal dialog on the native <dialog> opened with showModal(): the rest of the page is inert, so
+ * focus stays in the dialog, and Escape closes it. On close, focus goes back to the element that
+ * opened it. The content is rendered only while open, so nothing shown in it (a token's secret)
+ * stays in the document after it closes.
+ */
+export function ModalDialog({
+  open,
+  onClose,
+  titleId,
+  children,
+  wide = false,
+}: {
+  open: boolean;
+  /** Called when the dialog closes itself (Escape); the owner then sets `open` to false. */
+  onClose: () => void;
+  /** The id of the heading inside that names the dialog. */
+  titleId: string;
+  children: ComponentChildren;
+  wide?: boolean;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  const onCloseRef = useRef(onClose);
+  onCloseRef.current = onClose;
+
+  useEffect(() => {
+    const element = dialog.current;
+    if (!element) return;
+    if (open && !element.open) {
+      opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      element.showModal();
+    } else if (!open && element.open) {
+      element.close();
+    }
+  }, [open]);
+
+  useEffect(() => {
+    const element = dialog.current;
+    if (!element) return;
+    const closed = () => {
+      // The opener may have gone (a row re-rendered away): then focus stays where the browser puts it.
+      const back = opener.current;
+      opener.current = null;
+      if (back?.isConnected) back.focus();
+      onCloseRef.current();
+    };
+    element.addEventListener('close', closed);
+    return () => element.removeEventListener('close', closed);
+  }, []);
+
+  return (
+    <dialog ref={dialog} aria-labelledby={titleId} class={wide ? 'dialog-wide' : undefined}>
+      {open && children}
+    </dialog>
+  );
+}
