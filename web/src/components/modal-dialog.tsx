@@ -1,6 +1,30 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * Tab from the last control goes to the first, Shift+Tab from the first to the last: the page behind
+ * is inert, but without this the browser would move focus out to its own toolbar.
+ */
+function keepTabInside(event: KeyboardEvent): void {
+  if (event.key !== 'Tab') return;
+  const dialog = event.currentTarget as HTMLDialogElement;
+  const controls = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)];
+  const first = controls[0];
+  const last = controls.at(-1);
+  if (!first || !last) return;
+  const active = document.activeElement;
+  if (event.shiftKey && (active === first || active === dialog)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && active === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 /**
  * A modal dialog on the native <dialog> opened with showModal(): the rest of the page is inert, so
  * focus stays in the dialog, and Escape closes it. On close, focus goes back to the element that
@@ -53,7 +77,12 @@ export function ModalDialog({
   }, []);
 
   return (
-    <dialog ref={dialog} aria-labelledby={titleId} class={wide ? 'dialog-wide' : undefined}>
+    <dialog
+      ref={dialog}
+      aria-labelledby={titleId}
+      class={wide ? 'dialog-wide' : undefined}
+      onKeyDown={keepTabInside}
+    >
       {open && children}
     </dialog>
   );

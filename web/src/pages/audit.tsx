@@ -210,7 +210,7 @@ function AuditTable({
                 </td>
                 <td class="cell-text">
                   <a
-                    class="cell-main"
+                    class="cell-main audit-clamp"
                     href={narrow({ actorKind: kind, actorId: entry.actor.id || undefined })}
                     title="Only this actor's entries"
                   >
@@ -219,12 +219,13 @@ function AuditTable({
                   <span class="cell-sub">{entry.actor.kind}</span>
                 </td>
                 <td class="cell-text">
-                  <a href={narrow({ action: entry.action })} title="Only this action">
+                  <a class="audit-clamp" href={narrow({ action: entry.action })} title="Only this action">
                     {entry.action}
                   </a>
                 </td>
                 <td class="cell-text">
                   <a
+                    class="audit-clamp"
                     href={narrow({ targetType: entry.target.type, targetId: entry.target.id ?? undefined })}
                     title="Only this target's entries"
                   >
@@ -248,34 +249,35 @@ function AuditTable({
   );
 }
 
-/** Where the change came from and the whole of its details, folded away until asked for. */
+/**
+ * Where the change came from and the whole of its details, folded away until asked for, in one box
+ * that scrolls: a 2,000-character user agent or actor id never makes the row taller than the box.
+ */
 function EntryMore({ entry, details }: { entry: AuditEntry; details: string }) {
   return (
     <details class="audit-more">
       <summary>More</summary>
-      <dl>
-        <dt>Time</dt>
-        <dd>{formatAbsolute(Date.parse(entry.at))}</dd>
-        <dt>Actor id</dt>
-        <dd>{entry.actor.id || '–'}</dd>
-        <dt>Address</dt>
-        <dd>{entry.ip ?? '–'}</dd>
-        <dt>User agent</dt>
-        <dd>{entry.userAgent ?? '–'}</dd>
-        {entry.commandId !== null && (
-          <>
-            <dt>Command</dt>
-            <dd>{entry.commandId}</dd>
-          </>
-        )}
-      </dl>
-      {details && (
-        // A labelled <section> is a region landmark.
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard.
-        <section class="audit-pre" tabIndex={0} aria-label={`Details of entry ${entry.id}`}>
-          <pre>{JSON.stringify(entry.details, null, 2)}</pre>
-        </section>
-      )}
+      {/* A labelled <section> is a region landmark. */}
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard. */}
+      <section class="audit-more-body" tabIndex={0} aria-label={`Entry ${entry.id} in full`}>
+        <dl>
+          <dt>Time</dt>
+          <dd>{formatAbsolute(Date.parse(entry.at))}</dd>
+          <dt>Actor id</dt>
+          <dd>{entry.actor.id || '–'}</dd>
+          <dt>Address</dt>
+          <dd>{entry.ip ?? '–'}</dd>
+          <dt>User agent</dt>
+          <dd>{entry.userAgent ?? '–'}</dd>
+          {entry.commandId !== null && (
+            <>
+              <dt>Command</dt>
+              <dd>{entry.commandId}</dd>
+            </>
+          )}
+        </dl>
+        {details && <pre>{JSON.stringify(entry.details, null, 2)}</pre>}
+      </section>
     </details>
   );
 }

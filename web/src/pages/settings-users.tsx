@@ -120,7 +120,7 @@ export function SettingsUsers() {
                           <>
                             <button
                               type="button"
-                              aria-label={`Change the role of ${user.email}`}
+                              aria-label={`Change role of ${user.email}`}
                               onClick={() => (open.value = { kind: 'role', user })}
                             >
                               Change role
