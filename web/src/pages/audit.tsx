@@ -16,6 +16,7 @@ import {
 import { formatAbsolute } from '../lib/format';
 import { fromLocalInput, toLocalInput } from '../lib/job-filters';
 import { createPoller } from '../state/poller';
+import '../components/stacked-table.css';
 import './audit.css';
 
 /**
@@ -188,7 +189,7 @@ function AuditTable({
   const narrow = (more: AuditFilters) => auditUrl({ ...filters, cursor: undefined, ...more });
   return (
     <TableScroll label="Audit entries">
-      <table class="audit-table">
+      <table class="audit-table stacked-table">
         <thead>
           <tr>
             <th scope="col">When</th>
@@ -205,10 +206,10 @@ function AuditTable({
             const kind = ACTOR_KINDS.find((known) => known === entry.actor.kind);
             return (
               <tr key={entry.id} data-audit-id={entry.id}>
-                <td class="audit-when">
+                <td class="audit-when stack-title" data-label="When">
                   <RelativeTime at={entry.at} now={now} />
                 </td>
-                <td class="cell-text">
+                <td class="cell-text" data-label="Actor">
                   <a
                     class="cell-main audit-clamp"
                     href={narrow({ actorKind: kind, actorId: entry.actor.id || undefined })}
@@ -218,12 +219,12 @@ function AuditTable({
                   </a>
                   <span class="cell-sub">{entry.actor.kind}</span>
                 </td>
-                <td class="cell-text">
+                <td class="cell-text audit-action" data-label="Action">
                   <a class="audit-clamp" href={narrow({ action: entry.action })} title="Only this action">
                     {entry.action}
                   </a>
                 </td>
-                <td class="cell-text">
+                <td class="cell-text" data-label="Target">
                   <a
                     class="audit-clamp"
                     href={narrow({ targetType: entry.target.type, targetId: entry.target.id ?? undefined })}
@@ -233,10 +234,10 @@ function AuditTable({
                   </a>
                   {entry.target.id !== null && <span class="cell-sub audit-clamp">{entry.target.id}</span>}
                 </td>
-                <td>
+                <td class="stack-aside" data-label="Result">
                   <span class={`status audit-result-${entry.result}`}>{entry.result}</span>
                 </td>
-                <td class="cell-text audit-details">
+                <td class="cell-text audit-details" data-label="Details">
                   {details && <span class="audit-clamp">{details}</span>}
                   <EntryMore entry={entry} details={details} />
                 </td>

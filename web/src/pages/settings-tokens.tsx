@@ -135,7 +135,7 @@ function TokenTable({
 }) {
   return (
     <TableScroll label="API tokens">
-      <table class="settings-table">
+      <table class="stacked-table">
         <thead>
           <tr>
             <th scope="col">Token</th>
@@ -151,23 +151,27 @@ function TokenTable({
         <tbody>
           {tokens.map((token) => (
             <tr key={token.id} data-token-name={token.name}>
-              <td class="cell-text">
+              <td class="cell-text stack-title" data-label="Token">
                 <span class="cell-main">{token.name}</span>
                 <code class="cell-sub">{token.prefix}…</code>
               </td>
-              <td>{token.role}</td>
-              <td>
+              <td data-label="Role">{token.role}</td>
+              <td class="stack-aside" data-label="Status">
                 <span class={`status token-${token.status}`}>{token.status}</span>
               </td>
-              <td class="cell-text">{token.createdByName || token.createdBy}</td>
-              <td>
+              <td class="cell-text" data-label="Created by">
+                {token.createdByName || token.createdBy}
+              </td>
+              <td data-label="Created">
                 <RelativeTime at={token.createdAt} now={now} />
               </td>
-              <td>{token.expiresAt === null ? 'never' : <FutureTime at={token.expiresAt} now={now} />}</td>
+              <td data-label="Expires">
+                {token.expiresAt === null ? 'never' : <FutureTime at={token.expiresAt} now={now} />}
+              </td>
               <td>
                 {token.lastUsedAt === null ? 'never' : <RelativeTime at={token.lastUsedAt} now={now} />}
               </td>
-              <td class="settings-actions">
+              <td class="settings-actions stack-bare" data-label="Actions">
                 {token.status !== 'revoked' && (
                   <button
                     type="button"

@@ -82,7 +82,7 @@ export function SettingsUsers() {
             <p class="empty">No users yet.</p>
           ) : (
             <TableScroll label="Users">
-              <table class="settings-table">
+              <table class="stacked-table">
                 <thead>
                   <tr>
                     <th scope="col">User</th>
@@ -96,24 +96,24 @@ export function SettingsUsers() {
                 <tbody>
                   {list.users.map((user) => (
                     <tr key={user.id} data-user-email={user.email}>
-                      <td class="cell-text">
+                      <td class="cell-text stack-title" data-label="User">
                         <span class="cell-main">{user.email}</span>
                         {user.name && <span class="cell-sub">{user.name}</span>}
                         {!user.hasPassword && <span class="cell-sub"> · Cloudflare Access only</span>}
                       </td>
-                      <td>{user.role}</td>
-                      <td>
+                      <td data-label="Role">{user.role}</td>
+                      <td class="stack-aside" data-label="Status">
                         <span class={`status ${user.disabled ? 'status-failed' : 'status-completed'}`}>
                           {user.disabled ? 'disabled' : 'active'}
                         </span>
                       </td>
-                      <td>
+                      <td data-label="Last sign-in">
                         <RelativeTime at={user.lastLoginAt} now={now} />
                       </td>
-                      <td>
+                      <td data-label="Created">
                         <RelativeTime at={user.createdAt} now={now} />
                       </td>
-                      <td class="settings-actions">
+                      <td class="settings-actions stack-bare" data-label="Actions">
                         {user.id === selfId ? (
                           <span class="cell-sub">You (another admin can change you)</span>
                         ) : (

@@ -3,6 +3,7 @@ import { isAdmin } from '../state/roles';
 import { me } from '../state/session';
 import { SettingsTokens } from './settings-tokens';
 import { SettingsUsers } from './settings-users';
+import '../components/stacked-table.css';
 import './settings.css';
 
 const SECTIONS = [
