@@ -252,6 +252,15 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
     await page.waitForURL(/targetType=user&targetId=[0-9a-f-]{36}/, WAIT);
     expect(page.url()).toContain('action=users.update');
     await expect.poll(actions, WAIT).toEqual(['users.update', 'users.update']);
+
+    // By the name people know an actor by: the admin created one user (the bootstrap token the other).
+    await page.goto('/audit');
+    await page.getByLabel('Actor', { exact: true }).fill(stack.admin.email);
+    await page.getByLabel('Action').fill('users.create');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]actor=browser-admin%40example\.test/, WAIT);
+    await expect.poll(actions, WAIT).toEqual(['users.create']);
+    expect(await page.locator('tbody tr td:nth-child(6)').textContent()).toContain(NEW_USER.email);
     await page.context().close();
   });
 

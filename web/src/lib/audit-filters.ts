@@ -1,6 +1,6 @@
 /**
  * The Audit page's filters, kept in the URL under the same names as GET /api/audit's query
- * (?action=users.create&actorKind=session&actorId=...), so a filtered view can be linked, reloaded
+ * (?action=users.create&actor=ada@example.com), so a filtered view can be linked, reloaded
  * and gone back to. Only known keys are read; values go to the API as they are, and it validates them.
  */
 import type { AuditQuery } from '../api/admin';
@@ -19,6 +19,7 @@ export const ACTOR_KINDS = [
 export const RESULTS = ['ok', 'error', 'accepted'] as const satisfies readonly Result[];
 
 export const AUDIT_FILTER_KEYS = [
+  'actor',
   'actorKind',
   'actorId',
   'action',
@@ -70,6 +71,7 @@ function oneOf<T extends string>(allowed: readonly T[], value: string | undefine
 export function readAuditFilters(query: Record<string, string>): AuditFilters {
   const text = (key: string) => query[key]?.trim() || undefined;
   const filters: AuditFilters = {
+    actor: text('actor'),
     actorKind: oneOf(ACTOR_KINDS, text('actorKind')),
     actorId: text('actorId'),
     action: text('action'),

@@ -88,6 +88,7 @@ function AuditFilterForm({
     // A new filter starts from the newest entries.
     onApply({
       action: text('action'),
+      actor: text('actor'),
       actorKind: ACTOR_KINDS.find((kind) => kind === text('actorKind')),
       actorId: text('actorId'),
       targetType: text('targetType'),
@@ -115,6 +116,15 @@ function AuditFilterForm({
         </datalist>
       </label>
       <label>
+        Actor
+        <input
+          name="actor"
+          defaultValue={filters.actor ?? ''}
+          placeholder="ada@example.com, a token's name"
+          autoComplete="off"
+        />
+      </label>
+      <label>
         Actor kind
         <select name="actorKind" defaultValue={filters.actorKind ?? ''}>
           <option value="">any</option>
@@ -125,10 +135,13 @@ function AuditFilterForm({
           ))}
         </select>
       </label>
-      <label>
-        Actor id
-        <input name="actorId" defaultValue={filters.actorId ?? ''} />
-      </label>
+      {/* Set by selecting an actor in the table; shown then, so it can be seen and cleared. */}
+      {filters.actorId !== undefined && (
+        <label>
+          Actor id
+          <input name="actorId" defaultValue={filters.actorId} />
+        </label>
+      )}
       <label>
         Target type
         <input name="targetType" defaultValue={filters.targetType ?? ''} placeholder="user" />
