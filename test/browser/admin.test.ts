@@ -104,6 +104,11 @@ function focused(page: Page): Promise<{ inDialog: boolean; label: string }> {
   })()`);
 }
 
+/** Waits until no dialog is open (the element itself, not its name, which goes with its content). */
+async function dialogClosed(page: Page): Promise<void> {
+  await expect.poll(() => page.locator('dialog[open]').count(), WAIT).toBe(0);
+}
+
 /** Whether a string is anywhere in the document: markup, text, or a form field's current value. */
 function inDocument(page: Page, text: string): Promise<boolean> {
   // A string, not a function: the root tsconfig has no DOM types.
@@ -137,7 +142,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
       expect((await focused(page)).inDialog).toBe(true);
     }
     await page.keyboard.press('Escape');
-    await dialog.waitFor({ ...WAIT, state: 'hidden' });
+    await dialogClosed(page);
     expect(await focused(page)).toEqual({ inDialog: false, label: 'Create user' });
 
     // The API's refusal shows in the dialog; then the user is created.
@@ -153,7 +158,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
       .waitFor(WAIT);
     await dialog.getByLabel('Email').fill(NEW_USER.email);
     await dialog.getByRole('button', { name: 'Create user' }).click();
-    await dialog.waitFor({ ...WAIT, state: 'hidden' });
+    await dialogClosed(page);
     const created = row(page, 'data-user-email', NEW_USER.email);
     await created.waitFor(WAIT);
     expect(await created.textContent()).toContain(NEW_USER.name);
@@ -162,9 +167,11 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
 
     await page.getByRole('button', { name: `Change role of ${NEW_USER.email}` }).click();
     const roleDialog = page.getByRole('dialog', { name: 'Change the role' });
+    // It opens on the current role, so saving it unchanged demotes nobody.
+    expect(await roleDialog.getByLabel('Role').inputValue()).toBe('operator');
     await roleDialog.getByLabel('Role').selectOption('viewer');
     await roleDialog.getByRole('button', { name: 'Save role' }).click();
-    await roleDialog.waitFor({ ...WAIT, state: 'hidden' });
+    await dialogClosed(page);
     await expect.poll(() => created.locator('td').nth(1).textContent(), WAIT).toBe('viewer');
     const asAdmin = await apiFetch('/api/users?limit=500', { bearer: stack.adminToken });
     const listed = (await asAdmin.json()) as { users: Array<{ email: string; role: string }> };
@@ -174,7 +181,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
     await page.getByRole('button', { name: `Disable ${NEW_USER.email}` }).click();
     const disableDialog = page.getByRole('dialog', { name: 'Disable this user?' });
     await disableDialog.getByRole('button', { name: 'Cancel' }).click();
-    await disableDialog.waitFor({ ...WAIT, state: 'hidden' });
+    await dialogClosed(page);
     expect(await created.locator('.status').textContent()).toBe('active');
     await page.getByRole('button', { name: `Disable ${NEW_USER.email}` }).click();
     await disableDialog.getByRole('button', { name: 'Disable' }).click();
@@ -193,6 +200,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
     const dialog = page.getByRole('dialog', { name: /token/i });
     await dialog.getByLabel('Name').fill('ci pipeline');
     await dialog.getByLabel('Role').selectOption('viewer');
+    expect(await dialog.getByLabel('Expires after').inputValue()).toBe('30');
     await dialog.getByLabel('Expires after').selectOption('30');
     await dialog.getByRole('button', { name: 'Create token' }).click();
     await dialog.getByText('You will not see this token again.').waitFor(WAIT);
@@ -209,7 +217,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
     await jobs.body?.cancel();
 
     await dialog.getByRole('button', { name: /Done/ }).click();
-    await dialog.waitFor({ ...WAIT, state: 'hidden' });
+    await dialogClosed(page);
     expect(await focused(page)).toEqual({ inDialog: false, label: 'Create token' });
     // Gone from the document (and from the dialog's state, which closing unmounted).
     expect(await inDocument(page, secret)).toBe(false);
@@ -224,7 +232,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
     await page.getByRole('button', { name: 'Revoke ci pipeline' }).click();
     const revoke = page.getByRole('dialog', { name: 'Revoke this token?' });
     await revoke.getByRole('button', { name: 'Revoke' }).click();
-    await revoke.waitFor({ ...WAIT, state: 'hidden' });
+    await dialogClosed(page);
     await token.waitFor({ ...WAIT, state: 'detached' });
     const refused = await apiFetch('/api/jobs', { bearer: secret });
     expect(refused.status).toBe(401);
@@ -263,6 +271,13 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
     await page.waitForURL(/targetType=user&targetId=[0-9a-f-]{36}/, WAIT);
     expect(page.url()).toContain('action=users.update');
     await expect.poll(actions, WAIT).toEqual(['users.update', 'users.update']);
+
+    // Every filter comes back from the URL into its control, selects included.
+    await page.goto('/audit?actorKind=anonymous&result=error');
+    await expect.poll(actions, WAIT).toContain('auth.login');
+    expect(await page.getByLabel('Actor kind').inputValue()).toBe('anonymous');
+    expect(await page.getByLabel('Result').inputValue()).toBe('error');
+    expect(new Set(await page.locator('tbody .status').allTextContents())).toEqual(new Set(['error']));
 
     // By the name people know an actor by: the admin created one user (the bootstrap token the other).
     await page.goto('/audit');
@@ -350,7 +365,21 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
       });
       expect(written).toHaveLength(4);
     }
-    // A dialog open, in both themes.
+    // The secret shown once, in its dialog.
+    let made = 0;
+    const shots = await screenshotEverywhere(browser, 'settings-token-created', async (page, context) => {
+      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+      await page.goto('/settings/tokens');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dialog = page.getByRole('dialog', { name: /token/i });
+      await dialog.getByLabel('Name').fill(`deploy pipeline ${++made}`);
+      await dialog.getByRole('button', { name: 'Create token' }).click();
+      await dialog.getByText('You will not see this token again.').waitFor(WAIT);
+      for (const violation of await seriousAxeViolations(page))
+        violations.push({ ...violation, where: `token dialog ${page.viewportSize()?.width}` });
+    });
+    expect(shots).toHaveLength(4);
+    // A form dialog open, in both themes.
     for (const colorScheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ colorScheme });
       await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);

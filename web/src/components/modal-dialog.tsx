@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -51,7 +51,16 @@ export function ModalDialog({
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
 
-  useEffect(() => {
+  function restoreFocus(): void {
+    // The opener may have gone (a row re-rendered away): then focus stays where the browser puts it.
+    const back = opener.current;
+    opener.current = null;
+    if (back?.isConnected) back.focus();
+  }
+
+  // A layout effect: the dialog opens or closes in the same task as the render that asks for it, so
+  // there is no moment with its content gone but the page still inert and focus nowhere.
+  useLayoutEffect(() => {
     const element = dialog.current;
     if (!element) return;
     if (open && !element.open) {
@@ -59,17 +68,16 @@ export function ModalDialog({
       element.showModal();
     } else if (!open && element.open) {
       element.close();
+      restoreFocus();
     }
   }, [open]);
 
+  // Closed by the browser (Escape): give focus back and tell the owner.
   useEffect(() => {
     const element = dialog.current;
     if (!element) return;
     const closed = () => {
-      // The opener may have gone (a row re-rendered away): then focus stays where the browser puts it.
-      const back = opener.current;
-      opener.current = null;
-      if (back?.isConnected) back.focus();
+      restoreFocus();
       onCloseRef.current();
     };
     element.addEventListener('close', closed);

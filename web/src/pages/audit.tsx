@@ -126,10 +126,11 @@ function AuditFilterForm({
       </label>
       <label>
         Actor kind
-        <select name="actorKind" defaultValue={filters.actorKind ?? ''}>
+        {/* Preact 11 has no defaultValue for <select>: the URL's choice marks its option selected. */}
+        <select name="actorKind">
           <option value="">any</option>
           {ACTOR_KINDS.map((kind) => (
-            <option key={kind} value={kind}>
+            <option key={kind} value={kind} selected={kind === filters.actorKind}>
               {kind}
             </option>
           ))}
@@ -152,10 +153,10 @@ function AuditFilterForm({
       </label>
       <label>
         Result
-        <select name="result" defaultValue={filters.result ?? ''}>
+        <select name="result">
           <option value="">any</option>
           {RESULTS.map((result) => (
-            <option key={result} value={result}>
+            <option key={result} value={result} selected={result === filters.result}>
               {result}
             </option>
           ))}

@@ -87,9 +87,9 @@ function CreateTokenContent({
       </label>
       <label>
         Role
-        <select name="role" defaultValue="viewer">
+        <select name="role">
           {ROLES.map((role) => (
-            <option key={role} value={role}>
+            <option key={role} value={role} selected={role === 'viewer'}>
               {role}
             </option>
           ))}
@@ -97,9 +97,9 @@ function CreateTokenContent({
       </label>
       <label>
         Expires after
-        <select name="expiry" defaultValue="30">
+        <select name="expiry">
           {EXPIRIES.map(([value, label]) => (
-            <option key={value} value={value}>
+            <option key={value} value={value} selected={value === '30'}>
               {label}
             </option>
           ))}

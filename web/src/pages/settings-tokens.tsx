@@ -168,7 +168,7 @@ function TokenTable({
               <td data-label="Expires">
                 {token.expiresAt === null ? 'never' : <FutureTime at={token.expiresAt} now={now} />}
               </td>
-              <td>
+              <td data-label="Last used">
                 {token.lastUsedAt === null ? 'never' : <RelativeTime at={token.lastUsedAt} now={now} />}
               </td>
               <td class="settings-actions stack-bare" data-label="Actions">

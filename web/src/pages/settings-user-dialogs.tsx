@@ -118,9 +118,9 @@ export function CreateUserDialog({
         </label>
         <label>
           Role
-          <select name="role" defaultValue="viewer">
+          <select name="role">
             {ROLES.map((role) => (
-              <option key={role} value={role}>
+              <option key={role} value={role} selected={role === 'viewer'}>
                 {role}
               </option>
             ))}
@@ -176,9 +176,10 @@ export function ChangeRoleDialog({
           <p class="dialog-subject">{user.email}</p>
           <label>
             Role
-            <select name="role" defaultValue={user.role}>
+            {/* The current role selected (Preact 11 has no defaultValue for <select>). */}
+            <select name="role">
               {ROLES.map((role) => (
-                <option key={role} value={role}>
+                <option key={role} value={role} selected={role === user.role}>
                   {role}
                 </option>
               ))}
