@@ -120,7 +120,7 @@ function AuditFilterForm({
         <input
           name="actor"
           defaultValue={filters.actor ?? ''}
-          placeholder="ada@example.com, a token's name"
+          placeholder="ada@example.com"
           autoComplete="off"
         />
       </label>

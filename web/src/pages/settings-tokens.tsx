@@ -166,7 +166,16 @@ function TokenTable({
                 <RelativeTime at={token.createdAt} now={now} />
               </td>
               <td data-label="Expires">
-                {token.expiresAt === null ? 'never' : <FutureTime at={token.expiresAt} now={now} />}
+                {token.status === 'revoked' ? (
+                  // A revoked token no longer expires: say when it was revoked instead.
+                  <span>
+                    revoked <RelativeTime at={token.revokedAt} now={now} />
+                  </span>
+                ) : token.expiresAt === null ? (
+                  'never'
+                ) : (
+                  <FutureTime at={token.expiresAt} now={now} />
+                )}
               </td>
               <td data-label="Last used">
                 {token.lastUsedAt === null ? 'never' : <RelativeTime at={token.lastUsedAt} now={now} />}
