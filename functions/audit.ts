@@ -100,6 +100,8 @@ export function clientIp(c: Context<AppEnv>): string | null {
 export interface AuditFilter {
   actorKind?: string | undefined;
   actorId?: string | undefined;
+  /** The actor's name as recorded (an email, a token's name): what a person reading the log knows. */
+  actorName?: string | undefined;
   action?: string | undefined;
   targetType?: string | undefined;
   targetId?: string | undefined;
@@ -121,6 +123,7 @@ export async function listAudit(
   const conditions: SQL[] = [];
   if (filter.actorKind !== undefined) conditions.push(eq(auditLog.actorKind, filter.actorKind));
   if (filter.actorId !== undefined) conditions.push(eq(auditLog.actorId, filter.actorId));
+  if (filter.actorName !== undefined) conditions.push(eq(auditLog.actorName, filter.actorName));
   if (filter.action !== undefined) conditions.push(eq(auditLog.action, filter.action));
   if (filter.targetType !== undefined) conditions.push(eq(auditLog.targetType, filter.targetType));
   if (filter.targetId !== undefined) conditions.push(eq(auditLog.targetId, filter.targetId));

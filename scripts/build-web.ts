@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -43,6 +43,10 @@ export async function buildWeb(): Promise<string> {
       for (let dir = dirname(path); dir !== '.'; dir = dirname(dir)) wanted.add(dir);
       wanted.add(path);
       await mkdir(dirname(join(target, path)), { recursive: true });
+      // A file already there with the same bytes is left alone: replacing it would still wake the
+      // file watcher of a running `wrangler dev`, which restarts the Worker and answers the requests
+      // in flight 503 (two browser test files build at once, each with its own wrangler serving).
+      if (await sameBytes(join(output, path), join(target, path))) continue;
       await rename(join(output, path), join(target, path));
     }
     // Deepest first, so a folder's files go before the folder.
@@ -54,6 +58,15 @@ export async function buildWeb(): Promise<string> {
     await rm(output, { recursive: true, force: true });
   }
   return target;
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  try {
+    const [left, right] = await Promise.all([readFile(a), readFile(b)]);
+    return left.equals(right);
+  } catch {
+    return false;
+  }
 }
 
 export interface BundleSizes {

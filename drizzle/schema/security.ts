@@ -113,6 +113,8 @@ export const auditLog = pgTable(
   (t) => [
     // Newest first is the primary key read backwards; these serve the filters, newest first.
     index('watchtower_audit_log_actor').on(t.actorKind, t.actorId, t.id.desc()),
+    // Filtering by the name people know an actor by (an email, a token's name).
+    index('watchtower_audit_log_actor_name').on(t.actorName, t.id.desc()),
     index('watchtower_audit_log_action').on(t.action, t.id.desc()),
     index('watchtower_audit_log_target').on(t.targetType, t.targetId, t.id.desc()),
     index('watchtower_audit_log_at').on(t.at.desc()),

@@ -23,6 +23,7 @@ export const audit = createRouter().openapi(listRoute, async (c) => {
   const { entries, nextCursor } = await listAudit(c.get('services').db, {
     actorKind: query.actorKind,
     actorId: query.actorId,
+    actorName: query.actor,
     action: query.action,
     targetType: query.targetType,
     targetId: query.targetId,

@@ -208,6 +208,9 @@ const NameLike = /^[a-z][a-z0-9_.-]{0,99}$/;
 export const AuditQuerySchema = z.object({
   actorKind: z.enum(['token', 'session', 'access', 'bootstrap', 'anonymous']).optional(),
   actorId: singleLineText({ min: 1, max: 200 }).optional(),
+  actor: singleLineText({ min: 1, max: 512 })
+    .optional()
+    .openapi({ description: "The actor's name as recorded, exactly: a user's email, a token's name" }),
   action: z.string().regex(NameLike, 'an action such as users.create').optional(),
   targetType: z.string().regex(NameLike, 'a target type such as user').optional(),
   targetId: singleLineText({ min: 1, max: 500 }).optional(),

@@ -108,6 +108,7 @@ describe('GET /api/openapi.json', () => {
     expect(audit.parameters.map((parameter) => parameter.name).sort()).toEqual(
       [
         'action',
+        'actor',
         'actorId',
         'actorKind',
         'cursor',

@@ -1,16 +1,19 @@
 import type { ComponentChildren } from 'preact';
 import { useLocation } from 'preact-iso';
+import { isAdmin } from '../state/roles';
 import { me, signOut } from '../state/session';
 import { POLL_INTERVALS, pollIntervalSeconds, THEMES, type Theme, theme } from '../state/settings';
 
-const PAGES = [
+const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }> = [
   { href: '/', label: 'Overview' },
   { href: '/jobs', label: 'Jobs' },
   { href: '/failed', label: 'Failed' },
+  { href: '/queues', label: 'Queues' },
   { href: '/workers', label: 'Workers' },
   { href: '/metrics', label: 'Metrics' },
-  { href: '/queues', label: 'Queues' },
-] as const;
+  { href: '/audit', label: 'Audit' },
+  { href: '/settings', label: 'Settings', adminOnly: true },
+];
 
 /** The page a path belongs to: /jobs/42 is under Jobs. */
 function isCurrent(href: string, path: string): boolean {
@@ -31,7 +34,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </a>
         <nav aria-label="Pages">
           <ul>
-            {PAGES.map((page) => (
+            {PAGES.filter((page) => !page.adminOnly || isAdmin.value).map((page) => (
               <li key={page.href}>
                 <a href={page.href} aria-current={isCurrent(page.href, path) ? 'page' : undefined}>
                   {page.label}

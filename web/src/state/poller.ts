@@ -11,7 +11,7 @@ export interface Poller<T> {
   readonly serverTime: ReadonlySignal<number | null>;
   /** Starts polling (at once) and returns the function that stops it. */
   start(): () => void;
-  /** Asks again now (after an action), unless a request is already on its way. */
+  /** Asks again now (after an action); if a request is on its way, once more as soon as it ends. */
   refresh(): void;
 }
 
@@ -33,6 +33,8 @@ export function createPoller<T>(request: Request): Poller<T> {
   const serverTime = signal<number | null>(null);
   let users = 0;
   let inFlight = false;
+  // A refresh asked for while a request is out: that answer may predate the action, so ask again.
+  let again = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let etag: string | null = null;
 
@@ -58,7 +60,14 @@ export function createPoller<T>(request: Request): Poller<T> {
       error.value = 'The server cannot be reached';
     } finally {
       inFlight = false;
-      schedule();
+      if (again) {
+        again = false;
+        clearTimeout(timer);
+        timer = undefined;
+        void tick();
+      } else {
+        schedule();
+      }
     }
   }
 
@@ -82,7 +91,11 @@ export function createPoller<T>(request: Request): Poller<T> {
     error,
     serverTime,
     refresh() {
-      if (users === 0 || inFlight) return;
+      if (users === 0) return;
+      if (inFlight) {
+        again = true;
+        return;
+      }
       clearTimeout(timer);
       void tick();
     },

@@ -9,3 +9,6 @@ export const canOperate = computed(() => {
   const role = me.value?.actor.role;
   return role === 'operator' || role === 'admin';
 });
+
+/** Whether the signed-in actor is an admin: Settings (users, tokens) is shown only then. */
+export const isAdmin = computed(() => me.value?.actor.role === 'admin');

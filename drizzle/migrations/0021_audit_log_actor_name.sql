@@ -1,0 +1,1 @@
+CREATE INDEX "watchtower_audit_log_actor_name" ON "watchtower_audit_log" USING btree ("actor_name","id" DESC NULLS LAST);
