@@ -198,6 +198,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<number> {
       hostId: options.hostId,
     },
     send,
+    { payloadCap: options.payloadCap },
   );
 
   // `tries` is the worker's default for jobs that do not say (BullMQ stores an unset `attempts`
