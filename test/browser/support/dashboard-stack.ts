@@ -5,7 +5,7 @@
  * BullMQ jobs through real worker processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,8 +94,18 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
   throw new Error(`${url} did not answer 200 within 60 s:\n${output()}`);
 }
 
-export async function startDashboardStack(name: string): Promise<DashboardStack> {
-  const databaseUrl = browserDatabaseUrl(name);
+export interface DashboardStackOptions {
+  /** The host's `recorder` section (worker-host/config/config-schema.ts), e.g. `{ maxPayloadBytes }`. */
+  recorder?: { maxPayloadBytes?: number };
+  /** The database to make afresh (default: `<test database>_<name>`); the browser bench names its own. */
+  databaseUrl?: string;
+}
+
+export async function startDashboardStack(
+  name: string,
+  options: DashboardStackOptions = {},
+): Promise<DashboardStack> {
+  const databaseUrl = options.databaseUrl ?? browserDatabaseUrl(name);
   const admin = { email: 'browser-admin@example.test', password: `pw-${uniqueName('admin')}` };
   const closers: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
@@ -171,6 +181,10 @@ export async function startDashboardStack(name: string): Promise<DashboardStack>
     closers.push(() => scratch.cleanup());
     const queueName = uniqueName('browser');
     const configPath = writeConfig(scratch.dir, [{ name: uniqueName('web'), queues: [queueName], tries: 1 }]);
+    if (options.recorder) {
+      const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+      writeFileSync(configPath, JSON.stringify({ ...config, recorder: options.recorder }));
+    }
     const [host] = await Promise.all([
       startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }) }),
       waitForHealth(`${baseURL}/api/health`, wrangler, () => output),
