@@ -46,7 +46,8 @@ export const JobSummarySchema = z
     runMs: z.number().int().nullable(),
     dataSize: z.number().int().openapi({ description: "Bytes of the job's data as BullMQ had it" }),
     payloadTruncated: z.boolean().openapi({
-      description: 'The stored payload was cut down to the cap (16 KB, or 100 levels of nesting)',
+      description:
+        "The stored payload was cut down to the host's cap (recorder.maxPayloadBytes: 16 KB by default, at most 8 MB) or to 100 levels of nesting",
     }),
     sanitized: z.boolean().openapi({
       description:

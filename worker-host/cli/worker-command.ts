@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../config/load-config';
+import { ConfigError, loadConfig } from '../config/load-config';
+import { PAYLOAD_CAP_RANGE, parsePayloadCap, payloadCapSetting } from '../recorder/payload-cap';
 import { CONNECTION_URL_ENV } from '../supervisor/spawn-worker';
 import { runWorker, type WorkerRunOptions } from '../worker/run-worker';
 import { type CliCommand, numberOption, parse, print, printError, UsageError } from './cli-support';
@@ -20,6 +21,9 @@ Options:
   --lock-duration=n    Seconds a running job's lock lasts; it counts as stalled once it runs out (default 30)
   --stalled-interval=n Seconds between two checks for stalled jobs (default 30)
   --concurrency=n      Jobs at once (default 1)
+  --max-payload-bytes=n  Bytes of a job's data, result and message recorded; more is stored cut and
+                       flagged (default recorder.maxPayloadBytes, else $WATCHTOWER_MAX_PAYLOAD_BYTES,
+                       else 16384; at most 8388608)
   --connection=name    Connection of the configuration (default: the one of the queue's supervisor)
   --config=path        Configuration file (default $WATCHTOWER_CONFIG)
   --processor=path     Processor module (default: processors[queue] of the configuration)
@@ -43,6 +47,7 @@ export const command: CliCommand = {
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         concurrency: { type: 'string' },
+        'max-payload-bytes': { type: 'string' },
         connection: { type: 'string' },
         config: { type: 'string' },
         processor: { type: 'string' },
@@ -65,6 +70,7 @@ export const command: CliCommand = {
     let connectionUrl = fromSupervisor;
     let connection = values.connection;
     let processorPath = values.processor;
+    let configuredCap: number | undefined;
     let defaults = {
       tries: 1,
       timeout: 60,
@@ -78,6 +84,7 @@ export const command: CliCommand = {
     if (!connectionUrl || !processorPath || !queue) {
       // By hand: the configuration says where the queue lives and what runs its jobs.
       const config = await loadConfig({ path: values.config });
+      configuredCap = config.recorder.maxPayloadBytes;
       if (!queue) {
         const queues = [...new Set(config.supervisors.flatMap((s) => s.queues))];
         if (queues.length !== 1) {
@@ -136,6 +143,7 @@ export const command: CliCommand = {
         },
       ),
       graceSeconds: numberOption('grace', values.grace, 30, { max: 3600 }),
+      payloadCap: payloadCapOption(values['max-payload-bytes'], configuredCap),
       paused: values.paused === true,
     };
 
@@ -143,6 +151,20 @@ export const command: CliCommand = {
     return runStandalone(options);
   },
 };
+
+/**
+ * --max-payload-bytes (a supervisor always passes its own), else the configuration's, else the
+ * variable's: worker processes under a supervisor never see WATCHTOWER_* variables (worker-env.ts).
+ */
+function payloadCapOption(given: string | undefined, configured: number | undefined): number {
+  if (given === undefined) return payloadCapSetting(configured, process.env).bytes;
+  try {
+    return parsePayloadCap(given.trim(), '--max-payload-bytes');
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw new UsageError(`--max-payload-bytes must be ${PAYLOAD_CAP_RANGE}`);
+  }
+}
 
 /** By hand there is no supervisor to record job events: a recorder runs in this process instead. */
 async function runStandalone(options: WorkerRunOptions): Promise<number> {
@@ -161,7 +183,12 @@ async function runStandalone(options: WorkerRunOptions): Promise<number> {
   const problem = await checkSpoolDir(spoolDir);
   if (problem) throw new UsageError(problem);
   const database = createNodeDatabase(url, { max: 2 });
-  const recorder = createRecorder({ db: database.db, hostId: options.hostId, spoolDir });
+  const recorder = createRecorder({
+    db: database.db,
+    hostId: options.hostId,
+    spoolDir,
+    maxPayloadBytes: options.payloadCap,
+  });
   try {
     return await runWorker({ ...options, send: (message) => recorder.accept(message) });
   } finally {

@@ -133,6 +133,26 @@ export const hostOptionsSchema = z.strictObject({
   commandLease: seconds(1, 600).default(30),
 });
 
+/** The range of `recorder.maxPayloadBytes` (recorder/payload-cap.ts says why it ends at 8 MB). */
+export const MIN_PAYLOAD_CAP = 1024;
+export const MAX_PAYLOAD_CAP = 8 * 1024 * 1024;
+
+export const recorderOptionsSchema = z.strictObject({
+  /**
+   * Bytes of a job's data, return value and error message the recorder keeps; past it the value is
+   * stored cut down and flagged. Unset: WATCHTOWER_MAX_PAYLOAD_BYTES, else 16 KB.
+   */
+  maxPayloadBytes: z
+    .number({ message: 'must be a whole number of bytes' })
+    .int('must be a whole number of bytes')
+    .min(MIN_PAYLOAD_CAP, `must be at least ${MIN_PAYLOAD_CAP} bytes`)
+    .max(
+      MAX_PAYLOAD_CAP,
+      `must be at most ${MAX_PAYLOAD_CAP} bytes (8 MB): bigger payloads would sit whole in the host's memory and be rewritten in Postgres at every step of a job; keep a reference to the data in the job instead`,
+    )
+    .optional(),
+});
+
 export const configSchema = z
   .strictObject({
     connections: z.record(identifier, connectionSchema, { message: 'must map names to { url }' }).default({}),
@@ -140,6 +160,7 @@ export const configSchema = z
     /** Queue name (or `*` for every other queue) to the path of a module whose default export runs a job. */
     processors: z.record(z.string(), z.string().min(1, 'must be a module path')).default({}),
     host: hostOptionsSchema.prefault({}),
+    recorder: recorderOptionsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
@@ -175,6 +196,7 @@ export const configSchema = z
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type SupervisorConfig = z.output<typeof supervisorSchema>;
 export type HostOptions = z.output<typeof hostOptionsSchema>;
+export type RecorderOptionsConfig = z.output<typeof recorderOptionsSchema>;
 export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
 
 /** A validated configuration, with processor paths made absolute. */
@@ -183,6 +205,7 @@ export interface WatchtowerConfig {
   supervisors: SupervisorConfig[];
   processors: Record<string, string>;
   host: HostOptions;
+  recorder: RecorderOptionsConfig;
   /** Where it came from: a file path, or `environment`. */
   source: string;
 }

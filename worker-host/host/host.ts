@@ -17,6 +17,7 @@ import {
   type WorkerBeat,
   writeHeartbeat,
 } from '../heartbeat/heartbeat';
+import { type PayloadCapSetting, payloadCapSetting } from '../recorder/payload-cap';
 import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
 import { defaultSpoolDir } from '../recorder/spool-dir';
@@ -101,12 +102,15 @@ export class Host implements HostControl {
   private workerEntry: string | undefined;
   /** TypeScript processors compiled for the worker processes (processor-build.ts): source → file. */
   private compiledProcessors = new Map<string, string>();
+  /** Bytes of data, result and message recorded per job (recorder.maxPayloadBytes; fixed at start). */
+  readonly payloadCap: PayloadCapSetting;
 
   constructor(private readonly options: HostOptions) {
     this.ceiling = new ProcessCeiling(
       ceilingSetting(options.config.host.maxWorkerProcesses, options.env ?? process.env),
       () => this.list.reduce((n, supervisor) => n + supervisor.size, 0),
     );
+    this.payloadCap = payloadCapSetting(options.config.recorder.maxPayloadBytes, options.env ?? process.env);
     this.config = options.config;
     this.graceSeconds = options.config.host.gracePeriod;
     this.leaseSeconds = options.config.host.commandLease;
@@ -125,6 +129,7 @@ export class Host implements HostControl {
       db,
       hostId: this.hostId,
       spoolDir: options.spoolDir ?? defaultSpoolDir(options.env),
+      maxPayloadBytes: this.payloadCap.bytes,
       onError: (error) => this.note('recorder', error),
     });
     this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));
@@ -254,6 +259,9 @@ export class Host implements HostControl {
     for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter', 'commandLease'] as const) {
       if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
     }
+    // The recorder, the watchers and every worker process share the cap they started with.
+    const nextCap = payloadCapSetting(next.recorder.maxPayloadBytes, this.options.env ?? process.env);
+    if (nextCap.bytes !== this.payloadCap.bytes) result.needsHostRestart.push('recorder.maxPayloadBytes');
     // Refused before anything changes when the new configuration needs more processes than fit.
     const ceiling = ceilingSetting(next.host.maxWorkerProcesses, this.options.env ?? process.env);
     const kept = (config: SupervisorConfig) => {
@@ -609,6 +617,7 @@ export class Host implements HostControl {
       connectionUrl: connection.url,
       processorFor: (queue) => processors[queue] ?? processors['*'] ?? '',
       graceSeconds: this.graceSeconds,
+      payloadCap: this.payloadCap.bytes,
       hooks: this.hooks,
       waitingJobs: (queue) => this.queues.waiting(config.connection, queue),
       ceiling: this.ceiling,
@@ -639,6 +648,7 @@ export class Host implements HostControl {
             queues: [...queues],
             recorder: this.recorder,
             hostId: this.hostId,
+            payloadCap: this.payloadCap.bytes,
             onError: (error) => this.note(`queue watcher ${connection}`, error),
           }),
         );

@@ -11,9 +11,11 @@ import { cleanText, cutText, storableJson } from './storable';
  */
 
 /**
- * No recorded text is longer than this many characters. A worker process caps payloads and
- * results at 16 KB and messages at that many characters; what JSON.stringify makes of a cut payload
- * (every quote escaped, a control character as six) stays below it. Only a hostile sender reaches it.
+ * No recorded text is longer than this many characters with the default payload cap. A worker
+ * process caps payloads and results at 16 KB and messages at that many characters; what
+ * JSON.stringify makes of a cut payload (every quote escaped, a control character as six) stays
+ * below it. Only a hostile sender reaches it. A host with a bigger cap (recorder.maxPayloadBytes)
+ * passes its own ceiling (payload-cap.ts, textCeilingFor).
  */
 export const TEXT_CEILING = 128 * 1024;
 
@@ -35,17 +37,21 @@ export function storedText(value: string): string {
   return cleanText(cutText(value, TEXT_CEILING));
 }
 
-/** Makes the batch's rows storable in place; returns how many rows had to change. */
-export function cleanRows(batch: RowBatch): number {
+/**
+ * Makes the batch's rows storable in place; returns how many rows had to change. Data, result and
+ * exception are cut past `ceiling` characters (the host's, from its payload cap); ids and names
+ * past TEXT_CEILING.
+ */
+export function cleanRows(batch: RowBatch, ceiling: number = TEXT_CEILING): number {
   let changed = 0;
   // The last value found clean in each field: a batch repeats its connection, queue, worker and
   // often its job name row after row, and comparing with it is cheaper than testing again.
   const lastJob: unknown[] = new Array(JOB_TEXT.length);
   const lastAttempt: unknown[] = new Array(ATTEMPT_TEXT.length);
   for (const row of batch.jobs) {
-    let rowChanged = cleanFields(row, JOB_TEXT, lastJob);
+    let rowChanged = cleanFields(row, JOB_TEXT, lastJob, ceiling);
     if (row.payload !== undefined) {
-      const payload = storableJsonField(row.payload);
+      const payload = storableJsonField(row.payload, ceiling);
       if (payload.text !== row.payload) {
         row.payload = payload.text as string;
         if (payload.cut) row.payloadTruncated = true;
@@ -53,7 +59,7 @@ export function cleanRows(batch: RowBatch): number {
       }
     }
     if (row.result !== undefined) {
-      const result = storableJsonField(row.result);
+      const result = storableJsonField(row.result, ceiling);
       if (result.text !== row.result) {
         row.result = result.text as string;
         rowChanged = true;
@@ -65,12 +71,20 @@ export function cleanRows(batch: RowBatch): number {
     }
   }
   for (const row of batch.attempts) {
-    if (cleanFields(row, ATTEMPT_TEXT, lastAttempt)) changed++;
+    if (cleanFields(row, ATTEMPT_TEXT, lastAttempt, ceiling)) changed++;
   }
   return changed;
 }
 
-function cleanFields<Row extends object>(row: Row, fields: (keyof Row)[], lastClean: unknown[]): boolean {
+/** The fields that may hold a whole error message, which a worker process caps like a payload. */
+const MESSAGE_FIELDS: ReadonlySet<PropertyKey> = new Set(['exception', 'errorMessage']);
+
+function cleanFields<Row extends object>(
+  row: Row,
+  fields: (keyof Row)[],
+  lastClean: unknown[],
+  ceiling: number,
+): boolean {
   let changed = false;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i] as keyof Row;
@@ -78,7 +92,7 @@ function cleanFields<Row extends object>(row: Row, fields: (keyof Row)[], lastCl
     if (value === undefined || value === lastClean[i]) continue;
     // Only strings are checked: a value of another type is the statement's to refuse (dead-lettered).
     if (typeof value !== 'string') continue;
-    const clean = storedText(value);
+    const clean = MESSAGE_FIELDS.has(field) ? cleanText(cutText(value, ceiling)) : storedText(value);
     if (clean === value) lastClean[i] = value;
     else {
       (row as Record<keyof Row, unknown>)[field] = clean;
@@ -88,11 +102,11 @@ function cleanFields<Row extends object>(row: Row, fields: (keyof Row)[], lastCl
   return changed;
 }
 
-function storableJsonField(value: unknown): { text: unknown; cut: boolean } {
+function storableJsonField(value: unknown, ceiling: number): { text: unknown; cut: boolean } {
   if (typeof value !== 'string') return { text: value, cut: false };
-  if (value.length > TEXT_CEILING) {
+  if (value.length > ceiling) {
     // Kept as a JSON string of its start, as a worker process keeps a payload cut for size.
-    return { text: JSON.stringify(cleanText(cutText(value, TEXT_CEILING / 2))), cut: true };
+    return { text: JSON.stringify(cleanText(cutText(value, ceiling / 2))), cut: true };
   }
   const storable = storableJson(value);
   return { text: storable.text, cut: storable.cut };

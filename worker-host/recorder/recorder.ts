@@ -9,8 +9,9 @@ import {
   writeSettingAside,
 } from './dead-letters';
 import { flushStatement, stalledStatement } from './flush-statement';
-import { describeError, type JobEvent, shortError } from './job-event';
+import { DEFAULT_PAYLOAD_CAP, describeError, type JobEvent, shortError } from './job-event';
 import { eventOfTuple, isJobEventsMessage } from './job-events-message';
+import { textCeilingFor } from './payload-cap';
 import { RecordBatch, type RowBatch } from './record-batch';
 import { Spool } from './spool';
 import type { SpoolFs } from './spool-fs';
@@ -55,6 +56,11 @@ export interface RecorderOptions {
   closeTimeoutMs?: number;
   /** Told about every failed write; the recorder carries on regardless. */
   onError?: (error: unknown) => void;
+  /**
+   * The host's payload cap (payload-cap.ts): the recorder lets text through up to what a payload
+   * cut at this cap can take (textCeilingFor), and cuts anything longer. Default 16 KB.
+   */
+  maxPayloadBytes?: number;
 }
 
 export interface RecorderStats {
@@ -120,6 +126,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const retryMaxMs = options.retryMaxMs ?? 5_000;
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
   const { db } = options;
+  const textCeiling = textCeilingFor(options.maxPayloadBytes ?? DEFAULT_PAYLOAD_CAP);
   const spool = new Spool({
     dir: options.spoolDir,
     hostId: options.hostId,
@@ -167,7 +174,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // A spool line is input too: it may lack a list.
     if (!Array.isArray(batch.jobs)) batch.jobs = [];
     if (!Array.isArray(batch.attempts)) batch.attempts = [];
-    stats.sanitized += cleanRows(batch);
+    stats.sanitized += cleanRows(batch, textCeiling);
     await writeSettingAside(batch, writeStatements, setAside);
   }
 

@@ -46,6 +46,7 @@ export function spawnWorker(
     `--lock-duration=${spec.lockDuration}`,
     `--stalled-interval=${spec.stalledInterval}`,
     `--grace=${spec.graceSeconds}`,
+    `--max-payload-bytes=${spec.payloadCap}`,
     ...(options.paused ? ['--paused'] : []),
   ];
   // Compiled only without the loader: tsx would transform the whole compiled file again (measured:

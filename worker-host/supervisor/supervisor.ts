@@ -13,6 +13,8 @@ export interface SupervisorContext {
   /** The processor module for a queue. */
   processorFor: (queue: string) => string;
   graceSeconds: number;
+  /** Bytes of a job's data, result and message its worker processes record (recorder.maxPayloadBytes). */
+  payloadCap: number;
   hooks: WorkerProcessHooks;
   /** Jobs waiting on a queue, for auto balancing. */
   waitingJobs: (queue: string) => Promise<number>;
@@ -58,6 +60,7 @@ export class Supervisor {
         connectionUrl: context.connectionUrl,
         processorPath: context.processorFor(queue),
         graceSeconds: context.graceSeconds,
+        payloadCap: context.payloadCap,
       });
       this.pools.set(queue, new ProcessPool(queue, spec, context.hooks));
     }

@@ -28,6 +28,8 @@ export interface WorkerSpec {
    * it, or, with no supervisor left, the process forces itself.
    */
   graceSeconds: number;
+  /** Bytes of a job's data, result and message recorded (recorder.maxPayloadBytes, payload-cap.ts). */
+  payloadCap: number;
   /** Variables withheld from worker processes by default that this supervisor passes (worker-env.ts). */
   passEnv: readonly string[];
 }
@@ -35,7 +37,13 @@ export interface WorkerSpec {
 export function workerSpec(
   supervisor: SupervisorConfig,
   queue: string,
-  context: { hostId: string; connectionUrl: string; processorPath: string; graceSeconds: number },
+  context: {
+    hostId: string;
+    connectionUrl: string;
+    processorPath: string;
+    graceSeconds: number;
+    payloadCap: number;
+  },
 ): WorkerSpec {
   return {
     hostId: context.hostId,
@@ -53,6 +61,7 @@ export function workerSpec(
     lockDuration: supervisor.lockDuration,
     stalledInterval: supervisor.stalledInterval,
     graceSeconds: context.graceSeconds,
+    payloadCap: context.payloadCap,
     passEnv: supervisor.passEnv,
   };
 }

@@ -223,6 +223,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<number> {
       tries: options.tries,
     },
     send,
+    { payloadCap: options.payloadCap },
   );
 
   // `tries` is the worker's default for jobs that do not say (BullMQ stores an unset `attempts`

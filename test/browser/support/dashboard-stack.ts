@@ -5,7 +5,7 @@
  * BullMQ jobs through real worker processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,13 +97,17 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
 export interface DashboardStackOptions {
   /** The supervisor's `tries`: runs allowed to a job that sets no attempts of its own (default 1). */
   tries?: number;
+  /** The host's `recorder` section (worker-host/config/config-schema.ts), e.g. `{ maxPayloadBytes }`. */
+  recorder?: { maxPayloadBytes?: number };
+  /** The database to make afresh (default: `<test database>_<name>`); the browser bench names its own. */
+  databaseUrl?: string;
 }
 
 export async function startDashboardStack(
   name: string,
   options: DashboardStackOptions = {},
 ): Promise<DashboardStack> {
-  const databaseUrl = browserDatabaseUrl(name);
+  const databaseUrl = options.databaseUrl ?? browserDatabaseUrl(name);
   const admin = { email: 'browser-admin@example.test', password: `pw-${uniqueName('admin')}` };
   const closers: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
@@ -181,6 +185,10 @@ export async function startDashboardStack(
     const configPath = writeConfig(scratch.dir, [
       { name: uniqueName('web'), queues: [queueName], tries: options.tries ?? 1 },
     ]);
+    if (options.recorder) {
+      const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+      writeFileSync(configPath, JSON.stringify({ ...config, recorder: options.recorder }));
+    }
     const [host] = await Promise.all([
       startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }) }),
       waitForHealth(`${baseURL}/api/health`, wrangler, () => output),

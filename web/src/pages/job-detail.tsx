@@ -6,6 +6,7 @@ import { Banner } from '../components/banner';
 import { CopyButton } from '../components/copy-button';
 import { JobActions } from '../components/job-actions';
 import { JobTimeline } from '../components/job-timeline';
+import { JsonSection } from '../components/json-section';
 import { LongText } from '../components/long-text';
 import { RelativeTime } from '../components/relative-time';
 import { StatusBadge } from '../components/status-badge';
@@ -14,13 +15,6 @@ import { formatDuration } from '../lib/format';
 import { runsText } from '../lib/job-timeline';
 import { createPoller } from '../state/poller';
 import './job-detail.css';
-
-/** JSON as indented text; a payload cut by the recorder is stored as a string of its start. */
-function asText(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
-  return JSON.stringify(value, null, 2) ?? '';
-}
 
 /** One job: what it was given, what it returned or threw, and each attempt; kept up to date. */
 export function JobDetail() {
@@ -51,8 +45,6 @@ export function JobDetail() {
 
 function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
   const now = Date.now();
-  const payload = asText(job.payload);
-  const result = asText(job.result);
   return (
     <>
       <h1 id="job-title" class="cell-text">
@@ -96,29 +88,29 @@ function JobView({ job, onChanged }: { job: Job; onChanged: () => void }) {
           <LongText text={job.exception} label="Exception" fileName={`job-${job.id}-exception.txt`} />
         </section>
       )}
-      <section class="card" aria-labelledby="payload-title">
-        <div class="section-head">
-          <h2 id="payload-title">Data</h2>
-          {payload !== '' && <CopyButton text={payload} what="the data" />}
-        </div>
-        {job.payloadTruncated && (
-          <p class="hint">The recorder kept only the start of this job's data (its payload cap).</p>
-        )}
-        {payload === '' ? (
-          <p class="empty">No data.</p>
-        ) : (
-          <LongText text={payload} label="Job data" fileName={`job-${job.id}-data.json`} />
-        )}
-      </section>
-      {result !== '' && (
-        <section class="card" aria-labelledby="result-title">
-          <div class="section-head">
-            <h2 id="result-title">Result</h2>
-            <CopyButton text={result} what="the result" />
-          </div>
-          <LongText text={result} label="Result" fileName={`job-${job.id}-result.json`} />
-        </section>
-      )}
+      {/* Data and result may be several MB: each formats only its first screenful at once. */}
+      <JsonSection
+        id="payload-title"
+        title="Data"
+        value={job.payload}
+        label="Job data"
+        what="the data"
+        fileName={`job-${job.id}-data.json`}
+        note={
+          job.payloadTruncated
+            ? "The recorder kept only the start of this job's data (its payload cap)."
+            : undefined
+        }
+        empty="No data."
+      />
+      <JsonSection
+        id="result-title"
+        title="Result"
+        value={job.result}
+        label="Result"
+        what="the result"
+        fileName={`job-${job.id}-result.json`}
+      />
       <section class="card" aria-labelledby="attempts-title">
         <h2 id="attempts-title">Attempts</h2>
         {job.attemptHistory.length === 0 ? (
