@@ -83,9 +83,13 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
     expect(await page.locator(`tr[data-queue="${stack.queue.name}"] a`).first().getAttribute('href')).toBe(
       `/jobs?queue=${encodeURIComponent(stack.queue.name)}&connection=default`,
     );
-    expect(await page.getByRole('link', { name: 'metrics' }).first().getAttribute('href')).toBe(
-      `/metrics?queue=${encodeURIComponent(stack.queue.name)}&connection=default`,
-    );
+    expect(
+      await page
+        .locator(`tr[data-queue="${stack.queue.name}"]`)
+        .getByRole('link', { name: 'metrics' })
+        .first()
+        .getAttribute('href'),
+    ).toBe(`/metrics?queue=${encodeURIComponent(stack.queue.name)}&connection=default`);
 
     // Delayed jobs: counted as delayed until promoted, then run and counted as completed.
     const completedBefore = (await queueFromApi()).lastHour.completed;
