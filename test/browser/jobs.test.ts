@@ -111,6 +111,12 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
     await page.waitForURL(/[?&]q=user42%40example\.com/, WAIT);
     await expect.poll(() => page.getByLabel('Search').inputValue(), WAIT).toBe('user42@example.com');
     await expect.poll(() => page.locator('tbody tr').first().textContent(), WAIT).toContain('send-email');
+
+    // A page opened from a URL shows the filters it applies in their fields, selects too (so
+    // Apply keeps them).
+    await page.goto('/jobs?status=failed&sort=oldest');
+    await expect.poll(() => page.getByLabel('Status').inputValue(), WAIT).toBe('failed');
+    expect(await page.getByLabel('Order').inputValue()).toBe('oldest');
     await page.context().close();
   });
 

@@ -274,9 +274,13 @@ function FilterForm({
       </label>
       <label>
         Order
-        <select name="sort" defaultValue={filters.sort ?? 'newest'}>
-          <option value="newest">newest first</option>
-          <option value="oldest">oldest first</option>
+        <select name="sort">
+          <option value="newest" selected={filters.sort !== 'oldest'}>
+            newest first
+          </option>
+          <option value="oldest" selected={filters.sort === 'oldest'}>
+            oldest first
+          </option>
         </select>
       </label>
       <div class="filter-actions">

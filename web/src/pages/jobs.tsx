@@ -141,10 +141,14 @@ function FilterForm({ filters, onApply }: { filters: JobFilters; onApply: (filte
       </p>
       <label>
         Status
-        <select name="status" defaultValue={filters.status ?? ''}>
-          <option value="">any</option>
+        {/* `selected` on the options: Preact ignores `defaultValue` on a select, which then showed
+            "any" over a status filter read from the URL, and Apply dropped the filter. */}
+        <select name="status">
+          <option value="" selected={!filters.status}>
+            any
+          </option>
           {JOB_STATUSES.map((status) => (
-            <option key={status} value={status}>
+            <option key={status} value={status} selected={filters.status === status}>
               {status}
             </option>
           ))}
@@ -172,9 +176,13 @@ function FilterForm({ filters, onApply }: { filters: JobFilters; onApply: (filte
       </label>
       <label>
         Order
-        <select name="sort" defaultValue={filters.sort ?? 'newest'}>
-          <option value="newest">newest first</option>
-          <option value="oldest">oldest first</option>
+        <select name="sort">
+          <option value="newest" selected={filters.sort !== 'oldest'}>
+            newest first
+          </option>
+          <option value="oldest" selected={filters.sort === 'oldest'}>
+            oldest first
+          </option>
         </select>
       </label>
       <div class="filter-actions">
