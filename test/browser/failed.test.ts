@@ -6,7 +6,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { SCREENSHOTS, screenshotEverywhere, seriousAxeViolations, signInContext } from './support/pages';
+import {
+  SCREENSHOTS,
+  screenshotEverywhere,
+  seriousAxeViolations,
+  signInContext,
+  viewerContext,
+} from './support/pages';
 
 /**
  * The Failed page in Chromium, over jobs a real worker-host ran and failed (the test processor
@@ -276,15 +282,7 @@ describe('the Failed page in Chromium', { timeout: 180_000 }, () => {
   });
 
   it('shows a viewer no checkboxes or action buttons, and the API refuses a forced bulk retry with 403', async () => {
-    const viewer = { email: `viewer-${process.pid}@example.test`, password: `pw-viewer-${Date.now()}` };
-    const created = await fetch(`${stack.baseURL}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...viewer, name: 'Viewer', role: 'viewer' }),
-    });
-    expect(created.status).toBe(201);
-    const context = await browser.newContext();
-    await signInContext(context, stack.baseURL, viewer.email, viewer.password);
+    const context = await viewerContext(browser, stack);
     const page = await context.newPage();
     await page.goto('/failed?name=charge-card');
     await expect.poll(() => rows(page).count(), WAIT).toBe(2);

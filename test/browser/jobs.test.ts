@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext } from './support/pages';
+import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContext } from './support/pages';
 
 /**
  * The Jobs and Job pages in Chromium, over jobs a real worker-host ran, hostile ones included.
@@ -227,15 +227,7 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
   });
 
   it('shows a viewer no action buttons, and the API refuses the same action with 403', async () => {
-    const viewer = { email: `viewer-${process.pid}@example.test`, password: `pw-viewer-${Date.now()}` };
-    const created = await fetch(`${stack.baseURL}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...viewer, name: 'Viewer', role: 'viewer' }),
-    });
-    expect(created.status).toBe(201);
-    const context = await browser.newContext();
-    await signInContext(context, stack.baseURL, viewer.email, viewer.password);
+    const context = await viewerContext(browser, stack);
     const page = await context.newPage();
     await page.goto(`/jobs/${rowIds.get('hostile')}`);
     await page.getByRole('heading', { name: /failed/ }).waitFor(WAIT);

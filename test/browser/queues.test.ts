@@ -4,7 +4,13 @@ import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext, statValue } from './support/pages';
+import {
+  screenshotEverywhere,
+  seriousAxeViolations,
+  signInContext,
+  statValue,
+  viewerContext,
+} from './support/pages';
 
 /**
  * The Queues page and the Overview's queue table and hosts panel in Chromium, over a real
@@ -211,15 +217,7 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
   });
 
   it('shows a viewer no Pause or Resume, and the API refuses a forced one with 403', async () => {
-    const viewer = { email: `viewer-${process.pid}@example.test`, password: `pw-viewer-${Date.now()}` };
-    const created = await fetch(`${stack.baseURL}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...viewer, name: 'Viewer', role: 'viewer' }),
-    });
-    expect(created.status).toBe(201);
-    const context = await browser.newContext();
-    await signInContext(context, stack.baseURL, viewer.email, viewer.password);
+    const context = await viewerContext(browser, stack);
     const page = await context.newPage();
     await page.goto('/queues');
     const row = page.locator(`tr[data-queue="${stack.queue.name}"]`);

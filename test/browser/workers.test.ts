@@ -9,6 +9,7 @@ import {
   screenshotEverywhere,
   seriousAxeViolations,
   signInContext,
+  viewerContext,
 } from './support/pages';
 
 /**
@@ -294,15 +295,7 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
 
   it('shows a viewer no action buttons, and the API refuses the same actions with 403', async () => {
     const worker = await onlyRunningWorker();
-    const viewer = { email: `viewer-${process.pid}@example.test`, password: `pw-viewer-${Date.now()}` };
-    const created = await fetch(`${stack.baseURL}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...viewer, name: 'Viewer', role: 'viewer' }),
-    });
-    expect(created.status).toBe(201);
-    const context = await browser.newContext();
-    await signInContext(context, stack.baseURL, viewer.email, viewer.password);
+    const context = await viewerContext(browser, stack);
     const page = await context.newPage();
     await page.goto('/workers');
     await waitForRowState(page, worker.workerId, 'running');

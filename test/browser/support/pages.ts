@@ -94,3 +94,24 @@ export async function screenshotEverywhere(
   }
   return written;
 }
+
+/**
+ * A browser context signed in as a new viewer (created through the API with the admin token), for
+ * the role tests: a viewer sees no action buttons, and the API refuses the same action with 403.
+ */
+export async function viewerContext(
+  browser: TestBrowser,
+  stack: { baseURL: string; adminToken: string },
+): Promise<BrowserContext> {
+  const viewer = { email: `viewer-${process.pid}@example.test`, password: `pw-viewer-${Date.now()}` };
+  const created = await fetch(`${stack.baseURL}/api/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...viewer, name: 'Viewer', role: 'viewer' }),
+  });
+  if (created.status !== 201)
+    throw new Error(`creating the viewer: ${created.status} ${await created.text()}`);
+  const context = await browser.newContext();
+  await signInContext(context, stack.baseURL, viewer.email, viewer.password);
+  return context;
+}
