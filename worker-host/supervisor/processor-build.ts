@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { type Compiled, compileModule } from './compile-module';
 import { isTypeScriptModule } from './worker-entry';
 
 /**
@@ -17,12 +17,6 @@ import { isTypeScriptModule } from './worker-entry';
  * change of configuration is. Where nothing can be written or the compile fails, the worker
  * processes run the sources through tsx, as before, and the host says why.
  */
-
-export interface CompiledProcessor {
-  /** The file worker processes import instead of the source, or undefined with `error`. */
-  path?: string;
-  error?: string;
-}
 
 /** Whether `path` is a processor compiled here (by where such files are written). */
 export function isCompiledProcessor(path: string): boolean {
@@ -41,41 +35,10 @@ export function compiledProcessorPath(source: string): string {
   return join(dirname(source), '.watchtower', name);
 }
 
-export async function compileProcessor(source: string): Promise<CompiledProcessor> {
-  const outfile = compiledProcessorPath(source);
-  const folder = dirname(outfile);
-  try {
-    mkdirSync(folder, { recursive: true });
-    accessSync(folder, constants.W_OK);
-  } catch (error) {
-    return { error: `${folder} cannot be written: ${reasonOf(error)}` };
-  }
-  const partial = `${outfile}.${process.pid}.tmp`;
-  try {
-    // tsx's own esbuild, as for the worker entry (worker-entry.ts).
-    const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))(
-      'esbuild',
-    ) as typeof import('esbuild');
-    await esbuild.build({
-      entryPoints: [source],
-      outfile: partial,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      // Stack traces of failed jobs name the user's own files and lines (worker processes of a
-      // compiled processor run with --enable-source-maps).
-      sourcemap: 'inline',
-      logLevel: 'silent',
-    });
-    // Whole or not at all: a worker process starting meanwhile reads the previous file.
-    renameSync(partial, outfile);
-    return { path: outfile };
-  } catch (error) {
-    rmSync(partial, { force: true });
-    return { error: reasonOf(error) };
-  }
+export function compileProcessor(source: string): Promise<Compiled> {
+  // Stack traces of failed jobs name the user's own files and lines (worker processes of a
+  // compiled processor run with --enable-source-maps).
+  return compileModule(source, compiledProcessorPath(source), { sourcemap: 'inline' });
 }
 
 /** Compiles every TypeScript processor among `sources`: source → compiled file. */
@@ -94,8 +57,4 @@ export async function compileProcessors(
       );
   }
   return compiled;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
 }

@@ -1,7 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Compiled, compileModule } from './compile-module';
 
 /**
  * What a worker process runs: the CLI compiled into one JavaScript file, so that a worker process
@@ -21,45 +19,10 @@ const CLI_SOURCE = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
 /**
  * Compiles the worker entry and answers its path, or undefined with the reason. A folder that
- * cannot be written keeps what was compiled into it beforehand; a compile that fails is never
- * papered over with an older file.
+ * cannot be written keeps what was compiled into it beforehand (the image compiles it at build).
  */
-export async function buildWorkerEntry(): Promise<{ path?: string; error?: string }> {
-  const folder = dirname(WORKER_ENTRY);
-  try {
-    mkdirSync(folder, { recursive: true });
-    accessSync(folder, constants.W_OK);
-  } catch (error) {
-    if (existsSync(WORKER_ENTRY)) return { path: WORKER_ENTRY };
-    return { error: `${folder} cannot be written: ${reasonOf(error)}` };
-  }
-  const partial = `${WORKER_ENTRY}.${process.pid}.tmp`;
-  try {
-    // tsx's own esbuild: the one package that is sure to be installed with the worker-host.
-    const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))(
-      'esbuild',
-    ) as typeof import('esbuild');
-    await esbuild.build({
-      entryPoints: [CLI_SOURCE],
-      outfile: partial,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      logLevel: 'silent',
-    });
-    // Whole or not at all: a worker process starting meanwhile reads the previous file.
-    renameSync(partial, WORKER_ENTRY);
-    return { path: WORKER_ENTRY };
-  } catch (error) {
-    rmSync(partial, { force: true });
-    return { error: reasonOf(error) };
-  }
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+export function buildWorkerEntry(): Promise<Compiled> {
+  return compileModule(CLI_SOURCE, WORKER_ENTRY, { keepExisting: true });
 }
 
 /** A processor module that needs the TypeScript loader in its worker process. */
