@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigError, loadConfig } from '../config/load-config';
+// Only what a worker process needs, statically: the configuration's loader (zod) and the database
+// and bus clients load on demand, so a worker process started by a supervisor never holds them.
+import { ConfigError } from '../config/config-error';
 import { PAYLOAD_CAP_RANGE, parsePayloadCap, payloadCapSetting } from '../recorder/payload-cap';
-import { CONNECTION_URL_ENV } from '../supervisor/spawn-worker';
+import { CONNECTION_URL_ENV } from '../worker/ipc-messages';
 import { runWorker, type WorkerRunOptions } from '../worker/run-worker';
 import { type CliCommand, numberOption, parse, print, printError, UsageError } from './cli-support';
 
@@ -83,6 +85,7 @@ export const command: CliCommand = {
     };
     if (!connectionUrl || !processorPath || !queue) {
       // By hand: the configuration says where the queue lives and what runs its jobs.
+      const { loadConfig } = await import('../config/load-config');
       const config = await loadConfig({ path: values.config });
       configuredCap = config.recorder.maxPayloadBytes;
       if (!queue) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP } from '../recorder/payload-cap';
 
 /**
  * The worker-host configuration file, as users write it. Durations are in seconds and memory in
@@ -133,9 +134,7 @@ export const hostOptionsSchema = z.strictObject({
   commandLease: seconds(1, 600).default(30),
 });
 
-/** The range of `recorder.maxPayloadBytes` (recorder/payload-cap.ts says why it ends at 8 MB). */
-export const MIN_PAYLOAD_CAP = 1024;
-export const MAX_PAYLOAD_CAP = 8 * 1024 * 1024;
+export { MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP };
 
 export const recorderOptionsSchema = z.strictObject({
   /**

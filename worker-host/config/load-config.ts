@@ -2,12 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIssues } from '../../core/commands/command-types';
+import { ConfigError } from './config-error';
 import { configSchema, type WatchtowerConfig } from './config-schema';
 
-/** A configuration that cannot be used; the message names the field and what is wrong with it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export const CONFIG_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.json'] as const;
 

@@ -1,9 +1,10 @@
-import { MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP } from '../config/config-schema';
-import { ConfigError } from '../config/load-config';
+import { ConfigError } from '../config/config-error';
 import { TEXT_CEILING } from './clean-rows';
 import { DEFAULT_PAYLOAD_CAP } from './job-event';
 
-export { MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP };
+/** The range of `recorder.maxPayloadBytes` (below: why it ends at 8 MB). */
+export const MIN_PAYLOAD_CAP = 1024;
+export const MAX_PAYLOAD_CAP = 8 * 1024 * 1024;
 
 /**
  * How many bytes of a job's data (and of its return value and error message) the recorder keeps:

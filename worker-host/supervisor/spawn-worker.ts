@@ -1,17 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CONNECTION_URL_ENV } from '../worker/ipc-messages';
 import { isCompiledProcessor } from './processor-build';
 import { isTypeScriptModule } from './worker-entry';
 import { workerEnv } from './worker-env';
 import type { WorkerSpec } from './worker-spec';
 
-/**
- * The environment variable that carries a connection's URL to a worker process (not argv: `ps`
- * shows argv). It is the only variable of Watchtower's a worker process reads (worker-command.ts):
- * the others are withheld from it (worker-env.ts).
- */
-export const CONNECTION_URL_ENV = 'WATCHTOWER_WORKER_CONNECTION_URL';
+export { CONNECTION_URL_ENV };
 
 const cliEntry = fileURLToPath(new URL('../cli.ts', import.meta.url));
 

@@ -4,6 +4,13 @@
  * messages owned by the recorder; everything else is here.
  */
 
+/**
+ * The environment variable that carries a connection's URL to a worker process (not argv: `ps`
+ * shows argv). It is the only variable of Watchtower's a worker process reads (worker-command.ts):
+ * the others are withheld from it (worker-env.ts).
+ */
+export const CONNECTION_URL_ENV = 'WATCHTOWER_WORKER_CONNECTION_URL';
+
 /** What a worker process reports about itself; the supervisor writes it into heartbeats. */
 export type WorkerProcessStatus = 'starting' | 'running' | 'paused' | 'stopping';
 
