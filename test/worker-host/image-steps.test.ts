@@ -52,7 +52,11 @@ describe('the container image’s build steps', () => {
     const state = build.env.WATCHTOWER_STATE_DIR as string;
     expect(build.volumes).toEqual([state]);
     // Compiled by the image's own step; what the context's .build holds is ignored (.dockerignore).
-    expect(readdirSync(join(image, 'worker-host/.build'))).toEqual(['worker-cli.mjs']);
+    // The entry, its code and chunks, all named by content (compile-module.ts), nothing else.
+    const compiled = readdirSync(join(image, 'worker-host/.build'));
+    expect(compiled).toContain('worker-cli.mjs');
+    expect(compiled.filter((name) => /^worker-cli-code-\w+\.mjs$/.test(name))).toHaveLength(1);
+    expect(compiled.every((name) => /^worker-cli(-code-\w+|-chunk-\w+)?\.mjs$/.test(name))).toBe(true);
     expect(existsSync(join(image, 'node_modules/bullmq'))).toBe(true);
     // Dev dependencies stay out of the image.
     expect(existsSync(join(image, 'node_modules/vitest'))).toBe(false);

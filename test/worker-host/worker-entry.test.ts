@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -65,6 +66,14 @@ describe('the worker processes’ entry', () => {
     expect(tsArgs.join(' ')).not.toMatch(/tsx/);
     expect(tsArgs).toContain('--enable-source-maps');
     expect(tsArgs).toContain(`--processor=${compiledProcessorPath(tsSource)}`);
+    // Once compiled, the host holds no esbuild service process: its only children are workers.
+    for (const host of [js, ts]) {
+      const children = execFileSync('pgrep', ['-P', String(host.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      expect(children.map((pid) => commandLine(pid).includes('worker'))).toEqual(children.map(() => true));
+    }
 
     // The compiled TypeScript processor runs, with its local module and its package.
     const tsJobs = new Queue(tsQueue, { connection: { url: testEnv.redisUrl } });

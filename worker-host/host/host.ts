@@ -21,6 +21,7 @@ import { type PayloadCapSetting, payloadCapSetting } from '../recorder/payload-c
 import { type QueueWatcher, watchQueues } from '../recorder/queue-watcher';
 import { createRecorder, type Recorder } from '../recorder/recorder';
 import { defaultSpoolDir } from '../recorder/spool-dir';
+import { stopCompiler } from '../supervisor/compile-module';
 import { ceilingSetting, ProcessCeiling } from '../supervisor/process-ceiling';
 import { compileProcessors } from '../supervisor/processor-build';
 import { spawnWorker } from '../supervisor/spawn-worker';
@@ -181,6 +182,7 @@ export class Host implements HostControl {
     if (entry.path !== undefined) {
       this.compiledProcessors = await compileProcessors(Object.values(this.config.processors), this.log);
     }
+    await stopCompiler();
     for (const config of this.selected(this.config)) this.addSupervisor(config);
     this.startWatchers();
     // The first heartbeat registers the host before it claims anything, so `status` and the
@@ -280,6 +282,7 @@ export class Host implements HostControl {
     // Compiled again, so an edited TypeScript processor reaches the processes started from now on.
     if (this.workerEntry !== undefined) {
       this.compiledProcessors = await compileProcessors(Object.values(next.processors), this.log);
+      await stopCompiler();
     }
     const previous = this.config;
     this.config = next;

@@ -1,6 +1,6 @@
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 /** A compiled file, or why there is none. */
 export interface Compiled {
@@ -9,17 +9,22 @@ export interface Compiled {
 }
 
 /**
- * Bundles `source` and the modules it imports by relative path into one ES module at `outfile`
+ * Bundles `source` and the modules it imports by relative path into ES modules at `outfile`
  * (packages stay imports, so it must sit where Node finds the same packages), written whole or not
- * at all: a process starting meanwhile reads the previous file. A folder that cannot be written
+ * at all: a process starting meanwhile reads the previous build. A folder that cannot be written
  * keeps what was compiled into it beforehand when `keepExisting` says so; a compile that fails is
- * never papered over with an older file. Used for the worker entry (worker-entry.ts) and for
+ * never papered over with an older build. Used for the worker entry (worker-entry.ts) and for
  * TypeScript processors (processor-build.ts).
+ *
+ * With `split`, each dynamic import becomes a chunk of its own, so the packages it imports load
+ * only when it does (in one file every package import is hoisted to the top and loads at once).
+ * The code and its chunks are named by their content's hash beside `outfile` and never rewritten;
+ * `outfile` itself is a one-line module importing the newest code, replaced whole.
  */
 export async function compileModule(
   source: string,
   outfile: string,
-  options: { sourcemap?: 'inline'; keepExisting?: boolean } = {},
+  options: { sourcemap?: 'inline'; keepExisting?: boolean; split?: boolean } = {},
 ): Promise<Compiled> {
   const folder = dirname(outfile);
   try {
@@ -29,15 +34,19 @@ export async function compileModule(
     if (options.keepExisting && existsSync(outfile)) return { path: outfile };
     return { error: `${folder} cannot be written: ${reasonOf(error)}` };
   }
-  const partial = `${outfile}.${process.pid}.tmp`;
   try {
     // tsx's own esbuild: the one package that is sure to be installed with the worker-host.
     const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))(
       'esbuild',
     ) as typeof import('esbuild');
-    await esbuild.build({
-      entryPoints: [source],
-      outfile: partial,
+    const name = basename(outfile, '.mjs');
+    const result = await esbuild.build({
+      entryPoints: { [`${name}-code`]: source },
+      outdir: folder,
+      ...(options.split
+        ? { splitting: true, entryNames: '[name]-[hash]', chunkNames: `${name}-chunk-[hash]` }
+        : {}),
+      outExtension: { '.js': '.mjs' },
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -45,12 +54,56 @@ export async function compileModule(
       packages: 'external',
       ...(options.sourcemap ? { sourcemap: options.sourcemap } : {}),
       logLevel: 'silent',
+      write: false,
     });
-    renameSync(partial, outfile);
+    if (!options.split) {
+      const [file] = result.outputFiles;
+      if (!file) throw new Error('esbuild wrote nothing');
+      writeWhole(outfile, file.contents);
+      return { path: outfile };
+    }
+    let code: string | undefined;
+    for (const file of result.outputFiles) {
+      if (basename(file.path).startsWith(`${name}-code-`)) code = basename(file.path);
+      // Named by content: one already there is this very file (another host compiled it).
+      if (!existsSync(file.path)) writeWhole(file.path, file.contents);
+    }
+    if (!code) throw new Error(`esbuild wrote no ${name}-code file`);
+    writeWhole(
+      outfile,
+      `// The newest compiled code (worker-host/supervisor/compile-module.ts).\nimport './${code}';\n`,
+    );
     return { path: outfile };
   } catch (error) {
-    rmSync(partial, { force: true });
     return { error: reasonOf(error) };
+  }
+}
+
+/**
+ * Ends esbuild's service process. esbuild keeps one running after a build, as a child of the host:
+ * 20–30 MB held for nothing once the host has compiled what it runs (a later compile, on reload,
+ * starts it again). Call it after a round of compiles.
+ */
+export async function stopCompiler(): Promise<void> {
+  try {
+    const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))(
+      'esbuild',
+    ) as typeof import('esbuild');
+    await esbuild.stop();
+  } catch {
+    // Never started, or already gone: nothing is held.
+  }
+}
+
+/** Writes a file whole or not at all: beside it first, then renamed over it. */
+function writeWhole(path: string, contents: Uint8Array | string): void {
+  const partial = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(partial, contents);
+    renameSync(partial, path);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
   }
 }
 

@@ -2,9 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { type Compiled, compileModule } from './compile-module';
 
 /**
- * What a worker process runs: the CLI compiled into one JavaScript file, so that a worker process
- * whose processor is JavaScript loads no TypeScript loader (tsx's loader thread and transforms cost
- * each process about 25 MB: 75 MB for a bare BullMQ Worker under plain Node, 100 MB under tsx).
+ * What a worker process runs: the CLI compiled into JavaScript, so that a worker process loads no
+ * TypeScript loader (tsx's loader thread and transforms cost each process about 25 MB: 75 MB for a
+ * bare BullMQ Worker under plain Node, 100 MB under tsx). Compiled with code splitting: a worker
+ * process loads the worker command's chunk and BullMQ, not the supervisor's database and bus
+ * clients (drizzle, pg, zod), which one file would load at once (`npm run bench:shipped`).
  *
  * The supervisor compiles it when it starts (esbuild, which tsx brings; ~0.2 s), from the sources
  * it runs itself, so a worker process never runs other code than its supervisor. Packages stay
@@ -22,7 +24,7 @@ const CLI_SOURCE = fileURLToPath(new URL('../cli.ts', import.meta.url));
  * cannot be written keeps what was compiled into it beforehand (the image compiles it at build).
  */
 export function buildWorkerEntry(): Promise<Compiled> {
-  return compileModule(CLI_SOURCE, WORKER_ENTRY, { keepExisting: true });
+  return compileModule(CLI_SOURCE, WORKER_ENTRY, { keepExisting: true, split: true });
 }
 
 /** A processor module that needs the TypeScript loader in its worker process. */
