@@ -200,7 +200,16 @@ function startProcess(variant: Variant, queue: string, dir: string, topology: To
 function measuredPids(child: ChildProcess, variant: Variant): { worker: number[]; supervisor: number[] } {
   const top = child.pid ?? -1;
   if (variant === 'bare') return { worker: [top], supervisor: [] };
-  return { worker: childrenOf(top), supervisor: [top] };
+  // Its worker processes only: a supervisor may have other children (esbuild's service while it
+  // compiles).
+  const workers = childrenOf(top).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('worker');
+    } catch {
+      return false;
+    }
+  });
+  return { worker: workers, supervisor: [top] };
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
