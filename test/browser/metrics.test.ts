@@ -137,7 +137,10 @@ describe('the Metrics page in Chromium', { timeout: 180_000 }, () => {
     await page.goto(queuePath('1h'));
     expect(await pointsOf(page)).toBe(60);
 
-    await page.getByRole('navigation', { name: 'Range' }).getByRole('link', { name: '24h' }).click();
+    await page
+      .getByRole('navigation', { name: 'Range' })
+      .getByRole('link', { name: '24h', exact: true })
+      .click();
     await page.waitForURL(/[?&]range=24h/, WAIT);
     expect(new URL(page.url()).searchParams.get('queue')).toBe(stack.queue.name);
     await expect.poll(() => pointsOf(page), WAIT).toBe(24);
@@ -152,7 +155,7 @@ describe('the Metrics page in Chromium', { timeout: 180_000 }, () => {
       await page.getByRole('navigation', { name: 'Range' }).locator('[aria-current="page"]').textContent(),
     ).toBe('24h');
 
-    await page.getByRole('link', { name: '7d' }).click();
+    await page.getByRole('link', { name: '7d', exact: true }).click();
     await page.waitForURL(/[?&]range=7d/, WAIT);
     await expect.poll(() => pointsOf(page), WAIT).toBe(168);
 
