@@ -7,11 +7,12 @@ import { Banner } from '../components/banner';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { FailedBulk } from '../components/failed-bulk';
 import { FailedTable } from '../components/failed-table';
+import { SharedFilterFields } from '../components/filter-fields';
 import { type SentCommand, SentCommands } from '../components/sent-commands';
 import { bulkFilter, type FailedFilters, failedUrl, readFailedFilters } from '../lib/failed-filters';
 import { formatCount } from '../lib/format';
 import { inBatches, type JobAction, runJobCommand } from '../lib/job-command';
-import { fromLocalInput, toLocalInput } from '../lib/job-filters';
+import { fromLocalInput } from '../lib/job-filters';
 import { createPoller } from '../state/poller';
 import { canOperate } from '../state/roles';
 import './failed.css';
@@ -252,45 +253,14 @@ function FilterForm({
       <p id="failed-search-hint" class="hint">
         {SEARCH_HINT}
       </p>
-      <label>
-        Queue
-        <input name="queue" defaultValue={filters.queue ?? ''} />
-      </label>
-      <label>
-        Connection
-        <input name="connection" defaultValue={filters.connection ?? ''} />
-      </label>
-      <label>
-        Name
-        <input name="name" defaultValue={filters.name ?? ''} />
-      </label>
-      <label>
-        Failed from
-        <input name="failedAfter" type="datetime-local" defaultValue={toLocalInput(filters.failedAfter)} />
-      </label>
-      <label>
-        Failed before
-        <input name="failedBefore" type="datetime-local" defaultValue={toLocalInput(filters.failedBefore)} />
-      </label>
-      <label>
-        Order
-        <select name="sort">
-          <option value="newest" selected={filters.sort !== 'oldest'}>
-            newest first
-          </option>
-          <option value="oldest" selected={filters.sort === 'oldest'}>
-            oldest first
-          </option>
-        </select>
-      </label>
-      <div class="filter-actions">
-        <button type="submit" class="button-primary">
-          Apply
-        </button>
-        <a href="/failed" class="button">
-          Clear
-        </a>
-      </div>
+      <SharedFilterFields
+        values={filters}
+        range={{
+          from: { name: 'failedAfter', label: 'Failed from', value: filters.failedAfter },
+          to: { name: 'failedBefore', label: 'Failed before', value: filters.failedBefore },
+        }}
+        clearHref="/failed"
+      />
     </form>
   );
 }

@@ -2,18 +2,12 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { JobList } from '../api/client';
 import { Banner } from '../components/banner';
+import { SharedFilterFields } from '../components/filter-fields';
 import { RelativeTime } from '../components/relative-time';
 import { StatusBadge } from '../components/status-badge';
 import { TableScroll } from '../components/table-scroll';
 import { formatCount, formatDuration } from '../lib/format';
-import {
-  filtersUrl,
-  fromLocalInput,
-  JOB_STATUSES,
-  type JobFilters,
-  readFilters,
-  toLocalInput,
-} from '../lib/job-filters';
+import { filtersUrl, fromLocalInput, JOB_STATUSES, type JobFilters, readFilters } from '../lib/job-filters';
 import { runsText } from '../lib/job-timeline';
 import { createLiveJobs, type LiveJobs } from '../state/live-jobs';
 import './jobs.css';
@@ -154,45 +148,14 @@ function FilterForm({ filters, onApply }: { filters: JobFilters; onApply: (filte
           ))}
         </select>
       </label>
-      <label>
-        Queue
-        <input name="queue" defaultValue={filters.queue ?? ''} />
-      </label>
-      <label>
-        Connection
-        <input name="connection" defaultValue={filters.connection ?? ''} />
-      </label>
-      <label>
-        Name
-        <input name="name" defaultValue={filters.name ?? ''} />
-      </label>
-      <label>
-        Queued from
-        <input name="from" type="datetime-local" defaultValue={toLocalInput(filters.from)} />
-      </label>
-      <label>
-        Queued before
-        <input name="to" type="datetime-local" defaultValue={toLocalInput(filters.to)} />
-      </label>
-      <label>
-        Order
-        <select name="sort">
-          <option value="newest" selected={filters.sort !== 'oldest'}>
-            newest first
-          </option>
-          <option value="oldest" selected={filters.sort === 'oldest'}>
-            oldest first
-          </option>
-        </select>
-      </label>
-      <div class="filter-actions">
-        <button type="submit" class="button-primary">
-          Apply
-        </button>
-        <a href="/jobs" class="button">
-          Clear
-        </a>
-      </div>
+      <SharedFilterFields
+        values={filters}
+        range={{
+          from: { name: 'from', label: 'Queued from', value: filters.from },
+          to: { name: 'to', label: 'Queued before', value: filters.to },
+        }}
+        clearHref="/jobs"
+      />
     </form>
   );
 }
