@@ -51,45 +51,64 @@ export interface TimeoutOptions {
 /**
  * Fails a job that runs longer than the timeout. The job is failed at once (so it can be retried
  * elsewhere); the process only goes away if the processor does not stop when asked.
+ *
+ * One sweep checks every running job's deadline, instead of a timer per job: at thousands of jobs
+ * a second, arming and clearing a timer and the promises around it cost the worker process about
+ * 1 µs a job. A job therefore times out within a sweep (a quarter of the limit, at most a second)
+ * after its limit.
  */
 export function withTimeout(processor: Processor, options: TimeoutOptions): Processor {
   const limitMs = options.timeoutSeconds * 1000;
   if (!(limitMs > 0)) return processor;
   const hungAfterMs = (options.hungAfterSeconds ?? Math.min(Math.max(options.timeoutSeconds, 1), 10)) * 1000;
-  const timed: Processor = (job, token, signal) => {
-    const running = Promise.resolve().then(() => processor(job, token, signal));
-    let settled = false;
-    running.then(
-      () => {
-        settled = true;
-      },
-      () => {
-        settled = true;
-      },
-    );
-    return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(() => {
-        const message = `Job ${job.id} timed out after ${options.timeoutSeconds} s`;
-        options.cancel(String(job.id), message);
-        reject(new JobTimeoutError(message));
-        setTimeout(() => {
-          if (!settled) {
-            options.onHung(job, `${message} and its processor did not stop within ${hungAfterMs / 1000} s`);
-          }
-        }, hungAfterMs).unref();
-      }, limitMs);
-      running.then(
+  const sweepMs = Math.max(10, Math.min(1000, limitMs / 4));
+  const running = new Map<Job, { deadline: number; reject: (error: Error) => void; settled: boolean }>();
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+
+  function sweep(): void {
+    const now = Date.now();
+    for (const [job, entry] of running) {
+      if (entry.deadline > now) continue;
+      running.delete(job);
+      const message = `Job ${job.id} timed out after ${options.timeoutSeconds} s`;
+      options.cancel(String(job.id), message);
+      entry.reject(new JobTimeoutError(message));
+      setTimeout(() => {
+        if (!entry.settled) {
+          options.onHung(job, `${message} and its processor did not stop within ${hungAfterMs / 1000} s`);
+        }
+      }, hungAfterMs).unref();
+    }
+  }
+
+  const timed: Processor = (job, token, signal) =>
+    new Promise((resolvePromise, reject) => {
+      const entry = { deadline: Date.now() + limitMs, reject, settled: false };
+      running.set(job, entry);
+      if (!sweeper) {
+        sweeper = setInterval(sweep, sweepMs);
+        // Never the reason a worker process stays alive.
+        sweeper.unref();
+      }
+      let result: ReturnType<Processor>;
+      try {
+        result = processor(job, token, signal);
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      Promise.resolve(result).then(
         (value) => {
-          clearTimeout(timer);
+          entry.settled = true;
+          running.delete(job);
           resolvePromise(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          entry.settled = true;
+          running.delete(job);
           reject(error);
         },
       );
     });
-  };
   // BullMQ gives a job an AbortController only when the processor declares a third parameter
   // (`processor.length >= 3`). The wrapper keeps the user's arity: a processor that takes no signal
   // would never read one, and making it cost the worker process 4 ms per 1,000 jobs (--cpu-prof).
