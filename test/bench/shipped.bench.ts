@@ -176,6 +176,8 @@ function startProcess(variant: Variant, queue: string, dir: string, topology: To
     WATCHTOWER_COMMAND_BUS: 'database',
     WATCHTOWER_STATE_DIR: join(dir, 'state'),
   };
+  // The supervisor's worker processes take the same profiling flags.
+  if (CPU_PROF) env.WATCHTOWER_WORKER_NODE_OPTIONS = profile.join(' ');
   delete env.WATCHTOWER_CONFIG;
   if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
   // Pinned from the start, so worker processes forked later inherit CPU 0.

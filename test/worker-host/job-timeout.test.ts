@@ -19,7 +19,9 @@ describe('withTimeout', () => {
         onHung: () => undefined,
       });
     await expect(wrap(async (j) => `done ${j.id}`)(job('1'), 't')).resolves.toBe('done 1');
-    await expect(wrap(async () => Promise.reject(new Error('async')))(job('2'), 't')).rejects.toThrow('async');
+    await expect(wrap(async () => Promise.reject(new Error('async')))(job('2'), 't')).rejects.toThrow(
+      'async',
+    );
     await expect(
       wrap(() => {
         throw new Error('sync');
@@ -45,9 +47,9 @@ describe('withTimeout', () => {
     // Not before the limit; the sweep runs every quarter of it.
     expect(took).toBeGreaterThanOrEqual(195);
     expect(cancelled).toEqual(['7: Job 7 timed out after 0.2 s']);
-    await expect.poll(() => hung, { timeout: 5_000 }).toEqual([
-      '7: Job 7 timed out after 0.2 s and its processor did not stop within 0.2 s',
-    ]);
+    await expect
+      .poll(() => hung, { timeout: 5_000 })
+      .toEqual(['7: Job 7 timed out after 0.2 s and its processor did not stop within 0.2 s']);
   });
 
   it('times out only the jobs past their own deadline', async () => {
@@ -58,7 +60,12 @@ describe('withTimeout', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
         return j.id;
       }) as never,
-      { timeoutSeconds: 0.3, hungAfterSeconds: 60, cancel: (id) => cancelled.push(id), onHung: () => undefined },
+      {
+        timeoutSeconds: 0.3,
+        hungAfterSeconds: 60,
+        cancel: (id) => cancelled.push(id),
+        onHung: () => undefined,
+      },
     );
     const slow = timed(job('slow'), 't').catch((e: unknown) => (e as Error).name);
     const quick = await Promise.all(['a', 'b', 'c'].map((id) => timed(job(id), 't')));

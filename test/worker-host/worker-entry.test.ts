@@ -7,6 +7,7 @@ import { compiledProcessorPath } from '../../worker-host/supervisor/processor-bu
 import { WORKER_ENTRY } from '../../worker-host/supervisor/worker-entry';
 import { testEnv } from '../setup/test-env';
 import {
+  cliEnv,
   killAllHosts,
   openTestDatabase,
   scratchDir,
@@ -51,9 +52,13 @@ describe('the worker processes’ entry', () => {
     const jsQueue = uniqueName('entry-js');
     const tsQueue = uniqueName('entry-ts');
     const tsSource = join(import.meta.dirname, 'fixtures/ts-app/processor.ts');
+    // The owner's extra Node flags reach every worker process (and nothing else changes).
     const js = await startHost(
       configFor(jsQueue, join(import.meta.dirname, 'fixtures/js-processor.mjs')),
       database.db,
+      {
+        env: { ...cliEnv(), WATCHTOWER_WORKER_NODE_OPTIONS: ' --max-old-space-size=200  --stack-size=900 ' },
+      },
     );
     const ts = await startHost(configFor(tsQueue, tsSource), database.db);
     const [jsWorker] = await workersOf(database.db, js.hostId);
@@ -62,6 +67,8 @@ describe('the worker processes’ entry', () => {
     const tsArgs = commandLine(tsWorker!.pid!);
     expect(jsArgs).toContain(WORKER_ENTRY);
     expect(jsArgs.join(' ')).not.toMatch(/tsx/);
+    expect(jsArgs.slice(1, 3)).toEqual(['--max-old-space-size=200', '--stack-size=900']);
+    expect(tsArgs.join(' ')).not.toMatch(/max-old-space-size/);
     expect(tsArgs).toContain(WORKER_ENTRY);
     expect(tsArgs.join(' ')).not.toMatch(/tsx/);
     expect(tsArgs).toContain('--enable-source-maps');

@@ -16,6 +16,15 @@ const cliEntry = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /**
+ * Node flags the host's owner adds to every worker process's command line
+ * (WATCHTOWER_WORKER_NODE_OPTIONS, split on spaces): a heap limit, or `--cpu-prof`, which Node
+ * refuses in NODE_OPTIONS and so can only profile a worker process from here.
+ */
+export function workerNodeFlags(env: NodeJS.ProcessEnv): string[] {
+  return (env.WATCHTOWER_WORKER_NODE_OPTIONS ?? '').split(/\s+/).filter((flag) => flag !== '');
+}
+
+/**
  * Starts `watchtower worker <queue>` as a child with an IPC channel, as Horizon runs horizon:work.
  * A JavaScript processor runs from `entry`, the compiled CLI (supervisor/worker-entry.ts), under
  * plain Node; a TypeScript one (or no compiled CLI) from the sources, through tsx's loader.
@@ -51,12 +60,14 @@ export function spawnWorker(
   return fork(compiled ?? cliEntry, args, {
     // A TypeScript processor the host compiled (processor-build.ts) carries its source map: failed
     // jobs' stacks then name the user's files.
-    execArgv:
-      compiled === undefined
+    execArgv: [
+      ...(compiled === undefined
         ? ['--import', tsxLoader]
         : isCompiledProcessor(spec.processorPath)
           ? ['--enable-source-maps']
-          : [],
+          : []),
+      ...workerNodeFlags(process.env),
+    ],
     env: { ...workerEnv(process.env, spec.passEnv), [CONNECTION_URL_ENV]: spec.connectionUrl },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
