@@ -28,8 +28,14 @@ export interface SweepContext {
   pageSize: number;
   /** How many of the newest waiting and delayed jobs each sweep checks. */
   waitingScan: number;
-  counters: { recovered: number; recoveredFromStream: number };
+  counters: { recovered: number; recoveredFromStream: number; knownWritten: number };
 }
+
+/**
+ * How far a finish's time on the event stream (Redis's clock) may be from the one the worker
+ * process reported (its host's clock) and still be taken for the same finish.
+ */
+const STREAM_CLOCK_SLACK_MS = 5_000;
 
 export interface SweepFindings {
   report: SweepReport;
@@ -105,6 +111,20 @@ export async function sweepFindings(
       candidates.set(id, finish.kind);
       finishes.set(id, undefined);
     }
+  }
+  // Finishes this host's recorder wrote: the same job's (same id, same finish), so already there.
+  for (const [id, finishedOn] of finishes) {
+    const written = w.written.get(id);
+    if (written === undefined) continue;
+    const at = finishedOn ?? fromStream.get(id)?.at;
+    const same =
+      finishedOn !== undefined
+        ? written === finishedOn
+        : at !== undefined && Math.abs(written - at) <= STREAM_CLOCK_SLACK_MS;
+    if (!same) continue;
+    finishes.delete(id);
+    candidates.delete(id);
+    counters.knownWritten++;
   }
   report.checked += candidates.size;
 

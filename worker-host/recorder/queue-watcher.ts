@@ -9,7 +9,7 @@ import { DEFAULT_PAYLOAD_CAP, describeError, type JobEvent, shortError } from '.
 import { type SweepReport, sweepFindings } from './queue-sweep';
 import type { Recorder } from './recorder';
 import { fetchJobs, jobEventOf } from './watched-job';
-import type { Watched } from './watched-queue';
+import { forgetWrittenBefore, noteWritten, type Watched } from './watched-queue';
 
 export type { SweepReport } from './queue-sweep';
 
@@ -91,6 +91,8 @@ export interface QueueWatcherStats {
   streamReads: number;
   /** Of those, reads of a busy stream filtered in Redis. */
   filteredReads: number;
+  /** Finished jobs the sweeps did not ask Postgres about: this host's recorder had written them. */
+  knownWritten: number;
   errors: number;
   lastError: string | undefined;
 }
@@ -134,6 +136,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     recoveredFromStream: 0,
     streamReads: 0,
     filteredReads: 0,
+    knownWritten: 0,
     errors: 0,
     lastError: undefined as string | undefined,
   };
@@ -153,7 +156,16 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       added: new Map(),
       addedChain: Promise.resolve(),
       finished: new Map(),
+      written: new Map(),
     };
+  });
+  const byName = new Map(watched.map((w) => [w.name, w]));
+  const stopHearingWritten = recorder.onWritten((finishes) => {
+    for (const finish of finishes) {
+      if (finish.connection !== connection) continue;
+      const w = byName.get(finish.queue);
+      if (w?.leased) noteWritten(w, finish.jobId, finish.finishedAt);
+    }
   });
 
   let closed = false;
@@ -299,6 +311,8 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     if (events.length > 0) recorder.record(events);
     // Only now, with the sweep's findings handed over, are the stream's settled finishes done with.
     for (const [id, finish] of fromStream) if (w.finished.get(id) === finish) w.finished.delete(id);
+    // The next sweep starts at `to - overlapMs`; a stream finish is matched within a few seconds.
+    if (to > from) forgetWrittenBefore(w, to - overlapMs - 60_000);
     counters.sweeps++;
     await recordAdded(w);
     // The watermark moves only once what the sweep found is written (or safely spooled).
@@ -396,6 +410,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     async close(): Promise<void> {
       closed = true;
       clearInterval(sweepTimer);
+      stopHearingWritten();
       // Ends a read waiting on the stream; its loop sees `closed` and stops.
       streamRedis.disconnect();
       await streaming;
@@ -443,6 +458,7 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
     recoveredFromStream: 0,
     streamReads: 0,
     filteredReads: 0,
+    knownWritten: 0,
     errors: 1,
     lastError: message,
   };

@@ -20,6 +20,13 @@ export interface Watched {
   addedChain: Promise<void>;
   /** Finishes seen on the stream, checked by the next sweep once settled. Bounded. */
   finished: Map<string, StreamFinish>;
+  /**
+   * Finishes this host's recorder wrote to Postgres (job id → finish time), which the sweep need
+   * not ask Postgres about: at thousands of jobs a second, asking about every job the host's own
+   * worker processes reported was one index probe per job in Postgres for nothing. Bounded; what
+   * falls out is only asked about again.
+   */
+  written: Map<string, number>;
 }
 
 export interface StreamFinish {
@@ -29,6 +36,23 @@ export interface StreamFinish {
 }
 
 const MAX_STREAM_FINISHES = 200_000;
+const MAX_WRITTEN_FINISHES = 200_000;
+
+/** Notes a finish the recorder wrote. */
+export function noteWritten(w: Watched, jobId: string, finishedAt: number): void {
+  // Re-inserted, so the map stays in the order the finishes were written (oldest first out).
+  w.written.delete(jobId);
+  if (w.written.size >= MAX_WRITTEN_FINISHES) {
+    const oldest = w.written.keys().next();
+    if (!oldest.done) w.written.delete(oldest.value);
+  }
+  w.written.set(jobId, finishedAt);
+}
+
+/** Forgets written finishes older than `before`: no sweep looks that far back any more. */
+export function forgetWrittenBefore(w: Watched, before: number): void {
+  for (const [jobId, finishedAt] of w.written) if (finishedAt < before) w.written.delete(jobId);
+}
 
 /** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
 export function noteEvent(w: Watched, id: string, fields: string[]): void {
