@@ -5,16 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { hostOptionsSchema } from '../../worker-host/config/config-schema';
 import { DEFAULT_CLOSE_TIMEOUT_MS } from '../../worker-host/recorder/recorder';
+import { readmeVariables, undocumentedVariables, variablesNamedIn } from '../support/documented-variables';
 import { runCli } from '../worker-host/harness';
-import {
-  composeSeconds,
-  mentionedVariables,
-  parseUnitFile,
-  readmeVariables,
-  unitSeconds,
-  unitValue,
-  unitValues,
-} from './example-files';
+import { composeSeconds, parseUnitFile, unitSeconds, unitValue, unitValues } from './example-files';
 
 /**
  * The examples under deploy/, checked statically: there is no container engine, no systemd as
@@ -32,7 +25,7 @@ const read = (path: string) => readFileSync(join(deploy, path), 'utf8');
 const grace = hostOptionsSchema.parse({}).gracePeriod;
 // Current jobs get the grace period; then the recorder keeps trying Postgres for its last flush.
 const stopBudget = grace + DEFAULT_CLOSE_TIMEOUT_MS / 1000;
-const documented = readmeVariables(join(repoRoot, 'README.md'));
+const documented = readmeVariables();
 const SECRETS = ['DATABASE_URL', 'REDIS_URL'];
 
 function undocumented(names: Iterable<string>): string[] {
@@ -140,7 +133,7 @@ describe('deploy/ examples', () => {
     expect(unitValue(unit, 'Service', 'ExecStart')).toMatch(/\/watchtower supervisor$/);
     expect(unitValue(unit, 'Install', 'WantedBy')).toBe('multi-user.target');
 
-    const names = new Set([...environment.keys(), ...mentionedVariables(text)]);
+    const names = new Set([...environment.keys(), ...variablesNamedIn(text)]);
     for (const secret of SECRETS) expect(names.has(secret)).toBe(true);
     expect(undocumented(names)).toEqual([]);
   });
@@ -180,7 +173,7 @@ describe('deploy/ examples', () => {
     const names = new Set([
       ...env.map((e) => e.name),
       ...env.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : [])),
-      ...mentionedVariables(text),
+      ...variablesNamedIn(text),
     ]);
     expect(undocumented(names)).toEqual([]);
   });
@@ -215,19 +208,20 @@ describe('deploy/ examples', () => {
       ...Object.values(compose.services).flatMap((service) =>
         service.build ? Object.keys(service.environment ?? {}) : [],
       ),
-      ...mentionedVariables(text),
+      ...variablesNamedIn(text),
     ]);
     for (const secret of SECRETS) expect(names.has(secret)).toBe(true);
     expect(undocumented(names)).toEqual([]);
   });
 
-  it('deploy/README.md names every example', () => {
+  it('deploy/README.md names every example, and only documented variables', () => {
     const readme = read('README.md');
     const files = readdirSync(deploy, { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile() && entry.name !== 'README.md')
       .map((entry) => join(entry.parentPath, entry.name).slice(deploy.length + 1));
     expect(files.length).toBeGreaterThanOrEqual(3);
     for (const file of files) expect(readme, file).toContain(file);
+    expect(undocumentedVariables(readme)).toEqual([]);
   });
 
   it('the health command each example runs is one the CLI takes', { timeout: 60_000 }, async () => {

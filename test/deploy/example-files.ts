@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-
 /**
- * Readers for the deploy/ examples' tests: a systemd unit file (INI with repeated keys), the names
- * of environment variables a file mentions, and the README's table of environment variables.
+ * Readers for the deploy/ examples' tests: a systemd unit file (INI with repeated keys) and the
+ * durations systemd and compose write. The variables a file names and the README's table of them
+ * are read by test/support/documented-variables.ts.
  */
 
 export type UnitFile = Map<string, Array<[key: string, value: string]>>;
@@ -69,40 +68,4 @@ export function composeSeconds(value: string | number): number {
   }
   const scale: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
   return parts.reduce((sum, p) => sum + Number(p[1]) * (scale[p[2] ?? 's'] as number), 0);
-}
-
-/**
- * Names of environment variables a file's text mentions: `${NAME}` and `$NAME` (with compose's
- * `${NAME:?message}` and `${NAME:-default}`), and `NAME=` in a comment (the variables an
- * EnvironmentFile or a Secret is said to hold, which the file cannot show).
- */
-export function mentionedVariables(text: string): Set<string> {
-  const names = new Set<string>();
-  for (const match of text.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)) names.add(match[1] as string);
-  for (const line of text.split('\n')) {
-    const comment = /^\s*#(.*)$/.exec(line)?.[1];
-    if (comment === undefined) continue;
-    for (const match of comment.matchAll(/\b([A-Z][A-Z0-9_]+)=/g)) names.add(match[1] as string);
-  }
-  return names;
-}
-
-/**
- * The variables README.md's table of environment variables lists: the backquoted names in the first
- * cell of each row of the table under `## Configuration`.
- */
-export function readmeVariables(readmePath: string): Set<string> {
-  const text = readFileSync(readmePath, 'utf8');
-  const start = text.indexOf('\n## Configuration\n');
-  if (start < 0) throw new Error('README.md has no "## Configuration" section');
-  const end = text.indexOf('\n## ', start + 1);
-  const section = text.slice(start, end < 0 ? undefined : end);
-  const names = new Set<string>();
-  const rows = section.split('\n').filter((line) => line.startsWith('|'));
-  if (!rows[0]?.includes('variable')) throw new Error('the Configuration table has no "variable" column');
-  for (const row of rows.slice(2)) {
-    const first = row.split('|')[1] ?? '';
-    for (const match of first.matchAll(/`([A-Z][A-Z0-9_]*)`/g)) names.add(match[1] as string);
-  }
-  return names;
 }
