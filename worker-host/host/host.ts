@@ -447,7 +447,6 @@ export class Host implements HostControl {
       await this.recorder.close().catch((error: unknown) => this.note('recorder', error));
       if (this.beating) await this.beating;
       await this.beat();
-      await this.health.stop();
       await this.queues.close();
       await this.bus.close().catch(() => undefined);
       await this.closeDb().catch(() => undefined);
@@ -455,6 +454,8 @@ export class Host implements HostControl {
       this.note('shutdown', error);
     } finally {
       clearInterval(this.loopTimer);
+      // Whatever failed above, a stopped host leaves no health file to be taken for a dead one.
+      await this.health.stop();
       this.log(`Watchtower host ${this.hostId} stopped.`);
       this.resolveDone(0);
     }
