@@ -67,6 +67,19 @@ describe('watchtower status --local', () => {
     }
   }
 
+  it('refuses options that do not go together, with exit 2 and the reason', async () => {
+    const env = envFor('usage');
+    for (const [args, message] of [
+      [['--local', '--all'], '--all and --local do not go together'],
+      [['--local', '--stale-after=0'], '--stale-after must be a number from 1 to 3600, got "0"'],
+      [['--stale-after=5'], '--stale-after goes with --local'],
+    ] as const) {
+      const run = await runCli(['status', ...args], { env });
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain(message);
+    }
+  });
+
   it('follows a host through running, frozen, killed, replaced and stopped', {
     timeout: 120_000,
   }, async () => {
