@@ -30,7 +30,7 @@ const commands: Record<string, CommandEntry> = {
     load: () => import('./cli/terminate-command'),
   },
   status: {
-    summary: 'Show hosts, supervisors and worker processes',
+    summary: "Show hosts, supervisors and worker processes (--local: this machine's health)",
     load: () => import('./cli/status-command'),
   },
   migrate: { summary: "Apply Watchtower's database migrations", load: () => import('./cli/migrate-command') },

@@ -29,6 +29,8 @@ import { initialSizes, Supervisor } from '../supervisor/supervisor';
 import { buildWorkerEntry } from '../supervisor/worker-entry';
 import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-process';
 import { backendKind } from '../worker/queue-backend';
+import { healthDir } from './health-file';
+import { type HealthInput, HealthReporter, rootMessage } from './health-reporter';
 import type { HostControl, ReloadResult } from './host-control';
 import { newHostId, packageVersion } from './host-id';
 import { logLine, outputStats } from './output';
@@ -43,6 +45,8 @@ export interface HostOptions {
   only?: string;
   /** The recorder's spool directory, checked by the caller (spool-dir.ts); default from `env`. */
   spoolDir?: string;
+  /** Where the host writes its health file for `status --local` (health-file.ts); default from `env`. */
+  healthDir?: string;
   log?: (line: string) => void;
 }
 
@@ -96,6 +100,9 @@ export class Host implements HostControl {
   readonly done: Promise<number>;
   private readonly counters = { heartbeats: 0, heartbeatErrors: 0, commands: 0, commandErrors: 0 };
   private lastError: string | undefined;
+  /** The health file `status --local` reads (health-reporter.ts), and what it says of heartbeats. */
+  private readonly health: HealthReporter;
+  private readonly heartbeatHealth: HealthInput['heartbeat'];
   private readonly hooks: WorkerProcessHooks;
   /** The most worker processes this host keeps, over all its supervisors. */
   private readonly ceiling: ProcessCeiling;
@@ -133,6 +140,21 @@ export class Host implements HostControl {
       maxPayloadBytes: this.payloadCap.bytes,
       onError: (error) => this.note('recorder', error),
     });
+    this.heartbeatHealth = {
+      intervalMs: this.config.host.heartbeatInterval * 1000,
+      lastOkAt: null,
+      lastFailedAt: null,
+      lastError: null,
+    };
+    this.health = new HealthReporter(
+      options.healthDir ?? healthDir(options.env),
+      {
+        hostId: this.hostId,
+        startedAt: this.startedAt,
+        heartbeatIntervalMs: this.heartbeatHealth.intervalMs,
+      },
+      (error) => this.note('health file', error),
+    );
     this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));
     this.poller = new CommandPoller(this.bus, {
       claimer: this.hostId,
@@ -172,6 +194,17 @@ export class Host implements HostControl {
         `The configuration starts ${needed} worker processes, more than this host keeps: at most ${this.ceiling.limit} (${this.ceiling.setting.source})`,
       );
     }
+    await this.health.starting();
+    try {
+      await this.startParts();
+    } catch (error) {
+      // A host that never ran leaves no file saying it is starting.
+      await this.health.stop();
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const entry = await buildWorkerEntry();
     this.workerEntry = entry.path;
     if (entry.path === undefined) {
@@ -343,6 +376,8 @@ export class Host implements HostControl {
       this.pruneDeparted(now);
       if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
       if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
+      // Written from this loop, so a fresh file says the loop turns (a stuck one leaves it stale).
+      this.health.tick(now, () => this.healthInput());
       if (this.status === 'terminating' && this.list.length === 0 && !this.finishing) {
         this.finishing = this.finish();
       }
@@ -419,6 +454,8 @@ export class Host implements HostControl {
       this.note('shutdown', error);
     } finally {
       clearInterval(this.loopTimer);
+      // Whatever failed above, a stopped host leaves no health file to be taken for a dead one.
+      await this.health.stop();
       this.log(`Watchtower host ${this.hostId} stopped.`);
       this.resolveDone(0);
     }
@@ -529,8 +566,11 @@ export class Host implements HostControl {
     const current = writeHeartbeat(this.db, beat, workers, { deadAfterSeconds: this.config.host.deadAfter })
       .then(() => {
         this.counters.heartbeats++;
+        this.heartbeatHealth.lastOkAt = Date.now();
       })
       .catch((error: unknown) => {
+        this.heartbeatHealth.lastFailedAt = Date.now();
+        this.heartbeatHealth.lastError = rootMessage(error);
         // Rows of departed workers are kept for the next beat; a failed beat loses nothing.
         this.departedRows = [...departed, ...this.departedRows];
         this.counters.heartbeatErrors++;
@@ -541,6 +581,16 @@ export class Host implements HostControl {
       });
     this.beating = current;
     return current;
+  }
+
+  private healthInput(): HealthInput {
+    return {
+      // Still finishing its work (the recorder's last flush) until the file goes.
+      status: this.finishing ? 'terminating' : this.status,
+      supervisors: this.list,
+      heartbeat: { ...this.heartbeatHealth },
+      recorder: this.recorder.stats(),
+    };
   }
 
   stats(): Record<string, unknown> {

@@ -131,6 +131,8 @@ export interface Recorder {
 }
 
 const REPLAY_LINES_PER_CYCLE = 4;
+/** How long `close()` keeps trying Postgres by default: a stop budget (systemd, Kubernetes) allows for it. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 export function createRecorder(options: RecorderOptions): Recorder {
   const flushIntervalMs = options.flushIntervalMs ?? 250;
@@ -139,7 +141,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const maxBufferedRows = options.maxBufferedRows ?? 100_000;
   const retryInitialMs = options.retryInitialMs ?? 200;
   const retryMaxMs = options.retryMaxMs ?? 5_000;
-  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
   const { db } = options;
   const textCeiling = textCeilingFor(options.maxPayloadBytes ?? DEFAULT_PAYLOAD_CAP);
   const spool = new Spool({
