@@ -22,7 +22,7 @@ const HostSchema = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^[\x21-\x7e]+$/, 'must be a host name or address, without spaces')
+  .regex(/^[A-Za-z0-9._:[\]-]+$/, 'must be a host name or an IP address')
   .openapi({ example: 'redis.internal' });
 
 const PortSchema = z.number().int().min(1).max(65_535).openapi({ example: 6379 });
