@@ -31,8 +31,14 @@ export async function listConnections(
     .limit(options.limit);
 }
 
-export async function getConnection(db: StatementDatabase, id: string): Promise<ConnectionRow | null> {
-  const [row] = await db.select().from(connections).where(eq(connections.id, id));
+/** `lock`: `for update`, inside a transaction that changes the row. */
+export async function getConnection(
+  db: StatementDatabase,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<ConnectionRow | null> {
+  const query = db.select().from(connections).where(eq(connections.id, id));
+  const [row] = options.lock ? await query.for('update') : await query;
   return row ?? null;
 }
 

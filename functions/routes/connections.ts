@@ -191,10 +191,9 @@ export const connections = createRouter()
     const { id } = c.req.valid('param');
     const patch = c.req.valid('json');
     const { password, url, ...plainPatch } = patch;
-    // The key is checked before anything is read or written: a secret is never stored in clear.
-    const ring = typeof password === 'string' || url !== undefined ? await requireKeyRing(c.env) : null;
     const row = await c.get('services').transactional.transaction(async (tx) => {
-      const before = await getConnection(tx, id);
+      // Locked: two changes at once apply one after the other, neither undoing the other.
+      const before = await getConnection(tx, id, { lock: true });
       if (!before) throw notFound(id);
       const values = mergedValues(before, plainPatch);
       if (before.kind === 'postgres' && password !== undefined) {
@@ -203,6 +202,9 @@ export const connections = createRouter()
       if (before.kind !== 'postgres' && url !== undefined) {
         throw refusedField('url', before.kind, 'not accepted (give host and port)');
       }
+      // After the input is known good (a bad one is a 400 whatever the key), before any write:
+      // without the key a secret is refused, never stored in clear.
+      const ring = typeof password === 'string' || url !== undefined ? await requireKeyRing(c.env) : null;
       const passwordSealed =
         typeof password === 'string' && ring
           ? await sealField(ring, id, 'password', password)
@@ -238,7 +240,8 @@ export const connections = createRouter()
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');
     await c.get('services').transactional.transaction(async (tx) => {
-      const row = await getConnection(tx, id);
+      // Locked, so the row cannot change between the in-use check and the delete.
+      const row = await getConnection(tx, id, { lock: true });
       if (!row) throw notFound(id);
       const users = await connectionUsers(tx, row.name);
       if (users.length > 0) {

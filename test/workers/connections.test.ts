@@ -260,12 +260,19 @@ describe('connections', () => {
     await expect(openSecret(ring, sealed, connectionSecretContext(cluster.id, 'url'))).rejects.toThrow();
   });
 
-  it('are read by a viewer, who cannot change them; nothing changes', async () => {
+  it('are read by a viewer; neither a viewer nor an operator can change them; nothing changes', async () => {
     const connection = await created({ kind: 'redis', name: name('viewer'), host: 'h' });
     const before = await rawRow(connection.id);
     const headers = bearer(viewer.token);
+    const operator = await createToken('operator');
+    expect((await call('/api/connections')).status).toBe(401);
+    expect(
+      (await call(`/api/connections/${connection.id}`, { headers: bearer(operator.token) })).status,
+    ).toBe(200);
     const attempts = [
       create({ kind: 'redis', name: name('by-viewer'), host: 'h' }, viewer.token),
+      create({ kind: 'redis', name: name('by-viewer'), host: 'h' }, operator.token),
+      call(`/api/connections/${connection.id}`, { method: 'DELETE', headers: bearer(operator.token) }),
       call(`/api/connections/${connection.id}`, { method: 'PATCH', headers, json: { host: 'x' } }),
       call(`/api/connections/${connection.id}`, { method: 'DELETE', headers }),
     ];
@@ -343,6 +350,24 @@ describe('connections', () => {
     expect((await auditOf(connection.id)).map((entry) => entry.action)).toEqual(['connections.create']);
   });
 
+  it('apply changes made at the same time one after the other, losing neither', async () => {
+    const connection = await created({ kind: 'redis', name: name('race'), host: 'h', port: 6379 });
+    const patch = (json: Record<string, unknown>) =>
+      call(`/api/connections/${connection.id}`, { method: 'PATCH', headers: adminHeaders(), json });
+    const answers = await Promise.all([
+      patch({ port: 7000 }),
+      patch({ username: 'racer' }),
+      patch({ keyPrefix: 'raced' }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(await row(connection.id)).toMatchObject({
+      port: 7000,
+      username: 'racer',
+      keyPrefix: 'raced',
+      version: 4,
+    });
+  });
+
   it('have unique names: a second one, or a rename onto one, is a 409', async () => {
     const first = await created({ kind: 'redis', name: name('unique-a'), host: 'h' });
     const second = await created({ kind: 'redis', name: name('unique-b'), host: 'h' });
@@ -407,6 +432,15 @@ describe('connections', () => {
       env: { WATCHTOWER_ENCRYPTION_KEY: 'too short' },
     });
     expect(malformed.status).toBe(500);
+    // Bad input is a 400 whatever the key: a Postgres connection takes no password.
+    const pg = await created({ kind: 'postgres', name: name('nokey-pg'), url: 'postgres://u:p@h/db' });
+    const wrongField = await call(`/api/connections/${pg.id}`, {
+      method: 'PATCH',
+      headers: adminHeaders(),
+      json: { password: 'never stored' },
+      env: noKey,
+    });
+    expect(wrongField.status).toBe(400);
     expect((await errorOf(malformed)).message).toContain(
       'WATCHTOWER_ENCRYPTION_KEY must be the base64 of 32 random bytes',
     );
