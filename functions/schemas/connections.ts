@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { CONNECTION_KINDS } from '../../drizzle/schema';
 import type { ConnectionRow } from '../queries/connections';
 import { iso, LimitSchema, singleLineText, TimestampSchema } from './common';
 import { CursorSchema } from './security';
@@ -164,7 +165,7 @@ export const ConnectionSchema = z
   .object({
     id: z.uuid(),
     name: z.string(),
-    kind: z.enum(['redis', 'redis-cluster', 'redis-sentinel', 'postgres']),
+    kind: z.enum(CONNECTION_KINDS),
     host: z.string().nullable(),
     port: z.number().int().nullable(),
     db: z.number().int().nullable(),
