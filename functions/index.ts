@@ -3,6 +3,7 @@ import type { Env } from './env';
 import { audit } from './routes/audit';
 import { auth } from './routes/auth';
 import { commands } from './routes/commands';
+import { connections } from './routes/connections';
 import { failed } from './routes/failed';
 import { health } from './routes/health';
 import { hosts } from './routes/hosts';
@@ -33,6 +34,7 @@ const app = createApp()
   .route('/api/users', users)
   .route('/api/tokens', tokens)
   .route('/api/audit', audit)
+  .route('/api/connections', connections)
   .route('/api/poll', poll)
   .route('/api/jobs', jobs)
   .route('/api/failed', failed)

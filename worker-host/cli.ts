@@ -34,6 +34,10 @@ const commands: Record<string, CommandEntry> = {
     load: () => import('./cli/status-command'),
   },
   migrate: { summary: "Apply Watchtower's database migrations", load: () => import('./cli/migrate-command') },
+  keys: {
+    summary: 'Rotate the key that seals connection secrets (keys rotate)',
+    load: () => import('./cli/keys-command'),
+  },
 };
 
 function help(): string {
