@@ -13,6 +13,7 @@ import { mountOpenApi } from './routes/openapi';
 import { poll } from './routes/poll';
 import { queues } from './routes/queues';
 import { recorder } from './routes/recorder';
+import { supervisorConfigs } from './routes/supervisor-configs';
 import { supervisors } from './routes/supervisors';
 import { tokens } from './routes/tokens';
 import { users } from './routes/users';
@@ -40,6 +41,8 @@ const app = createApp()
   .route('/api/failed', failed)
   .route('/api/workers', workers)
   .route('/api/hosts', hosts)
+  // Before /api/supervisors, whose /{name}/... routes would otherwise see `configs` as a name.
+  .route('/api/supervisors/configs', supervisorConfigs)
   .route('/api/supervisors', supervisors)
   .route('/api/queues', queues)
   .route('/api/metrics', metrics)

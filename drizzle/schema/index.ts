@@ -5,3 +5,4 @@ export * from './jobs';
 export * from './metrics';
 export * from './recorder';
 export * from './security';
+export * from './supervisor-configs';

@@ -103,27 +103,33 @@ export async function deleteConnection(db: StatementDatabase, id: string): Promi
 
 export interface ConnectionUser {
   supervisor: string;
-  /** Where it runs: a live host's id. */
-  hostId: string;
+  /** Where it runs: a live host's id; null for a supervisor kept in the database (it runs wherever its labels match). */
+  hostId: string | null;
 }
 
 /**
  * THE in-use check of a connection, by name: what uses it may not lose it (DELETE answers 409).
- * Today a connection is used by the supervisors the live hosts report in their heartbeats
- * (watchtower_hosts.supervisors, each with its `connection`). When supervisors are kept in the
- * database (issue 14's next part), their configurations join here, in this one function.
+ * A connection is used by the supervisors kept in the database that name it
+ * (watchtower_supervisor_configs), and by the supervisors the live hosts report in their
+ * heartbeats (watchtower_hosts.supervisors, each with its `connection`), from a file or not.
  */
 export async function connectionUsers(db: StatementDatabase, name: string): Promise<ConnectionUser[]> {
-  const rows = rowsOf<{ supervisor: string; host_id: string }>(
+  const rows = rowsOf<{ supervisor: string; host_id: string | null }>(
     await db.execute(sql`
-      select s.value->>'name' as supervisor, h.host_id
-        from watchtower_hosts h
-        cross join lateral jsonb_array_elements(
-          case when jsonb_typeof(h.supervisors) = 'array' then h.supervisors else '[]'::jsonb end) s
-       where h.status <> 'dead' and h.status <> 'stopped'
-         and s.value->>'connection' = ${name} and jsonb_typeof(s.value->'name') = 'string'
-       order by 1, 2
-       limit 20`),
+      (select s.name as supervisor, null::text as host_id
+         from watchtower_supervisor_configs s
+         join watchtower_connections c on c.id = s.connection_id
+        where c.name = ${name}
+        order by 1 limit 20)
+      union all
+      (select s.value->>'name' as supervisor, h.host_id
+         from watchtower_hosts h
+         cross join lateral jsonb_array_elements(
+           case when jsonb_typeof(h.supervisors) = 'array' then h.supervisors else '[]'::jsonb end) s
+        where h.status <> 'dead' and h.status <> 'stopped'
+          and s.value->>'connection' = ${name} and jsonb_typeof(s.value->'name') = 'string'
+        order by 1, 2
+        limit 20)`),
   );
   return rows.map((row) => ({ supervisor: row.supervisor, hostId: row.host_id }));
 }

@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import { bumpConfigVersion } from '../../core/config/config-version';
 import { createRouter, validationError } from '../app';
 import { recordAudit } from '../audit';
 import {
@@ -219,6 +220,8 @@ export const connections = createRouter()
         c.get('actor'),
       );
       if (!updated) throw notFound(id);
+      // Hosts running a database supervisor on it reconnect with the new settings.
+      await bumpConfigVersion(tx);
       const changes = plainChanges(before, updated);
       if (password !== undefined) changes.password = password === null ? 'cleared' : 'replaced';
       if (url !== undefined) changes.url = 'replaced';
@@ -245,7 +248,13 @@ export const connections = createRouter()
       if (!row) throw notFound(id);
       const users = await connectionUsers(tx, row.name);
       if (users.length > 0) {
-        const named = users.map((user) => `${user.supervisor} on ${user.hostId}`).join(', ');
+        const named = users
+          .map((user) =>
+            user.hostId === null
+              ? `${user.supervisor} (kept in the database)`
+              : `${user.supervisor} on ${user.hostId}`,
+          )
+          .join(', ');
         throw new HttpError(
           409,
           'conflict',

@@ -133,6 +133,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
   let runToken: CreatedToken;
   let targetUser: { id: string };
   let targetToken: CreatedToken;
+  let targetConfig: { id: string };
   let targetConnection: { id: string; name: string };
   let failedJob: SeededJob;
   let commandId: string;
@@ -173,9 +174,22 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
     });
     expect(connection.status).toBe(201);
     targetConnection = await connection.json<{ id: string; name: string }>();
+    const config = await call('/api/supervisors/configs', {
+      method: 'POST',
+      headers: adminHeaders(),
+      json: {
+        name: unique('fuzz-target-supervisor'),
+        connection: targetConnection.name,
+        queues: ['emails'],
+        processors: { '*': 'emails.mjs' },
+      },
+    });
+    expect(config.status).toBe(201);
+    targetConfig = await config.json<{ id: string }>();
   });
 
   afterAll(async () => {
+    await database.db.execute(sql`delete from watchtower_supervisor_configs where id = ${targetConfig.id}`);
     await database.db.execute(sql`delete from watchtower_connections where id = ${targetConnection.id}`);
     await seed.cleanup();
     await database.db.execute(sql`delete from watchtower_commands where id in ${commandIds}`);
@@ -337,6 +351,87 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         method: 'DELETE',
         path: `/api/connections/${targetConnection.id}`,
         idTemplate: '/api/connections/{id}',
+      },
+      // Supervisor configurations: names and processor paths are free text to the fuzzer (a
+      // hostile-looking string without spaces is a valid name, which would be stored).
+      {
+        method: 'POST',
+        path: '/api/supervisors/configs',
+        body: {
+          name: unique('fuzz-supervisor'),
+          connection: targetConnection.name,
+          queues: ['emails'],
+          minProcesses: 1,
+          maxProcesses: 2,
+          concurrency: 2,
+          processors: { emails: 'emails.mjs' },
+          labels: ['web'],
+        },
+        freeText: ['name'],
+        badBodies: [
+          {
+            label: 'an absolute processor',
+            body: {
+              name: unique('fuzz-supervisor'),
+              connection: targetConnection.name,
+              queues: ['q'],
+              processors: { q: '/etc/x.mjs' },
+            },
+          },
+          {
+            label: 'a processor out of the directory',
+            body: {
+              name: unique('fuzz-supervisor'),
+              connection: targetConnection.name,
+              queues: ['q'],
+              processors: { q: '../x.mjs' },
+            },
+          },
+          {
+            label: 'an unknown connection',
+            body: {
+              name: unique('fuzz-supervisor'),
+              connection: unique('fuzz-missing'),
+              queues: ['q'],
+              processors: { q: 'x.mjs' },
+            },
+          },
+          {
+            label: 'a queue without processor',
+            body: {
+              name: unique('fuzz-supervisor'),
+              connection: targetConnection.name,
+              queues: ['q', 'r'],
+              processors: { q: 'x.mjs' },
+            },
+          },
+        ],
+      },
+      { method: 'GET', path: '/api/supervisors/configs', query: { limit: '10', cursor: 'WyJhIl0' } },
+      {
+        operation: 'GET /api/supervisors/configs/{id}',
+        method: 'GET',
+        path: `/api/supervisors/configs/${targetConfig.id}`,
+        idTemplate: '/api/supervisors/configs/{id}',
+      },
+      {
+        operation: 'PATCH /api/supervisors/configs/{id}',
+        method: 'PATCH',
+        path: `/api/supervisors/configs/${targetConfig.id}`,
+        body: { name: unique('fuzz-supervisor-renamed'), maxProcesses: 3, labels: ['eu'] },
+        freeText: ['name'],
+        idTemplate: '/api/supervisors/configs/{id}',
+        badBodies: [
+          { label: 'a processor out of the directory', body: { processors: { emails: '../../x.mjs' } } },
+          { label: 'fewer processes than the floor', body: { minProcesses: 2, maxProcesses: 1 } },
+          { label: 'an unknown connection', body: { connection: unique('fuzz-missing') } },
+        ],
+      },
+      {
+        operation: 'DELETE /api/supervisors/configs/{id}',
+        method: 'DELETE',
+        path: `/api/supervisors/configs/${targetConfig.id}`,
+        idTemplate: '/api/supervisors/configs/{id}',
       },
       {
         method: 'GET',
@@ -612,6 +707,14 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         {
           label: 'the target connection',
           query: sql`select * from watchtower_connections where id = ${targetConnection.id}`,
+        },
+        {
+          label: 'the target supervisor configuration',
+          query: sql`select * from watchtower_supervisor_configs where id = ${targetConfig.id}`,
+        },
+        {
+          label: 'supervisor configurations made since the run started',
+          query: sql`select count(*) from watchtower_supervisor_configs where name like 'fuzz-supervisor-%'`,
         },
         {
           label: 'connections made since the run started',

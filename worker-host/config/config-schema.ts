@@ -1,30 +1,21 @@
 import { z } from 'zod';
+import {
+  BALANCE_STRATEGIES,
+  type BalanceStrategy,
+  count,
+  identifier,
+  processFloorProblem,
+  repeatedQueues,
+  SUPERVISOR_DEFAULTS,
+  seconds,
+  supervisorFields,
+} from '../../core/config/supervisor-fields';
 import { MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP } from '../recorder/payload-cap';
 
 /**
  * The worker-host configuration file, as users write it. Durations are in seconds and memory in
  * megabytes, like Horizon's options, so a Horizon user can carry numbers over.
  */
-
-// Names end up in bus targets, Redis keys and log lines: printable ASCII without spaces.
-const identifier = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(100, 'must be at most 100 characters')
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
-
-const seconds = (min: number, max: number) =>
-  z
-    .number({ message: 'must be a number of seconds' })
-    .min(min, `must be at least ${min} seconds`)
-    .max(max, `must be at most ${max} seconds`);
-
-const count = (min: number, max: number) =>
-  z
-    .number({ message: 'must be a whole number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
 
 export const CONNECTION_URL_PATTERN = /^(rediss?|postgres(ql)?):\/\/./;
 
@@ -37,7 +28,7 @@ export const connectionSchema = z.strictObject({
     ),
 });
 
-export const BALANCE_STRATEGIES = ['simple', 'auto'] as const;
+export { BALANCE_STRATEGIES };
 
 /** A variable name, `PREFIX_*` for every variable that starts so, or `*` for all of them. */
 const passedVariable = z
@@ -48,31 +39,21 @@ export const supervisorSchema = z
   .strictObject({
     name: identifier,
     connection: identifier.default('default'),
-    queues: z
-      .array(identifier, { message: 'must be a list of queue names' })
-      .min(1, 'must name at least one queue'),
-    /** Worker processes the supervisor keeps on each of its queues, whatever the load (as Horizon). */
-    minProcesses: count(0, 1000).default(1),
-    /** Worker processes of the supervisor in total, over all its queues (as Horizon). */
-    maxProcesses: count(1, 1000).optional(),
-    /** `simple`: processes split evenly over the queues; `auto`: by each queue's time to clear. */
-    balance: z.enum(BALANCE_STRATEGIES, { message: 'must be "simple" or "auto"' }).default('simple'),
+    // Bounds shared with the supervisors kept in the database (core/config/supervisor-fields.ts).
+    queues: supervisorFields.queues,
+    minProcesses: supervisorFields.minProcesses.default(SUPERVISOR_DEFAULTS.minProcesses),
+    maxProcesses: supervisorFields.maxProcesses.optional(),
+    balance: supervisorFields.balance.default(SUPERVISOR_DEFAULTS.balance),
     /** Seconds between two auto-balancing steps. */
     balanceCooldown: seconds(0, 3600).default(3),
     /** Most processes auto balancing adds or removes in one step, per queue. */
     balanceMaxShift: count(1, 100).default(1),
-    /** Jobs one worker process runs at once (BullMQ's `concurrency`). */
-    concurrency: count(1, 1000).default(1),
-    /** Runs of a job before it stays failed, when the job does not set `attempts` itself. */
-    tries: count(1, 1000).default(1),
-    /** Seconds a job may run before it fails as timed out; 0 for no limit. */
-    timeout: seconds(0, 24 * 3600).default(60),
-    /** Megabytes of RSS above which a worker process restarts between jobs; 0 for no limit. */
-    memory: count(0, 1_000_000).default(512),
-    /** Seconds a worker waits for a job on an empty queue before asking again (BullMQ's drainDelay). */
-    sleep: seconds(0, 300).default(3),
-    /** Seconds a worker rests after each job. */
-    rest: seconds(0, 3600).default(0),
+    concurrency: supervisorFields.concurrency.default(SUPERVISOR_DEFAULTS.concurrency),
+    tries: supervisorFields.tries.default(SUPERVISOR_DEFAULTS.tries),
+    timeout: supervisorFields.timeout.default(SUPERVISOR_DEFAULTS.timeout),
+    memory: supervisorFields.memory.default(SUPERVISOR_DEFAULTS.memory),
+    sleep: supervisorFields.sleep.default(SUPERVISOR_DEFAULTS.sleep),
+    rest: supervisorFields.rest.default(SUPERVISOR_DEFAULTS.rest),
     /**
      * Variables its processors need among those worker processes do not get by default
      * (DATABASE_URL, WATCHTOWER_*, UPSTASH_*: Watchtower's own, supervisor/worker-env.ts).
@@ -91,21 +72,15 @@ export const supervisorSchema = z
     maxProcesses: supervisor.maxProcesses ?? Math.max(supervisor.minProcesses * supervisor.queues.length, 1),
   }))
   .superRefine((supervisor, ctx) => {
-    const floor = supervisor.minProcesses * supervisor.queues.length;
-    if (supervisor.maxProcesses < floor) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['maxProcesses'],
-        message: `must be at least minProcesses × queues (${supervisor.minProcesses} × ${supervisor.queues.length} = ${floor}), got ${supervisor.maxProcesses}`,
-      });
+    const floor = processFloorProblem(
+      supervisor.minProcesses,
+      supervisor.queues.length,
+      supervisor.maxProcesses,
+    );
+    if (floor) ctx.addIssue({ code: 'custom', path: ['maxProcesses'], message: floor });
+    for (const { index, queue } of repeatedQueues(supervisor.queues)) {
+      ctx.addIssue({ code: 'custom', path: ['queues', index], message: `lists "${queue}" twice` });
     }
-    const seen = new Set<string>();
-    supervisor.queues.forEach((queue, index) => {
-      if (seen.has(queue)) {
-        ctx.addIssue({ code: 'custom', path: ['queues', index], message: `lists "${queue}" twice` });
-      }
-      seen.add(queue);
-    });
   });
 
 export const hostOptionsSchema = z.strictObject({
@@ -196,7 +171,7 @@ export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type SupervisorConfig = z.output<typeof supervisorSchema>;
 export type HostOptions = z.output<typeof hostOptionsSchema>;
 export type RecorderOptionsConfig = z.output<typeof recorderOptionsSchema>;
-export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
+export type { BalanceStrategy };
 
 /** A validated configuration, with processor paths made absolute. */
 export interface WatchtowerConfig {
