@@ -1,3 +1,5 @@
+import { parseLabels } from '../../core/config/supervisor-fields';
+import { checkProcessorsDir } from '../config/database-supervisors';
 import { configPath, loadConfig } from '../config/load-config';
 import { Host } from '../host/host';
 import { reportUncaught } from '../host/output';
@@ -13,6 +15,11 @@ Options:
   --supervisor=name  Run only this supervisor of the configuration
   --config=path      Configuration file (.js, .mjs, .ts or .json); default $WATCHTOWER_CONFIG,
                      else REDIS_URL + WATCHTOWER_QUEUES + WATCHTOWER_PROCESSOR
+  --labels=a,b       This host's labels (default $WATCHTOWER_HOST_LABELS): it runs the
+                     supervisors kept in the database whose selector they satisfy
+  --processors-dir=path
+                     The only directory database supervisors' processors may come from
+                     (default $WATCHTOWER_PROCESSORS_DIR); without it, no database supervisor runs
   -h, --help         Show this help
 
 Signals: SIGTERM or Ctrl-C terminate gracefully (a second Ctrl-C kills the worker processes),
@@ -26,10 +33,28 @@ export const command: CliCommand = {
     const { values } = parse('supervisor', argv, {
       supervisor: { type: 'string' },
       config: { type: 'string' },
+      labels: { type: 'string' },
+      'processors-dir': { type: 'string' },
     });
     if (values.help) {
       print(usage);
       return 0;
+    }
+    let labels: string[];
+    try {
+      labels = parseLabels(values.labels ?? process.env.WATCHTOWER_HOST_LABELS);
+    } catch (error) {
+      throw new UsageError(`--labels (or WATCHTOWER_HOST_LABELS): ${(error as Error).message}`);
+    }
+    const dirOption =
+      values['processors-dir'] ?? (process.env.WATCHTOWER_PROCESSORS_DIR?.trim() || undefined);
+    let processorsDir: string | undefined;
+    if (dirOption !== undefined) {
+      try {
+        processorsDir = await checkProcessorsDir(dirOption);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
     }
     const path = configPath({ path: values.config });
     const config = await loadConfig({ path });
@@ -40,7 +65,8 @@ export const command: CliCommand = {
         `--supervisor=${only}: the configuration has no supervisor of that name (it has: ${names.join(', ') || 'none'})`,
       );
     }
-    if (config.supervisors.length === 0) {
+    // A host that runs database supervisors may have none in its file.
+    if (config.supervisors.length === 0 && processorsDir === undefined) {
       throw new UsageError(`The configuration (${config.source}) has no supervisors: nothing to run`);
     }
     const url = databaseUrl();
@@ -51,7 +77,15 @@ export const command: CliCommand = {
     if (problem) throw new UsageError(problem);
     const left = await leftInOldDefault(spoolDir);
     if (left) printError(left);
-    const host = new Host({ config, configPath: path, databaseUrl: url, only, spoolDir });
+    const host = new Host({
+      config,
+      configPath: path,
+      databaseUrl: url,
+      only,
+      spoolDir,
+      labels,
+      processorsDir,
+    });
 
     // Handlers only set flags; the host's loop acts on them. A second Ctrl-C forces.
     let interrupts = 0;

@@ -180,6 +180,11 @@ export interface WatchtowerConfig {
   processors: Record<string, string>;
   host: HostOptions;
   recorder: RecorderOptionsConfig;
+  /**
+   * Supervisors kept in the database carry their own processors (supervisor → queue or `*` →
+   * absolute path inside the processors directory), ahead of `processors` (config/merge-config.ts).
+   */
+  supervisorProcessors?: Record<string, Record<string, string>>;
   /** Where it came from: a file path, or `environment`. */
   source: string;
 }

@@ -2,13 +2,18 @@ import { hostname } from 'node:os';
 import type { ClaimedCommand, CommandBus, CommandTarget } from '../../core/bus/command-bus';
 import { CommandExecutor } from '../../core/bus/command-executor';
 import { TERMINATE_KEY } from '../../core/bus/keys';
+import { readConfigVersion } from '../../core/config/config-version';
+import { CONFIG_CHANNEL } from '../../core/config/supervisor-fields';
 import type { Database } from '../../core/db/database';
 import { CommandPoller, ttlEnded } from '../bus/command-poller';
 import { openCommandBus } from '../bus/open-command-bus';
+import { PgNotificationListener } from '../bus/pg-notification-listener';
 import { handleCommand } from '../commands/handle-command';
 import { QueueRegistry } from '../commands/queue-registry';
 import type { SupervisorConfig, WatchtowerConfig } from '../config/config-schema';
+import { type DatabaseSupervisors, loadDatabaseSupervisors } from '../config/database-supervisors';
 import { ConfigError, loadConfig } from '../config/load-config';
+import { allProcessors, mergeConfig, processorFor } from '../config/merge-config';
 import { createNodeDatabase } from '../db/node-database';
 import {
   type HostBeat,
@@ -48,7 +53,17 @@ export interface HostOptions {
   /** Where the host writes its health file for `status --local` (health-file.ts); default from `env`. */
   healthDir?: string;
   log?: (line: string) => void;
+  /** This host's labels (`--labels`): it runs the database supervisors whose selector they satisfy. */
+  labels?: string[];
+  /**
+   * The directory database supervisors' processors must be in (`--processors-dir`), resolved by
+   * realpath. Without it the host runs no database supervisor.
+   */
+  processorsDir?: string;
 }
+
+/** How often a host checks the configuration version when no NOTIFY woke it. */
+const CONFIG_CHECK_MS = 5000;
 
 const TICK_MS = 200;
 /** How long a host keeps answering commands for a worker it let go of. */
@@ -79,6 +94,15 @@ export class Host implements HostControl {
   private readonly log: (line: string) => void;
   private readonly stopController = new AbortController();
   private config: WatchtowerConfig;
+  /** The configuration file as last read; `config` is it merged with `database`. */
+  private fileConfig: WatchtowerConfig;
+  /** The database supervisors this host runs, as last loaded (undefined: it runs none). */
+  private database: DatabaseSupervisors | undefined;
+  private lastConfigCheck = 0;
+  private checkingConfig = false;
+  /** Reloads, from the file or the database, one at a time. */
+  private applying: Promise<unknown> = Promise.resolve();
+  private stopConfigListener: (() => Promise<void>) | undefined;
   private list: Supervisor[] = [];
   private readonly departed = new Map<string, { at: Date; status: string }>();
   private departedRows: WorkerBeat[] = [];
@@ -120,6 +144,7 @@ export class Host implements HostControl {
     );
     this.payloadCap = payloadCapSetting(options.config.recorder.maxPayloadBytes, options.env ?? process.env);
     this.config = options.config;
+    this.fileConfig = options.config;
     this.graceSeconds = options.config.host.gracePeriod;
     this.leaseSeconds = options.config.host.commandLease;
     this.log = options.log ?? logLine;
@@ -188,6 +213,7 @@ export class Host implements HostControl {
   }
 
   async start(): Promise<void> {
+    await this.loadDatabaseAtStart();
     const needed = sum(this.selected(this.config).map(startSize));
     if (needed > this.ceiling.limit) {
       throw new ConfigError(
@@ -213,7 +239,7 @@ export class Host implements HostControl {
       );
     }
     if (entry.path !== undefined) {
-      this.compiledProcessors = await compileProcessors(Object.values(this.config.processors), this.log);
+      this.compiledProcessors = await compileProcessors(allProcessors(this.config), this.log);
     }
     await stopCompiler();
     for (const config of this.selected(this.config)) this.addSupervisor(config);
@@ -280,8 +306,100 @@ export class Host implements HostControl {
     this.nextBeatAt = Math.min(this.nextBeatAt, Math.max(Date.now() + 50, this.lastBeatAt + 250));
   }
 
+  /** Whether this host runs supervisors kept in the database: it allows a processors directory. */
+  private get usesDatabase(): boolean {
+    return this.options.processorsDir !== undefined;
+  }
+
+  /**
+   * At start, the database supervisors are merged before anything runs; a name in both the file
+   * and the database is an error named here (later, the file's is kept and the clash logged).
+   */
+  private async loadDatabaseAtStart(): Promise<void> {
+    const processorsDir = this.options.processorsDir;
+    if (processorsDir === undefined) {
+      if (this.options.labels?.length) {
+        this.log(
+          `Labels ${this.options.labels.join(', ')} given without --processors-dir (WATCHTOWER_PROCESSORS_DIR): this host runs no supervisor kept in the database.`,
+        );
+      }
+      return;
+    }
+    const database = await this.loadDatabase(processorsDir);
+    const fileNames = new Set(this.fileConfig.supervisors.map((s) => s.name));
+    const both = database.supervisors.filter((s) => fileNames.has(s.name)).map((s) => s.name);
+    if (both.length > 0) {
+      throw new ConfigError(
+        `Supervisor ${both.join(', ')} is both in the configuration file (${this.fileConfig.source}) and kept in the database for this host's labels: rename one`,
+      );
+    }
+    const merged = mergeConfig(this.fileConfig, database);
+    for (const clash of merged.clashes) this.log(clash);
+    this.database = database;
+    this.config = merged.config;
+    await this.queues.setConnections(this.config.connections);
+    try {
+      this.stopConfigListener = await new PgNotificationListener(this.options.databaseUrl).listen(
+        CONFIG_CHANNEL,
+        () => {
+          // The loop checks at its next turn (within 200 ms).
+          this.lastConfigCheck = 0;
+        },
+      );
+    } catch (error) {
+      this.note('configuration push (the check every 5 s goes on)', error);
+    }
+  }
+
+  private async loadDatabase(processorsDir: string): Promise<DatabaseSupervisors> {
+    const database = await loadDatabaseSupervisors(this.db, {
+      labels: this.options.labels ?? [],
+      processorsDir,
+      env: this.options.env ?? process.env,
+    });
+    for (const refused of database.refused) {
+      this.note(`supervisor ${refused.name} (database) not started`, new Error(refused.reason));
+    }
+    return database;
+  }
+
+  /** The configuration version moved (or a NOTIFY said so): load the database supervisors again and apply. */
+  private async checkDatabaseConfig(now: number): Promise<void> {
+    const processorsDir = this.options.processorsDir;
+    if (processorsDir === undefined || this.checkingConfig || this.status === 'terminating') return;
+    this.checkingConfig = true;
+    this.lastConfigCheck = now;
+    try {
+      const version = await readConfigVersion(this.db);
+      if (version === this.database?.version) return;
+      const database = await this.loadDatabase(processorsDir);
+      await this.serialized(() => this.apply(this.fileConfig, database));
+    } catch (error) {
+      this.note('database configuration', error);
+    } finally {
+      this.checkingConfig = false;
+    }
+  }
+
+  private serialized<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.applying.then(step, step);
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
   async reload(): Promise<ReloadResult> {
-    const next = await loadConfig({ path: this.options.configPath, env: this.options.env });
+    const file = await loadConfig({ path: this.options.configPath, env: this.options.env });
+    return this.serialized(() => this.apply(file, this.database));
+  }
+
+  /** Runs the file's configuration merged with the database's: starts, drains and restarts supervisors. */
+  private async apply(
+    file: WatchtowerConfig,
+    database: DatabaseSupervisors | undefined,
+  ): Promise<ReloadResult> {
+    const merged = mergeConfig(file, database);
+    for (const clash of merged.clashes) this.note('configuration', new Error(clash));
+    const next = merged.config;
     const before = new Map(this.supervisors().map((s) => [s.name, s]));
     const wanted = new Map(this.selected(next).map((c) => [c.name, c]));
     const result: ReloadResult = {
@@ -314,11 +432,13 @@ export class Host implements HostControl {
     this.ceiling.setting = ceiling;
     // Compiled again, so an edited TypeScript processor reaches the processes started from now on.
     if (this.workerEntry !== undefined) {
-      this.compiledProcessors = await compileProcessors(Object.values(next.processors), this.log);
+      this.compiledProcessors = await compileProcessors(allProcessors(next), this.log);
       await stopCompiler();
     }
     const previous = this.config;
     this.config = next;
+    this.fileConfig = file;
+    this.database = database;
     this.graceSeconds = next.host.gracePeriod;
     await this.queues.setConnections(next.connections);
     for (const [name, supervisor] of before) {
@@ -347,7 +467,9 @@ export class Host implements HostControl {
       this.startWatchers();
     }
     this.requestHeartbeat();
-    this.log(`Configuration reloaded: ${JSON.stringify(result)}`);
+    this.log(
+      `Configuration reloaded${database ? ` (database configuration version ${database.version})` : ''}: ${JSON.stringify(result)}`,
+    );
     return result;
   }
 
@@ -376,6 +498,8 @@ export class Host implements HostControl {
       this.pruneDeparted(now);
       if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
       if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
+      if (this.usesDatabase && now - this.lastConfigCheck >= CONFIG_CHECK_MS)
+        void this.checkDatabaseConfig(now);
       // Written from this loop, so a fresh file says the loop turns (a stuck one leaves it stale).
       this.health.tick(now, () => this.healthInput());
       if (this.status === 'terminating' && this.list.length === 0 && !this.finishing) {
@@ -441,6 +565,7 @@ export class Host implements HostControl {
   private async finish(): Promise<void> {
     try {
       await this.poller.stop().catch(() => undefined);
+      await this.stopConfigListener?.().catch(() => undefined);
       await Promise.all([...this.chains.values()]);
       this.status = 'stopped';
       await this.closeWatchers();
@@ -608,6 +733,14 @@ export class Host implements HostControl {
       // Log lines that could not be written (stdout/stderr closed) and uncaught errors survived.
       ...outputStats(),
       lastError: this.lastError ?? null,
+      // What the dashboard compares with the database's to show drift.
+      configuration: {
+        labels: this.options.labels ?? [],
+        processorsDir: this.options.processorsDir ?? null,
+        version: this.database?.version ?? null,
+        databaseSupervisors: this.database?.supervisors.map((s) => s.name) ?? [],
+        refused: this.database?.refused ?? [],
+      },
     };
   }
 
@@ -664,11 +797,11 @@ export class Host implements HostControl {
   private addSupervisor(config: SupervisorConfig): Supervisor {
     const connection = this.config.connections[config.connection];
     if (!connection) throw new Error(`supervisor ${config.name}: no connection "${config.connection}"`);
-    const processors = this.config.processors;
+    const current = this.config;
     const supervisor = new Supervisor(config, {
       hostId: this.hostId,
       connectionUrl: connection.url,
-      processorFor: (queue) => processors[queue] ?? processors['*'] ?? '',
+      processorFor: (queue) => processorFor(current, config.name, queue),
       graceSeconds: this.graceSeconds,
       payloadCap: this.payloadCap.bytes,
       hooks: this.hooks,
@@ -757,7 +890,7 @@ function fingerprint(config: WatchtowerConfig, supervisor: SupervisorConfig): st
   return JSON.stringify({
     supervisor,
     url: config.connections[supervisor.connection]?.url,
-    processors: supervisor.queues.map((queue) => config.processors[queue] ?? config.processors['*']),
+    processors: supervisor.queues.map((queue) => processorFor(config, supervisor.name, queue)),
     grace: config.host.gracePeriod,
   });
 }

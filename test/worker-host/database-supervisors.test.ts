@@ -1,0 +1,310 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { eq, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bumpConfigVersion } from '../../core/config/config-version';
+import { connectionSecretContext } from '../../core/crypto/reseal-connections';
+import { loadKeyRing, sealSecret } from '../../core/crypto/sealed-secrets';
+import { rowsOf } from '../../core/db/database';
+import { connections, supervisorConfigs } from '../../drizzle/schema';
+import {
+  cliEnv,
+  type HostProcess,
+  hostRow,
+  killAllHosts,
+  openTestDatabase,
+  runCli,
+  scratchDir,
+  startHost,
+  uniqueName,
+  waitFor,
+  workersOf,
+  writeConfig,
+} from './harness';
+
+/**
+ * Supervisors kept in the database, applied live by a real host (issue 14): a second Redis server
+ * started here, with a password the host opens from its sealed column; a host started with labels
+ * and a processors directory, whose file knows nothing of that Redis. The configuration is written
+ * as the API writes it (row + version + NOTIFY), then changed and deleted while jobs run.
+ */
+
+const { db, close } = openTestDatabase();
+const scratch = scratchDir();
+const processorsDir = join(scratch.dir, 'processors');
+const outsideDir = join(scratch.dir, 'outside');
+const password = `second-redis-${randomBytes(8).toString('hex')}`;
+const key = randomBytes(32).toString('base64');
+const prefix = uniqueName('dbsup');
+const queueName = `${prefix}-q`;
+let redis: ChildProcess | undefined;
+let redisUrl = '';
+let connectionId = '';
+let queue: Queue;
+let host: HostProcess;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  redis = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--requirepass',
+      password,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  redisUrl = `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}/0`;
+  await waitFor(
+    async () => {
+      const client = new Redis(redisUrl, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    },
+    10_000,
+    'the second redis-server',
+  );
+  queue = new Queue(queueName, { connection: { url: redisUrl } });
+  queue.on('error', () => undefined);
+
+  mkdirSync(processorsDir);
+  mkdirSync(outsideDir);
+  const processor = `export default async function run(job) {
+  await new Promise((resolve) => setTimeout(resolve, job.data?.ms ?? 0));
+  return { n: job.data?.n ?? null };
+}
+`;
+  writeFileSync(join(processorsDir, 'run.mjs'), processor);
+  writeFileSync(join(outsideDir, 'evil.mjs'), processor);
+  // Inside by name, outside once resolved: what realpath must catch.
+  symlinkSync(join(outsideDir, 'evil.mjs'), join(processorsDir, 'link.mjs'));
+
+  const ring = await loadKeyRing({ current: key });
+  if (!ring) throw new Error('no key ring');
+  connectionId = randomUUID();
+  await db.insert(connections).values({
+    id: connectionId,
+    name: `${prefix}-redis`,
+    kind: 'redis',
+    host: '127.0.0.1',
+    port,
+    db: 0,
+    passwordSealed: await sealSecret(ring, password, connectionSecretContext(connectionId, 'password')),
+    createdBy: 'test:db-supervisors',
+    updatedBy: 'test:db-supervisors',
+  });
+
+  // The file runs one supervisor on the shared Redis, and nothing on the second one.
+  const config = writeConfig(scratch.dir, [{ name: `${prefix}-file`, queues: [`${prefix}-file-q`] }]);
+  host = await startHost(config, db, {
+    env: cliEnv({ WATCHTOWER_ENCRYPTION_KEY: key }),
+    args: ['--labels=web,eu', `--processors-dir=${processorsDir}`],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await killAllHosts();
+  await queue?.close().catch(() => undefined);
+  redis?.kill('SIGKILL');
+  await db.execute(sql`delete from watchtower_supervisor_configs where name like ${`${prefix}%`}`);
+  await db.execute(sql`delete from watchtower_connections where id = ${connectionId}`);
+  await db.execute(sql`delete from watchtower_jobs where queue = ${queueName}`);
+  await close();
+  scratch.cleanup();
+});
+
+/** As the API writes a change: the row, the version raised and NOTIFY, in one transaction. */
+async function change(step: (tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<unknown>) {
+  await db.transaction(async (tx) => {
+    await step(tx);
+    await bumpConfigVersion(tx);
+  });
+}
+
+async function insertConfig(
+  name: string,
+  values: { processors: Record<string, string>; labels: string[]; queues: string[] },
+) {
+  const id = randomUUID();
+  await change((tx) =>
+    tx.insert(supervisorConfigs).values({
+      id,
+      name,
+      connectionId,
+      queues: values.queues,
+      minProcesses: 1,
+      maxProcesses: 1,
+      balance: 'simple',
+      concurrency: 5,
+      tries: 1,
+      timeout: 60,
+      memory: 512,
+      sleep: 0.5,
+      rest: 0,
+      processors: values.processors,
+      labels: values.labels,
+      createdBy: 'test:db-supervisors',
+      updatedBy: 'test:db-supervisors',
+    }),
+  );
+  return id;
+}
+
+async function running(supervisor: string) {
+  return (await workersOf(db, host.hostId)).filter(
+    (w) => w.supervisor === supervisor && w.status === 'running',
+  );
+}
+
+async function completed(): Promise<number> {
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(
+      sql`select count(*)::int as n from watchtower_jobs where queue = ${queueName} and status = 'completed'`,
+    ),
+  );
+  return rows[0]?.n ?? 0;
+}
+
+describe('supervisors kept in the database', () => {
+  it('start on a running host, resize without a restart, and drain on delete without losing a job', async () => {
+    const name = `${prefix}-live`;
+    const started = Date.now();
+    const id = await insertConfig(name, {
+      processors: { '*': 'run.mjs' },
+      labels: ['web'],
+      queues: [queueName],
+    });
+    await waitFor(async () => (await running(name)).length === 1, 30_000, 'the database supervisor to start');
+    // The issue asks for 5 s; shown, not asserted (a loaded machine must not fail the suite).
+    console.log(`database supervisor running ${Date.now() - started} ms after its row was committed`);
+    await queue.addBulk(Array.from({ length: 10 }, (_, n) => ({ name: 'job', data: { n } })));
+    await waitFor(async () => (await completed()) === 10, 30_000, '10 jobs completed and recorded');
+    const beat = await waitFor(
+      async () => {
+        const row = await hostRow(db, host.hostId);
+        const configuration = row?.stats.configuration as {
+          version: number | null;
+          databaseSupervisors: string[];
+        };
+        return configuration?.databaseSupervisors.includes(name) ? configuration : undefined;
+      },
+      10_000,
+      'the heartbeat to report the configuration version',
+    );
+    const [{ version } = { version: 0 }] = rowsOf<{ version: number }>(
+      await db.execute(sql`select version::int from watchtower_config_version`),
+    );
+    expect(beat.version).toBeGreaterThan(0);
+    expect(beat.version).toBeLessThanOrEqual(version);
+
+    // Resize: two processes, same host process.
+    await change((tx) =>
+      tx
+        .update(supervisorConfigs)
+        .set({ minProcesses: 2, maxProcesses: 2, version: sql`${supervisorConfigs.version} + 1` })
+        .where(eq(supervisorConfigs.id, id)),
+    );
+    await waitFor(async () => (await running(name)).length === 2, 30_000, 'the pool to grow to 2');
+    expect(host.running).toBe(true);
+    expect((await hostRow(db, host.hostId))?.status).toBe('running');
+
+    // Delete while every job is running: the supervisor drains, and each one completes.
+    await queue.addBulk(
+      Array.from({ length: 6 }, (_, n) => ({ name: 'slow', data: { n: 100 + n, ms: 2500 } })),
+    );
+    await waitFor(async () => (await queue.getActiveCount()) === 6, 20_000, 'the 6 slow jobs to be active');
+    await change((tx) => tx.delete(supervisorConfigs).where(eq(supervisorConfigs.id, id)));
+    await waitFor(async () => (await running(name)).length === 0, 30_000, 'the supervisor to drain');
+    await waitFor(async () => (await completed()) === 16, 30_000, 'all 16 jobs completed and recorded');
+    expect(await queue.getJobCounts('waiting', 'active', 'failed', 'completed')).toEqual({
+      waiting: 0,
+      active: 0,
+      failed: 0,
+      completed: 16,
+    });
+    expect(host.output).toContain(`"removed":["${name}"]`);
+  }, 60_000);
+
+  it('refuses a processor outside the processors directory, saying so, and runs nothing of it', async () => {
+    const name = `${prefix}-outside`;
+    const other = `${prefix}-unlabelled`;
+    await insertConfig(name, { processors: { '*': 'link.mjs' }, labels: [], queues: [`${queueName}-evil`] });
+    // A selector this host's labels do not satisfy: not for it.
+    await insertConfig(other, {
+      processors: { '*': 'run.mjs' },
+      labels: ['gpu'],
+      queues: [`${queueName}-gpu`],
+    });
+    await waitFor(
+      () =>
+        host.output.includes(
+          `supervisor ${name} (database) not started: processor link.mjs of * resolves to`,
+        ),
+      20_000,
+      'the host to log the refusal',
+    );
+    expect(host.output).toContain('outside the processors directory');
+    const row = await waitFor(
+      async () => {
+        const stats = (await hostRow(db, host.hostId))?.stats.configuration as
+          | { refused: { name: string }[] }
+          | undefined;
+        return stats?.refused.some((r) => r.name === name) ? stats : undefined;
+      },
+      10_000,
+      'the heartbeat to report the refusal',
+    );
+    expect(row.refused.map((r) => r.name)).toEqual([name]);
+    const workers = await workersOf(db, host.hostId);
+    expect(workers.filter((w) => w.supervisor === name || w.supervisor === other)).toEqual([]);
+  }, 30_000);
+});
+
+describe('a supervisor both in the file and in the database', () => {
+  it('is an error named at start', async () => {
+    const name = `${prefix}-clash`;
+    await insertConfig(name, { processors: { '*': 'run.mjs' }, labels: [], queues: [`${queueName}-clash`] });
+    const config = writeConfig(scratch.dir, [{ name, queues: [`${prefix}-clash-file`] }]);
+    const result = await runCli(['supervisor', `--config=${config}`, `--processors-dir=${processorsDir}`], {
+      env: cliEnv({ WATCHTOWER_ENCRYPTION_KEY: key }),
+      timeoutMs: 30_000,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`Supervisor ${name} is both in the configuration file`);
+  }, 40_000);
+});
