@@ -304,7 +304,7 @@ describe('a supervisor both in the file and in the database', () => {
       env: cliEnv({ WATCHTOWER_ENCRYPTION_KEY: key }),
       timeoutMs: 30_000,
     });
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain(`Supervisor ${name} is both in the configuration file`);
   }, 40_000);
 });
