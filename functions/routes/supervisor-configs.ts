@@ -80,7 +80,7 @@ const updateRoute = createRoute({
   tags: TAGS,
   summary: 'Change a supervisor configuration',
   description:
-    'Only the fields given change; the result is checked as a whole. Hosts running it apply the change without a restart: the old worker processes finish their jobs while new ones start.',
+    'Only the fields given change; the result is checked as a whole. Hosts running it apply the change without a restart: new process bounds resize the pools in place; any other change starts new worker processes while the old ones finish their jobs.',
   ...withRole('admin'),
   request: { params: UuidParams, body: jsonBody(UpdateSupervisorConfigBodySchema) },
   responses: {

@@ -232,14 +232,24 @@ describe('supervisors kept in the database', () => {
     expect(beat.version).toBeGreaterThan(0);
     expect(beat.version).toBeLessThanOrEqual(version);
 
-    // Resize: two processes, same host process.
+    // Resize: two processes, same host process, and the first worker process left alone.
+    const [first] = await running(name);
     await change((tx) =>
       tx
         .update(supervisorConfigs)
         .set({ minProcesses: 2, maxProcesses: 2, version: sql`${supervisorConfigs.version} + 1` })
         .where(eq(supervisorConfigs.id, id)),
     );
-    await waitFor(async () => (await running(name)).length === 2, 30_000, 'the pool to grow to 2');
+    const grown = await waitFor(
+      async () => {
+        const rows = await running(name);
+        return rows.length === 2 ? rows : undefined;
+      },
+      30_000,
+      'the pool to grow to 2',
+    );
+    expect(grown.find((w) => w.worker_id === first?.worker_id)?.pid).toBe(first?.pid);
+    expect(host.output).toContain(`"resized":["${name}"]`);
     expect(host.running).toBe(true);
     expect((await hostRow(db, host.hostId))?.status).toBe('running');
 

@@ -109,6 +109,7 @@ describe('supervisor and host commands', () => {
       added: [third],
       removed: [],
       restarted: [second],
+      resized: [],
       unchanged: [first],
       needsHostRestart: [],
     });

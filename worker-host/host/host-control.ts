@@ -38,6 +38,8 @@ export interface ReloadResult {
   added: string[];
   removed: string[];
   restarted: string[];
+  /** Only their process bounds changed: resized in place, their worker processes kept. */
+  resized: string[];
   unchanged: string[];
   /** Settings that only a restart of the host applies. */
   needsHostRestart: string[];

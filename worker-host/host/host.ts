@@ -406,6 +406,7 @@ export class Host implements HostControl {
       added: [],
       removed: [],
       restarted: [],
+      resized: [],
       unchanged: [],
       needsHostRestart: [],
     };
@@ -446,6 +447,14 @@ export class Host implements HostControl {
       if (!config) {
         supervisor.terminate();
         result.removed.push(name);
+      } else if (
+        fingerprint(previous, supervisor.config) !== fingerprint(next, config) &&
+        fingerprint(previous, supervisor.config, { sizes: false }) ===
+          fingerprint(next, config, { sizes: false })
+      ) {
+        // Only the process bounds changed: the pools resize in place, keeping their processes.
+        supervisor.resize(config);
+        result.resized.push(name);
       } else if (fingerprint(previous, supervisor.config) !== fingerprint(next, config)) {
         // Changed settings need fresh processes: the old supervisor finishes its jobs while the
         // new one starts, so the queue is never left without workers.
@@ -886,9 +895,14 @@ function workerBeat(supervisor: Supervisor, worker: WorkerProcess, hostStatus: H
 }
 
 /** What a supervisor's rows depend on: a change to any of it needs fresh worker processes. */
-function fingerprint(config: WatchtowerConfig, supervisor: SupervisorConfig): string {
+function fingerprint(
+  config: WatchtowerConfig,
+  supervisor: SupervisorConfig,
+  options: { sizes: boolean } = { sizes: true },
+): string {
+  const { minProcesses, maxProcesses, ...rest } = supervisor;
   return JSON.stringify({
-    supervisor,
+    supervisor: options.sizes ? supervisor : rest,
     url: config.connections[supervisor.connection]?.url,
     processors: supervisor.queues.map((queue) => processorFor(config, supervisor.name, queue)),
     grace: config.host.gracePeriod,

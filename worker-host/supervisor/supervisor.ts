@@ -45,10 +45,13 @@ export class Supervisor {
   private lastBalanceAt = 0;
   private balancing = false;
 
+  private current: SupervisorConfig;
+
   constructor(
-    readonly config: SupervisorConfig,
+    config: SupervisorConfig,
     private readonly context: SupervisorContext,
   ) {
+    this.current = config;
     this.limits = {
       minPerQueue: config.minProcesses,
       maxTotal: config.maxProcesses,
@@ -64,6 +67,40 @@ export class Supervisor {
       });
       this.pools.set(queue, new ProcessPool(queue, spec, context.hooks));
     }
+  }
+
+  get config(): SupervisorConfig {
+    return this.current;
+  }
+
+  /**
+   * New process bounds (a configuration whose only change is minProcesses/maxProcesses): the pools
+   * grow or shrink in place, so the running worker processes and their jobs are left alone; a
+   * shrinking pool lets its extra processes finish their jobs first. The host checked the ceiling.
+   */
+  resize(config: SupervisorConfig): Record<string, number> {
+    this.current = config;
+    this.limits = {
+      minPerQueue: config.minProcesses,
+      maxTotal: config.maxProcesses,
+      maxShift: config.balanceMaxShift,
+    };
+    if (this.status === 'terminating' || this.status === 'terminated') return this.sizes();
+    const targets =
+      config.balance === 'simple'
+        ? initialSizes(config)
+        : autoTargets(this.sizes(), config.minProcesses, config.maxProcesses);
+    // Shrinking first frees room for the growth.
+    for (const [queue, count] of targets) {
+      const pool = this.pools.get(queue);
+      if (pool && count < pool.size) pool.scale(count, this.graceMs);
+    }
+    for (const [queue, count] of targets) {
+      const pool = this.pools.get(queue);
+      if (pool && count > pool.size) pool.scale(count, this.graceMs);
+    }
+    this.lastBalanceAt = Date.now();
+    return this.sizes();
   }
 
   get name(): string {
@@ -236,6 +273,19 @@ export class Supervisor {
       processes: this.sizes(),
     };
   }
+}
+
+/** Auto balancing's sizes kept within new bounds: at least the minimum, at most the maximum in total (largest pools give first). */
+function autoTargets(sizes: Record<string, number>, min: number, max: number): Map<string, number> {
+  const targets = new Map(Object.entries(sizes).map(([queue, size]) => [queue, Math.max(size, min, 1)]));
+  let total = [...targets.values()].reduce((n, size) => n + size, 0);
+  while (total > max) {
+    const [queue, size] = [...targets].reduce((a, b) => (b[1] > a[1] ? b : a));
+    if (size <= Math.max(min, 1)) break;
+    targets.set(queue, size - 1);
+    total--;
+  }
+  return targets;
 }
 
 /** The first processes of each queue: `simple` splits maxProcesses evenly, `auto` starts at the minimum. */
