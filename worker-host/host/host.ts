@@ -325,7 +325,16 @@ export class Host implements HostControl {
       }
       return;
     }
-    const database = await this.loadDatabase(processorsDir);
+    let database: DatabaseSupervisors;
+    try {
+      database = await this.loadDatabase(processorsDir);
+    } catch (error) {
+      // Postgres away at start: the file's supervisors run (the spool keeps their records), and
+      // the check every 5 s loads the database's once it answers.
+      this.note('database configuration (the file runs meanwhile)', error);
+      await this.listenForConfig();
+      return;
+    }
     const fileNames = new Set(this.fileConfig.supervisors.map((s) => s.name));
     const both = database.supervisors.filter((s) => fileNames.has(s.name)).map((s) => s.name);
     if (both.length > 0) {
@@ -338,11 +347,15 @@ export class Host implements HostControl {
     this.database = database;
     this.config = merged.config;
     await this.queues.setConnections(this.config.connections);
+    await this.listenForConfig();
+  }
+
+  /** NOTIFY on `watchtower_config` makes the loop check at its next turn (within 200 ms). */
+  private async listenForConfig(): Promise<void> {
     try {
       this.stopConfigListener = await new PgNotificationListener(this.options.databaseUrl).listen(
         CONFIG_CHANNEL,
         () => {
-          // The loop checks at its next turn (within 200 ms).
           this.lastConfigCheck = 0;
         },
       );
