@@ -8,10 +8,13 @@ import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bumpConfigVersion } from '../../core/config/config-version';
+import { CONFIG_CHANNEL } from '../../core/config/supervisor-fields';
 import { connectionSecretContext } from '../../core/crypto/reseal-connections';
 import { loadKeyRing, sealSecret } from '../../core/crypto/sealed-secrets';
 import { rowsOf } from '../../core/db/database';
 import { connections, supervisorConfigs } from '../../drizzle/schema';
+import { PgNotificationListener } from '../../worker-host/bus/pg-notification-listener';
+import { testEnv } from '../setup/test-env';
 import {
   cliEnv,
   type HostProcess,
@@ -289,21 +292,36 @@ describe('supervisors kept in the database', () => {
       'the host to log the refusal',
     );
     expect(host.output).toContain('outside the processors directory');
+    // A row written around the API, with `..`: the host checks again.
+    const climbing = `${prefix}-climbing`;
+    await insertConfig(climbing, {
+      processors: { '*': '../outside/evil.mjs' },
+      labels: ['eu'],
+      queues: [`${queueName}-climb`],
+    });
+    await waitFor(
+      () =>
+        host.output.includes(
+          `supervisor ${climbing} (database) not started: processor "../outside/evil.mjs" of *: must stay inside`,
+        ),
+      20_000,
+      'the host to log the second refusal',
+    );
     const row = await waitFor(
       async () => {
         const stats = (await hostRow(db, host.hostId))?.stats.configuration as
           | { refused: { name: string }[] }
           | undefined;
-        return stats?.refused.some((r) => r.name === name) ? stats : undefined;
+        return stats?.refused.some((r) => r.name === climbing) ? stats : undefined;
       },
       10_000,
       'the heartbeat to report the refusal',
     );
     // Configurations other suites leave in the database may be refused too; only ours matter here.
     const ours = row.refused.map((r) => r.name).filter((n) => n.startsWith(prefix));
-    expect(ours).toEqual([name]);
+    expect(ours.sort()).toEqual([climbing, name].sort());
     const workers = await workersOf(db, host.hostId);
-    expect(workers.filter((w) => w.supervisor === name || w.supervisor === other)).toEqual([]);
+    expect(workers.filter((w) => [name, other, climbing].includes(w.supervisor))).toEqual([]);
   }, 30_000);
 });
 
@@ -337,5 +355,33 @@ describe('a host with labels and no processors directory', () => {
     const stats = (await hostRow(db, other.hostId))?.stats.configuration as { version: number | null };
     expect(stats.version).toBeNull();
     await other.stop();
+  }, 40_000);
+});
+
+describe('the configuration version', () => {
+  it('is announced on watchtower_config when it is raised, so listening hosts need not wait for their check', async () => {
+    const received: string[] = [];
+    const stop = await new PgNotificationListener(testEnv.databaseUrl).listen(CONFIG_CHANNEL, (payload) => {
+      received.push(payload);
+    });
+    try {
+      const version = await db.transaction((tx) => bumpConfigVersion(tx));
+      await waitFor(() => received.includes(String(version)), 10_000, 'the NOTIFY of the new version');
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe('the supervisor command', () => {
+  it('refuses bad labels and a processors directory that does not exist, before anything starts', async () => {
+    const labels = await runCli(['supervisor', '--labels=web,no spaces'], { env: cliEnv() });
+    expect(labels.code).toBe(2);
+    expect(labels.stderr).toContain('label "no spaces" must be letters');
+    const dir = await runCli(['supervisor', `--processors-dir=${join(scratch.dir, 'missing')}`], {
+      env: cliEnv(),
+    });
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain('does not exist');
   }, 40_000);
 });
