@@ -1,4 +1,5 @@
 export * from './commands';
+export * from './connection-health';
 export * from './hosts';
 export * from './jobs';
 export * from './metrics';

@@ -10,6 +10,7 @@ import { QueueRegistry } from '../commands/queue-registry';
 import type { SupervisorConfig, WatchtowerConfig } from '../config/config-schema';
 import { ConfigError, loadConfig } from '../config/load-config';
 import { createNodeDatabase } from '../db/node-database';
+import { ConnectionHealth } from '../health/connection-health';
 import {
   type HostBeat,
   type HostStatus,
@@ -105,6 +106,8 @@ export class Host implements HostControl {
   private compiledProcessors = new Map<string, string>();
   /** Bytes of data, result and message recorded per job (recorder.maxPayloadBytes; fixed at start). */
   readonly payloadCap: PayloadCapSetting;
+  /** The connections' health checks, written with the heartbeat (worker-host/health/). */
+  private readonly health: ConnectionHealth;
 
   constructor(private readonly options: HostOptions) {
     this.ceiling = new ProcessCeiling(
@@ -132,6 +135,11 @@ export class Host implements HostControl {
       spoolDir: options.spoolDir ?? defaultSpoolDir(options.env),
       maxPayloadBytes: this.payloadCap.bytes,
       onError: (error) => this.note('recorder', error),
+    });
+    this.health = new ConnectionHealth({
+      connections: this.config.connections,
+      intervalSeconds: this.config.host.healthInterval,
+      log: this.log,
     });
     this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));
     this.poller = new CommandPoller(this.bus, {
@@ -261,6 +269,10 @@ export class Host implements HostControl {
     for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter', 'commandLease'] as const) {
       if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
     }
+    // The health checks keep the interval they started with; their connections follow the reload.
+    if (next.host.healthInterval !== this.config.host.healthInterval) {
+      result.needsHostRestart.push('host.healthInterval');
+    }
     // The recorder, the watchers and every worker process share the cap they started with.
     const nextCap = payloadCapSetting(next.recorder.maxPayloadBytes, this.options.env ?? process.env);
     if (nextCap.bytes !== this.payloadCap.bytes) result.needsHostRestart.push('recorder.maxPayloadBytes');
@@ -288,6 +300,7 @@ export class Host implements HostControl {
     this.config = next;
     this.graceSeconds = next.host.gracePeriod;
     await this.queues.setConnections(next.connections);
+    this.health.setConnections(next.connections);
     for (const [name, supervisor] of before) {
       const config = wanted.get(name);
       if (!config) {
@@ -341,6 +354,7 @@ export class Host implements HostControl {
         this.requestHeartbeat();
       }
       this.pruneDeparted(now);
+      if (this.status !== 'stopped') this.health.tick(now);
       if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
       if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
       if (this.status === 'terminating' && this.list.length === 0 && !this.finishing) {
@@ -413,6 +427,7 @@ export class Host implements HostControl {
       if (this.beating) await this.beating;
       await this.beat();
       await this.queues.close();
+      await this.health.close();
       await this.bus.close().catch(() => undefined);
       await this.closeDb().catch(() => undefined);
     } catch (error) {
@@ -526,9 +541,15 @@ export class Host implements HostControl {
       stats: this.stats(),
       startedAt: this.startedAt,
     };
-    const current = writeHeartbeat(this.db, beat, workers, { deadAfterSeconds: this.config.host.deadAfter })
+    // Health rows not written stay with the monitor for the next beat, like departed workers' rows.
+    const health = this.health.take();
+    const current = writeHeartbeat(this.db, beat, workers, {
+      deadAfterSeconds: this.config.host.deadAfter,
+      health: health.rows,
+    })
       .then(() => {
         this.counters.heartbeats++;
+        health.written();
       })
       .catch((error: unknown) => {
         // Rows of departed workers are kept for the next beat; a failed beat loses nothing.
@@ -549,6 +570,7 @@ export class Host implements HostControl {
       ...this.counters,
       recorder: this.recorder.stats(),
       watchers: this.watchers.map((w) => w.stats()),
+      health: this.health.stats(),
       workerProcesses: {
         current: this.ceiling.current,
         max: this.ceiling.limit,
