@@ -12,6 +12,7 @@ const JobDetail = lazy(() => import('./pages/job-detail').then((module) => modul
 const Workers = lazy(() => import('./pages/workers').then((module) => module.Workers));
 const Metrics = lazy(() => import('./pages/metrics').then((module) => module.Metrics));
 const Queues = lazy(() => import('./pages/queues').then((module) => module.Queues));
+const Health = lazy(() => import('./pages/health').then((module) => module.Health));
 const Audit = lazy(() => import('./pages/audit').then((module) => module.Audit));
 const Settings = lazy(() => import('./pages/settings').then((module) => module.Settings));
 
@@ -43,6 +44,7 @@ export function App() {
               <Route path="/workers" component={Workers} />
               <Route path="/metrics" component={Metrics} />
               <Route path="/queues" component={Queues} />
+              <Route path="/health" component={Health} />
               <Route path="/audit" component={Audit} />
               <Route path="/settings/:section?" component={Settings} />
               <Route default component={NotFound} />

@@ -40,6 +40,7 @@ abstract class Probe<Client> implements ConnectionProbe {
   protected abstract roundTrip(client: Client): Promise<void>;
   protected abstract facts(client: Client): Promise<RedisFacts | null>;
   protected abstract drop(client: Client): void;
+  protected abstract usable(client: Client): boolean;
 
   async check(): Promise<HealthSample> {
     const at = Date.now();
@@ -71,6 +72,9 @@ abstract class Probe<Client> implements ConnectionProbe {
   }
 
   private async measure(): Promise<{ latencyMs: number; redis: RedisFacts | null }> {
+    // A connection the server closed since the last check (a restart) is replaced, not reported:
+    // the check says what connecting now finds.
+    if (this.client !== undefined && !this.usable(this.client)) this.reset();
     this.client ??= await this.open();
     const client = this.client;
     const started = performance.now();
@@ -105,18 +109,26 @@ class RedisProbe extends Probe<Redis> {
       connectionName: 'watchtower-health',
     });
     // Failures reach the check that hit them; without a listener ioredis would print them.
-    redis.on('error', () => undefined);
+    let cause: unknown;
+    redis.on('error', (error: unknown) => {
+      cause = error;
+    });
     try {
       await redis.connect();
     } catch (error) {
       redis.disconnect();
-      throw error;
+      // Without retries connect() rejects with "Connection is closed."; the socket's own error
+      // (ECONNREFUSED, ENOTFOUND, a TLS failure) says why.
+      throw cause ?? error;
     }
     return redis;
   }
 
+  protected usable(redis: Redis): boolean {
+    return redis.status === 'ready';
+  }
+
   protected async roundTrip(redis: Redis): Promise<void> {
-    if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
     await redis.ping();
   }
 
@@ -157,6 +169,11 @@ class PostgresProbe extends Probe<pg.Client> {
       throw error;
     }
     return client;
+  }
+
+  protected usable(): boolean {
+    // pg says nothing about a closed socket until a query fails; the check's failure resets it.
+    return true;
   }
 
   protected async roundTrip(client: pg.Client): Promise<void> {
