@@ -10,7 +10,7 @@ import { isoText, num, numOrNull, query } from './sql';
  * with their heartbeats (watchtower_connection_health) and from watchtower_hosts.
  *
  * A connection's state now comes from the newest row of each live host (running, paused or
- * terminating) that checks it: `down` as soon as one of them saw it down in its last check (a
+ * terminating) that still has it in its configuration (its heartbeat's `connections`): `down` as soon as one of them saw it down in its last check (a
  * connection one host cannot reach is a connection that host's workers cannot use), `up` when all
  * of them saw it up, `unknown` when no live host has checked it in the range (it is shown with the
  * hosts that did).
@@ -114,6 +114,8 @@ interface LatestRow {
   connected_clients: number | string | null;
   hostname: string | null;
   host_status: HostStatus | null;
+  /** Whether the host still has the connection in its configuration (a reload may remove it). */
+  configured: boolean;
   checks_in_range: number | string;
   errors_in_range: number | string;
   range_error: string | null;
@@ -169,6 +171,7 @@ export async function connectionHealthFor(db: StatementDatabase, range: HealthRa
         select l.connection, l.host_id, l.kind, ${isoText(sql`l.minute`)} as minute, l.up, l.latency_p50_ms,
                l.latency_p95_ms, l.last_error, l.redis_version, l.used_memory, l.maxmemory, l.maxmemory_policy,
                l.connected_clients, h.hostname, h.status as host_status,
+               coalesce(h.connections ? l.connection, false) as configured,
                t.checks as checks_in_range, t.errors as errors_in_range,
                e.last_error as range_error, ${isoText(sql`e.minute`)} as range_error_at
         from latest l
@@ -247,7 +250,9 @@ export async function connectionHealthFor(db: StatementDatabase, range: HealthRa
 /** `rows`: the newest row of each host checking the connection, newest first. */
 function toConnection(name: string, rows: LatestRow[], series: Connection['series']): Connection {
   const first = rows[0] as LatestRow;
-  const live = rows.filter((row) => row.host_status !== null && isLiveHost(row.host_status));
+  const live = rows.filter(
+    (row) => row.host_status !== null && isLiveHost(row.host_status) && row.configured,
+  );
   const state = live.length === 0 ? 'unknown' : live.some((row) => !row.up) ? 'down' : 'up';
   // INFO's figures from the newest check that read them (a down minute has none).
   const facts = rows.find((row) => row.redis_version !== null || row.maxmemory_policy !== null);

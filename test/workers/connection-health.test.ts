@@ -77,6 +77,9 @@ beforeAll(async () => {
     }),
     row(hostB, connDown, 0),
     row(hostA, connLru, 0, { maxmemoryPolicy: 'allkeys-lru', maxmemory: 64_000_000, usedMemory: 3_000_000 }),
+    // Host B checked it once, then a reload took it out of its configuration: its old down row
+    // says nothing about now.
+    row(hostB, connLru, 3, { up: false, errors: 2, lastError: 'connect ETIMEDOUT' }),
     // Only a dead host checked it: nothing says how it is now.
     row(hostDead, connGone, 40),
   ]);
@@ -147,6 +150,7 @@ describe('GET /api/health/connections', () => {
   it('says when Redis may evict BullMQ keys, with its memory', async () => {
     expect(find(await health(), connLru)).toMatchObject({
       state: 'up',
+      lastError: 'connect ETIMEDOUT',
       noeviction: false,
       maxmemoryPolicy: 'allkeys-lru',
       maxmemoryBytes: 64_000_000,
