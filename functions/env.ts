@@ -58,6 +58,10 @@ export interface Env {
   WATCHTOWER_PRUNE_MAX_BATCHES?: string;
   /** Milliseconds one statement of an API request may run before Postgres cancels it (503 `unavailable`). 100 to 300000, default 5000. */
   WATCHTOWER_STATEMENT_TIMEOUT_MS?: string;
+  /** Secret: base64 of 32 random bytes; seals connection secrets (AES-256-GCM). Needed to store a password or URL. */
+  WATCHTOWER_ENCRYPTION_KEY?: string;
+  /** Secret, during a key rotation only: the key before WATCHTOWER_ENCRYPTION_KEY, so older secrets still open and get re-sealed. */
+  WATCHTOWER_ENCRYPTION_KEY_PREVIOUS?: string;
   /** The dashboard's static assets (web/dist). */
   ASSETS: Fetcher;
 }

@@ -4,6 +4,7 @@ import { audit } from './routes/audit';
 import { auth } from './routes/auth';
 import { commands } from './routes/commands';
 import { connectionHealth } from './routes/connection-health';
+import { connections } from './routes/connections';
 import { failed } from './routes/failed';
 import { health } from './routes/health';
 import { hosts } from './routes/hosts';
@@ -35,6 +36,7 @@ const app = createApp()
   .route('/api/users', users)
   .route('/api/tokens', tokens)
   .route('/api/audit', audit)
+  .route('/api/connections', connections)
   .route('/api/poll', poll)
   .route('/api/jobs', jobs)
   .route('/api/failed', failed)

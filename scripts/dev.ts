@@ -31,6 +31,9 @@ const env = {
   upstashToken: process.env.UPSTASH_REDIS_REST_TOKEN ?? 'local-dev-token',
   bus: process.env.WATCHTOWER_COMMAND_BUS ?? 'database',
   adminToken: process.env.WATCHTOWER_ADMIN_TOKEN ?? 'wt_local_admin_token_change_me_before_deploying',
+  // A fixed local key (base64 of 32 bytes), so connection secrets saved locally open after a restart.
+  encryptionKey: process.env.WATCHTOWER_ENCRYPTION_KEY ?? 'bG9jYWwtZGV2LWtleS1jaGFuZ2UtbWUtYmVmb3JlLWQ=',
+  encryptionKeyPrevious: process.env.WATCHTOWER_ENCRYPTION_KEY_PREVIOUS ?? '',
 };
 
 const children: ChildProcess[] = [];
@@ -84,6 +87,8 @@ async function main(): Promise<void> {
         WATCHTOWER_ADMIN_TOKEN: env.adminToken,
         WATCHTOWER_ADMIN_EMAIL: admin.email,
         WATCHTOWER_ADMIN_PASSWORD: admin.password,
+        WATCHTOWER_ENCRYPTION_KEY: env.encryptionKey,
+        ...(env.encryptionKeyPrevious && { WATCHTOWER_ENCRYPTION_KEY_PREVIOUS: env.encryptionKeyPrevious }),
       },
     }),
     { WRANGLER_SEND_METRICS: 'false' },

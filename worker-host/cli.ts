@@ -30,10 +30,14 @@ const commands: Record<string, CommandEntry> = {
     load: () => import('./cli/terminate-command'),
   },
   status: {
-    summary: 'Show hosts, supervisors and worker processes',
+    summary: "Show hosts, supervisors and worker processes (--local: this machine's health)",
     load: () => import('./cli/status-command'),
   },
   migrate: { summary: "Apply Watchtower's database migrations", load: () => import('./cli/migrate-command') },
+  keys: {
+    summary: 'Rotate the key that seals connection secrets (keys rotate)',
+    load: () => import('./cli/keys-command'),
+  },
 };
 
 function help(): string {

@@ -5,11 +5,12 @@ import { pruneConnectionHealth } from './prune-connection-health';
 import { pruneHosts } from './prune-hosts';
 import { pruneCompletedJobs, pruneFailedJobs } from './prune-jobs';
 import { pruneMetrics } from './prune-metrics';
+import { resealSecrets } from './reseal-secrets';
 import { rollupMetrics } from './rollup-metrics';
 import type { HousekeepingContext, HousekeepingStep } from './step';
 import { sweepDeadHosts } from './sweep-dead-hosts';
 
-/** In order of urgency: who is dead first, then the bus, then retention, then the hourly rollups. */
+/** In order of urgency: who is dead first, then the bus, then retention, the hourly rollups, a key rotation. */
 export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   sweepDeadHosts,
   pruneHosts,
@@ -22,6 +23,8 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneConnectionHealth,
   // After the prunes: it only recomputes hours whose minute rows are all still kept.
   rollupMetrics,
+  // Only does anything during a key rotation (WATCHTOWER_ENCRYPTION_KEY_PREVIOUS set).
+  resealSecrets,
 ];
 
 export interface HousekeepingRun {

@@ -116,7 +116,7 @@ export function decodeCursor(cursor: string, length: number): string[] | null {
   }
 }
 
-const CursorSchema = z
+export const CursorSchema = z
   .string()
   .max(512)
   .regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page')

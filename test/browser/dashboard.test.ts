@@ -188,6 +188,24 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
     await context.close();
   });
 
+  it("says so when a page's code cannot be loaded, offers a reload, and the other pages still work", async () => {
+    const context = await browser.newContext();
+    await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+    const page = await context.newPage();
+    // As after a deploy that replaced the chunk, or a dropped connection.
+    await page.route(/\/assets\/audit-[^/]+\.js$/, (route) => route.abort());
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor(WAIT);
+    await page.getByRole('link', { name: 'Audit', exact: true }).click();
+    await page.getByRole('heading', { name: 'This page could not be shown' }).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Reload' }).waitFor(WAIT);
+    // The navigation stays: the page around the error is the dashboard, not a blank screen.
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
+    expect(await page.getByRole('heading', { name: 'This page could not be shown' }).count()).toBe(0);
+    await context.close();
+  });
+
   it('passes axe-core on every page, light and dark, desktop and phone, and screenshots them', async () => {
     await stack.queue.add('render-invoice', { label: 'for the screenshots' });
     const violations: Array<AxeViolation & { where: string }> = [];

@@ -1,52 +1,25 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../../drizzle/migrate';
-import { ensureDatabase } from '../../scripts/local-only/services';
-import { testEnv } from '../setup/test-env';
+import { migrateThrough, scratchDatabase } from '../support/migrations';
 
-const migrations = fileURLToPath(new URL('../../drizzle/migrations', import.meta.url));
 /** The last migration before jobs were keyed by BullMQ's timestamp too. */
 const BEFORE = '0013_job_attempts_running';
 
 // A database with jobs recorded before job timestamps were kept, migrated to now: every job and
 // attempt gets its job's timestamp, and nothing is lost.
 describe('the job timestamp migrations', () => {
-  const name = `watchtower_jobts_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-  const url = new URL(testEnv.databaseUrl);
-  url.pathname = `/${name}`;
-  const maintenance = new URL(testEnv.databaseUrl);
-  maintenance.pathname = '/postgres';
-  const folder = mkdtempSync(join(tmpdir(), 'wt-migrations-'));
+  const database = scratchDatabase('watchtower_jobts');
+  const url = database.url;
 
-  afterAll(async () => {
-    rmSync(folder, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: maintenance.toString() });
-    await client.connect();
-    await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
-    await client.end();
-  });
+  afterAll(() => database.drop());
 
   it('gives existing jobs and their attempts the timestamp of their job', async () => {
     // The migrations up to BEFORE, as a database deployed then has them.
-    cpSync(migrations, folder, { recursive: true });
-    const journalPath = join(folder, 'meta/_journal.json');
-    const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-    const cut = journal.entries.findIndex((entry) => entry.tag === BEFORE);
-    expect(cut).toBeGreaterThan(0);
-    journal.entries = journal.entries.slice(0, cut + 1);
-    writeFileSync(journalPath, JSON.stringify(journal));
-
-    await ensureDatabase(url.toString());
-    const client = new pg.Client({ connectionString: url.toString() });
+    await migrateThrough(url, { through: BEFORE });
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      await migrate(drizzle(client), { migrationsFolder: folder });
       const queuedMs = 1_796_000_000_123;
       await client.query(
         `insert into watchtower_jobs (job_id, queue, status, attempts, queued_at)
@@ -60,7 +33,7 @@ describe('the job timestamp migrations', () => {
         [queuedMs + 100, queuedMs + 900],
       );
 
-      await migrateDatabase(url.toString());
+      await migrateDatabase(url);
 
       const jobs = await client.query(
         'select job_id, job_timestamp::float8 as ts from watchtower_jobs order by job_id',

@@ -68,6 +68,27 @@ describe('npm start', () => {
     expect(login.status).toBe(200);
     expect(await login.json()).toMatchObject({ user: { email: adminEmail.toLowerCase(), role: 'admin' } });
 
+    // npm start gives the Worker an encryption key: a connection's password can be saved.
+    const cookie = /wt_session=[^;]*/.exec(login.headers.get('set-cookie') ?? '')?.[0] ?? '';
+    const session = { cookie, origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' };
+    const connection = await fetch(`http://127.0.0.1:${port}/api/connections`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        kind: 'redis',
+        name: `dev-${process.pid}-${Date.now()}`,
+        host: 'h',
+        password: 'p',
+      }),
+    });
+    expect(connection.status, await connection.clone().text()).toBe(201);
+    const { id } = (await connection.json()) as { id: string };
+    const removed = await fetch(`http://127.0.0.1:${port}/api/connections/${id}`, {
+      method: 'DELETE',
+      headers: session,
+    });
+    expect(removed.status).toBe(204);
+
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -12,6 +12,11 @@ export const testEnv = {
    * (no `process`) read it as `env.WATCHTOWER_ADMIN_TOKEN`, or use test/workers/support/api.ts.
    */
   adminToken: 'wt_test_admin_0123456789abcdef0123456789',
+  /**
+   * WATCHTOWER_ENCRYPTION_KEY of the workerd tests (base64 of 32 bytes, fixed so that rows a
+   * previous run left behind still open): read it inside workerd as `env.WATCHTOWER_ENCRYPTION_KEY`.
+   */
+  encryptionKey: 'd2F0Y2h0b3dlci10ZXN0LWtleS0wMTIzNDU2Nzg5YWI=',
   /** Cloudflare Access as the workerd tests configure it; the keys come from a local stand-in. */
   accessTeamDomain: 'watchtower-test.cloudflareaccess.com',
   accessAudience: 'watchtower-test-audience',

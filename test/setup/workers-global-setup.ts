@@ -33,6 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     UPSTASH_REDIS_REST_URL: ready.upstashUrl,
     UPSTASH_REDIS_REST_TOKEN: ready.upstashToken,
     WATCHTOWER_ADMIN_TOKEN: testEnv.adminToken,
+    WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey,
     WATCHTOWER_ACCESS_TEAM_DOMAIN: testEnv.accessTeamDomain,
     WATCHTOWER_ACCESS_AUD: testEnv.accessAudience,
     // The auth tests publish their keys under their own names and point a request's env there.

@@ -2,16 +2,14 @@
  * LOCAL TEST TOOLING: the Cloudflare Worker as `wrangler deploy` would ship it, run in workerd
  * through Miniflare, for end-to-end tests from Node.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { buildWeb } from '../../scripts/build-web';
+import { bundleWorker } from '../../scripts/build-worker';
 import { type NeonHttp, startNeonHttp } from '../../scripts/local-only/neon-http';
 
-const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../..');
 
 export interface WorkerBundle {
@@ -25,11 +23,7 @@ export async function buildWorkerBundle(): Promise<WorkerBundle> {
   // wrangler checks that the assets directory exists; build it only when missing, so a test does
   // not rewrite web/dist under another run that is reading it.
   if (!existsSync(join(repoRoot, 'web/dist/index.html'))) await buildWeb();
-  const outdir = mkdtempSync(join(tmpdir(), 'watchtower-e2e-bundle-'));
-  await run('./node_modules/.bin/wrangler', ['deploy', '--dry-run', '--outdir', outdir], {
-    cwd: repoRoot,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  });
+  const outdir = await bundleWorker(mkdtempSync(join(tmpdir(), 'watchtower-e2e-bundle-')));
   const toml = readFileSync(join(repoRoot, 'wrangler.toml'), 'utf8');
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
   if (!date) throw new Error('wrangler.toml has no compatibility_date');

@@ -47,7 +47,18 @@ describe('the container image’s build steps', () => {
     const build = buildWithoutEngine(join(repoRoot, 'worker-host/Dockerfile'), repoRoot, image);
     // Only what needs the base image itself is left out; a new kind of step must be looked at.
     expect(build.skipped.map((step) => step.split(' ')[0])).toEqual(['FROM', 'RUN', 'USER', 'STOPSIGNAL']);
+    // It runs as the base image's unprivileged user, never as root.
+    expect(build.skipped).toContain('USER node');
     expect(build.env.NODE_ENV).toBe('production');
+    // A HEALTHCHECK backed by `status --local`, run below against the supervisor it started.
+    const health = build.healthcheck;
+    expect(health?.cmd.slice(-2)).toEqual(['status', '--local']);
+    expect(Object.keys(health?.options ?? {}).sort()).toEqual([
+      'interval',
+      'retries',
+      'start-period',
+      'timeout',
+    ]);
     // The host's state (its spool) is on a volume: a replaced container replays what the old one spooled.
     const state = build.env.WATCHTOWER_STATE_DIR as string;
     expect(build.volumes).toEqual([state]);
@@ -112,10 +123,34 @@ describe('the container image’s build steps', () => {
       expect(row.result).toEqual({ greeted: 'image' });
       // The spool's directory was made in the volume, for the host's user alone.
       expect(statSync(join(state, 'spool')).mode & 0o777).toBe(0o700);
+      // The image's health command, as the container runtime runs it: 0 while the host is healthy
+      // (its health file is written once a second, so the first look may still see it starting).
+      const [node, ...check] = health?.cmd ?? [];
+      expect(node).toBe('node');
+      const probe = () => spawnSync(process.execPath, check, { cwd: image, env, encoding: 'utf8' });
+      const healthy = await waitFor(
+        () => {
+          const run = probe();
+          return run.status === 0 ? run : undefined;
+        },
+        30_000,
+        'the HEALTHCHECK command to exit 0',
+      );
+      expect(healthy.stdout).toMatch(
+        /^healthy: host \S+ \(pid \d+\) running; 1 supervisor\(s\), 1\/1 worker/,
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- host output ---\n${host.output}`);
     } finally {
       expect(await host.stop()).toBe(0);
     }
+    // Stopped: no host runs from this image any more, and the check says so.
+    const after = spawnSync(process.execPath, health?.cmd.slice(1) ?? [], {
+      cwd: image,
+      env,
+      encoding: 'utf8',
+    });
+    expect(after.status, after.stdout).toBe(1);
+    expect(after.stdout).toMatch(/^unhealthy: no host is running/);
   });
 });

@@ -133,6 +133,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
   let runToken: CreatedToken;
   let targetUser: { id: string };
   let targetToken: CreatedToken;
+  let targetConnection: { id: string; name: string };
   let failedJob: SeededJob;
   let commandId: string;
   const commandIds: string[] = [];
@@ -160,9 +161,22 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
       createUser('viewer'),
       createToken('viewer'),
     ]);
+    const connection = await call('/api/connections', {
+      method: 'POST',
+      headers: adminHeaders(),
+      json: {
+        kind: 'redis',
+        name: unique('fuzz-target'),
+        host: 'redis.internal',
+        password: 'target password',
+      },
+    });
+    expect(connection.status).toBe(201);
+    targetConnection = await connection.json<{ id: string; name: string }>();
   });
 
   afterAll(async () => {
+    await database.db.execute(sql`delete from watchtower_connections where id = ${targetConnection.id}`);
     await seed.cleanup();
     await database.db.execute(sql`delete from watchtower_commands where id in ${commandIds}`);
   });
@@ -261,6 +275,68 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         method: 'DELETE',
         path: `/api/tokens/${targetToken.id}`,
         idTemplate: '/api/tokens/{id}',
+      },
+      // Connections: names, hosts and secrets are free text to the fuzzer (a hostile-looking
+      // string without spaces is a valid name or host, which would be stored).
+      {
+        method: 'POST',
+        path: '/api/connections',
+        body: {
+          kind: 'redis',
+          name: unique('fuzz-conn'),
+          host: 'redis.internal',
+          port: 6379,
+          db: 0,
+          tls: false,
+          username: 'app',
+          password: 'a password',
+        },
+        freeText: ['name', 'host', 'username', 'password'],
+        badBodies: [
+          {
+            label: 'a cluster without nodes',
+            body: { kind: 'redis-cluster', name: unique('fuzz-conn'), nodes: [] },
+          },
+          {
+            label: 'a node with a bad port',
+            body: { kind: 'redis-cluster', name: unique('fuzz-conn'), nodes: [{ host: 'a', port: 0 }] },
+          },
+          {
+            label: 'postgres with a redis URL',
+            body: { kind: 'postgres', name: unique('fuzz-conn'), url: 'redis://h' },
+          },
+          {
+            label: 'postgres with a password',
+            body: { kind: 'postgres', name: unique('fuzz-conn'), url: 'postgres://h/db', password: 'p' },
+          },
+        ],
+      },
+      { method: 'GET', path: '/api/connections', query: { limit: '10', cursor: 'WyJhIl0' } },
+      {
+        operation: 'GET /api/connections/{id}',
+        method: 'GET',
+        path: `/api/connections/${targetConnection.id}`,
+        idTemplate: '/api/connections/{id}',
+      },
+      {
+        operation: 'PATCH /api/connections/{id}',
+        method: 'PATCH',
+        path: `/api/connections/${targetConnection.id}`,
+        body: { name: unique('fuzz-renamed'), host: 'other.internal', port: 6380, password: 'new password' },
+        freeText: ['name', 'host', 'password'],
+        nullable: ['password'],
+        idTemplate: '/api/connections/{id}',
+        badBodies: [
+          { label: 'a field of another kind', body: { nodes: [{ host: 'a', port: 1 }] } },
+          { label: 'a URL for a redis connection', body: { url: 'postgres://h/db' } },
+          { label: 'clearing the host', body: { host: null } },
+        ],
+      },
+      {
+        operation: 'DELETE /api/connections/{id}',
+        method: 'DELETE',
+        path: `/api/connections/${targetConnection.id}`,
+        idTemplate: '/api/connections/{id}',
       },
       {
         method: 'GET',
@@ -538,6 +614,14 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         {
           label: 'the target token',
           query: sql`select * from watchtower_api_tokens where id = ${targetToken.id}`,
+        },
+        {
+          label: 'the target connection',
+          query: sql`select * from watchtower_connections where id = ${targetConnection.id}`,
+        },
+        {
+          label: 'connections made since the run started',
+          query: sql`select count(*) from watchtower_connections where name like 'fuzz-conn-%' or name like 'fuzz-renamed-%'`,
         },
         {
           label: "the target user's sessions",

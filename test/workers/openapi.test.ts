@@ -66,6 +66,11 @@ describe('GET /api/openapi.json', () => {
       'GET /api/tokens/{id}',
       'DELETE /api/tokens/{id}',
       'GET /api/audit',
+      'GET /api/connections',
+      'POST /api/connections',
+      'GET /api/connections/{id}',
+      'PATCH /api/connections/{id}',
+      'DELETE /api/connections/{id}',
       'GET /api/openapi.json',
     ]) {
       expect(documented.has(route), route).toBe(true);

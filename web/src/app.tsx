@@ -1,20 +1,39 @@
+import type { ComponentType } from 'preact';
 import { ErrorBoundary, LocationProvider, lazy, Route, Router } from 'preact-iso';
 import { Layout } from './components/layout';
+import { PagesOrError } from './components/page-error';
 import { NotFound } from './pages/not-found';
 import { Overview } from './pages/overview';
 import { SignIn } from './pages/sign-in';
 import { me } from './state/session';
 
-// Pages past the first load their own chunk when opened.
-const Jobs = lazy(() => import('./pages/jobs').then((module) => module.Jobs));
-const Failed = lazy(() => import('./pages/failed').then((module) => module.Failed));
-const JobDetail = lazy(() => import('./pages/job-detail').then((module) => module.JobDetail));
-const Workers = lazy(() => import('./pages/workers').then((module) => module.Workers));
-const Metrics = lazy(() => import('./pages/metrics').then((module) => module.Metrics));
-const Queues = lazy(() => import('./pages/queues').then((module) => module.Queues));
-const Health = lazy(() => import('./pages/health').then((module) => module.Health));
-const Audit = lazy(() => import('./pages/audit').then((module) => module.Audit));
-const Settings = lazy(() => import('./pages/settings').then((module) => module.Settings));
+/**
+ * Pages past the first load their own chunk when opened. preact-iso's `lazy` leaves a page whose
+ * chunk failed to load suspended for ever (a blank page); here the failure becomes the page's
+ * render error instead, which the ErrorBoundary below turns into a message (page-error.tsx).
+ */
+function page<Props>(load: () => Promise<ComponentType<Props>>) {
+  return lazy(() =>
+    load().catch((error: unknown) => {
+      const Unloadable = (_props: Props): never => {
+        throw new Error(
+          `The page's code could not be loaded (${(error as Error)?.message ?? String(error)}).`,
+        );
+      };
+      return Unloadable;
+    }),
+  );
+}
+
+const Jobs = page(() => import('./pages/jobs').then((module) => module.Jobs));
+const Failed = page(() => import('./pages/failed').then((module) => module.Failed));
+const JobDetail = page(() => import('./pages/job-detail').then((module) => module.JobDetail));
+const Workers = page(() => import('./pages/workers').then((module) => module.Workers));
+const Metrics = page(() => import('./pages/metrics').then((module) => module.Metrics));
+const Queues = page(() => import('./pages/queues').then((module) => module.Queues));
+const Health = page(() => import('./pages/health').then((module) => module.Health));
+const Audit = page(() => import('./pages/audit').then((module) => module.Audit));
+const Settings = page(() => import('./pages/settings').then((module) => module.Settings));
 
 /**
  * Signed out (or expired), every URL shows the sign-in page in place: the address stays, so signing
@@ -35,20 +54,23 @@ export function App() {
         <SignIn />
       ) : (
         <Layout>
+          {/* preact-iso's boundary waits for lazy pages; PagesOrError catches what breaks one. */}
           <ErrorBoundary>
-            <Router>
-              <Route path="/" component={Overview} />
-              <Route path="/jobs" component={Jobs} />
-              <Route path="/jobs/:id" component={JobDetail} />
-              <Route path="/failed" component={Failed} />
-              <Route path="/workers" component={Workers} />
-              <Route path="/metrics" component={Metrics} />
-              <Route path="/queues" component={Queues} />
-              <Route path="/health" component={Health} />
-              <Route path="/audit" component={Audit} />
-              <Route path="/settings/:section?" component={Settings} />
-              <Route default component={NotFound} />
-            </Router>
+            <PagesOrError>
+              <Router>
+                <Route path="/" component={Overview} />
+                <Route path="/jobs" component={Jobs} />
+                <Route path="/jobs/:id" component={JobDetail} />
+                <Route path="/failed" component={Failed} />
+                <Route path="/workers" component={Workers} />
+                <Route path="/metrics" component={Metrics} />
+                <Route path="/queues" component={Queues} />
+                <Route path="/health" component={Health} />
+                <Route path="/audit" component={Audit} />
+                <Route path="/settings/:section?" component={Settings} />
+                <Route default component={NotFound} />
+              </Router>
+            </PagesOrError>
           </ErrorBoundary>
         </Layout>
       )}

@@ -30,6 +30,8 @@ import { initialSizes, Supervisor } from '../supervisor/supervisor';
 import { buildWorkerEntry } from '../supervisor/worker-entry';
 import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-process';
 import { backendKind } from '../worker/queue-backend';
+import { healthDir } from './health-file';
+import { type HealthInput, HealthReporter, rootMessage } from './health-reporter';
 import type { HostControl, ReloadResult } from './host-control';
 import { newHostId, packageVersion } from './host-id';
 import { logLine, outputStats } from './output';
@@ -44,6 +46,8 @@ export interface HostOptions {
   only?: string;
   /** The recorder's spool directory, checked by the caller (spool-dir.ts); default from `env`. */
   spoolDir?: string;
+  /** Where the host writes its health file for `status --local` (health-file.ts); default from `env`. */
+  healthDir?: string;
   log?: (line: string) => void;
 }
 
@@ -97,6 +101,9 @@ export class Host implements HostControl {
   readonly done: Promise<number>;
   private readonly counters = { heartbeats: 0, heartbeatErrors: 0, commands: 0, commandErrors: 0 };
   private lastError: string | undefined;
+  /** The health file `status --local` reads (health-reporter.ts), and what it says of heartbeats. */
+  private readonly health: HealthReporter;
+  private readonly heartbeatHealth: HealthInput['heartbeat'];
   private readonly hooks: WorkerProcessHooks;
   /** The most worker processes this host keeps, over all its supervisors. */
   private readonly ceiling: ProcessCeiling;
@@ -107,7 +114,7 @@ export class Host implements HostControl {
   /** Bytes of data, result and message recorded per job (recorder.maxPayloadBytes; fixed at start). */
   readonly payloadCap: PayloadCapSetting;
   /** The connections' health checks, written with the heartbeat (worker-host/health/). */
-  private readonly health: ConnectionHealth;
+  private readonly connectionHealth: ConnectionHealth;
 
   constructor(private readonly options: HostOptions) {
     this.ceiling = new ProcessCeiling(
@@ -136,11 +143,26 @@ export class Host implements HostControl {
       maxPayloadBytes: this.payloadCap.bytes,
       onError: (error) => this.note('recorder', error),
     });
-    this.health = new ConnectionHealth({
+    this.connectionHealth = new ConnectionHealth({
       connections: this.config.connections,
       intervalSeconds: this.config.host.healthInterval,
       log: this.log,
     });
+    this.heartbeatHealth = {
+      intervalMs: this.config.host.heartbeatInterval * 1000,
+      lastOkAt: null,
+      lastFailedAt: null,
+      lastError: null,
+    };
+    this.health = new HealthReporter(
+      options.healthDir ?? healthDir(options.env),
+      {
+        hostId: this.hostId,
+        startedAt: this.startedAt,
+        heartbeatIntervalMs: this.heartbeatHealth.intervalMs,
+      },
+      (error) => this.note('health file', error),
+    );
     this.executor = new CommandExecutor(this.bus, (command) => handleCommand(this, command));
     this.poller = new CommandPoller(this.bus, {
       claimer: this.hostId,
@@ -180,6 +202,17 @@ export class Host implements HostControl {
         `The configuration starts ${needed} worker processes, more than this host keeps: at most ${this.ceiling.limit} (${this.ceiling.setting.source})`,
       );
     }
+    await this.health.starting();
+    try {
+      await this.startParts();
+    } catch (error) {
+      // A host that never ran leaves no file saying it is starting.
+      await this.health.stop();
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const entry = await buildWorkerEntry();
     this.workerEntry = entry.path;
     if (entry.path === undefined) {
@@ -300,7 +333,7 @@ export class Host implements HostControl {
     this.config = next;
     this.graceSeconds = next.host.gracePeriod;
     await this.queues.setConnections(next.connections);
-    this.health.setConnections(next.connections);
+    this.connectionHealth.setConnections(next.connections);
     for (const [name, supervisor] of before) {
       const config = wanted.get(name);
       if (!config) {
@@ -354,9 +387,11 @@ export class Host implements HostControl {
         this.requestHeartbeat();
       }
       this.pruneDeparted(now);
-      if (this.status !== 'stopped') this.health.tick(now);
+      if (this.status !== 'stopped') this.connectionHealth.tick(now);
       if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
       if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
+      // Written from this loop, so a fresh file says the loop turns (a stuck one leaves it stale).
+      this.health.tick(now, () => this.healthInput());
       if (this.status === 'terminating' && this.list.length === 0 && !this.finishing) {
         this.finishing = this.finish();
       }
@@ -427,13 +462,15 @@ export class Host implements HostControl {
       if (this.beating) await this.beating;
       await this.beat();
       await this.queues.close();
-      await this.health.close();
+      await this.connectionHealth.close();
       await this.bus.close().catch(() => undefined);
       await this.closeDb().catch(() => undefined);
     } catch (error) {
       this.note('shutdown', error);
     } finally {
       clearInterval(this.loopTimer);
+      // Whatever failed above, a stopped host leaves no health file to be taken for a dead one.
+      await this.health.stop();
       this.log(`Watchtower host ${this.hostId} stopped.`);
       this.resolveDone(0);
     }
@@ -542,7 +579,7 @@ export class Host implements HostControl {
       startedAt: this.startedAt,
     };
     // Health rows not written stay with the monitor for the next beat, like departed workers' rows.
-    const health = this.health.take();
+    const health = this.connectionHealth.take();
     const current = writeHeartbeat(this.db, beat, workers, {
       deadAfterSeconds: this.config.host.deadAfter,
       health: health.rows,
@@ -550,8 +587,11 @@ export class Host implements HostControl {
       .then(() => {
         this.counters.heartbeats++;
         health.written();
+        this.heartbeatHealth.lastOkAt = Date.now();
       })
       .catch((error: unknown) => {
+        this.heartbeatHealth.lastFailedAt = Date.now();
+        this.heartbeatHealth.lastError = rootMessage(error);
         // Rows of departed workers are kept for the next beat; a failed beat loses nothing.
         this.departedRows = [...departed, ...this.departedRows];
         this.counters.heartbeatErrors++;
@@ -564,13 +604,23 @@ export class Host implements HostControl {
     return current;
   }
 
+  private healthInput(): HealthInput {
+    return {
+      // Still finishing its work (the recorder's last flush) until the file goes.
+      status: this.finishing ? 'terminating' : this.status,
+      supervisors: this.list,
+      heartbeat: { ...this.heartbeatHealth },
+      recorder: this.recorder.stats(),
+    };
+  }
+
   stats(): Record<string, unknown> {
     return {
       polls: this.poller.polls,
       ...this.counters,
       recorder: this.recorder.stats(),
       watchers: this.watchers.map((w) => w.stats()),
-      health: this.health.stats(),
+      health: this.connectionHealth.stats(),
       workerProcesses: {
         current: this.ceiling.current,
         max: this.ceiling.limit,

@@ -4,17 +4,14 @@ import { Redis } from 'ioredis';
 import type { Database } from '../../core/db/database';
 import { metrics } from '../../drizzle/schema/metrics';
 import { recorderCursors } from '../../drizzle/schema/recorder';
-import {
-  capJson,
-  DEFAULT_PAYLOAD_CAP,
-  describeError,
-  type JobEvent,
-  STACK_CAP,
-  shortError,
-} from './job-event';
-import { lackingFinishes, lackingWaiting } from './recorded-jobs';
+import { eventStream } from './event-stream';
+import { DEFAULT_PAYLOAD_CAP, describeError, type JobEvent, shortError } from './job-event';
+import { type SweepReport, sweepFindings } from './queue-sweep';
 import type { Recorder } from './recorder';
-import { cleanText, storableText } from './storable';
+import { fetchJobs, jobEventOf } from './watched-job';
+import { forgetWrittenBefore, noteWritten, type Watched } from './watched-queue';
+
+export type { SweepReport } from './queue-sweep';
 
 /**
  * What happens to a queue outside the worker processes this host runs: jobs added by any producer
@@ -81,13 +78,6 @@ export interface WatchQueuesOptions {
   onError?: (error: unknown) => void;
 }
 
-export interface SweepReport {
-  queue: string;
-  checked: number;
-  missing: number;
-  recorded: number;
-}
-
 export interface QueueWatcherStats {
   /** Queues this host holds the lease for. */
   watching: string[];
@@ -101,6 +91,8 @@ export interface QueueWatcherStats {
   streamReads: number;
   /** Of those, reads of a busy stream filtered in Redis. */
   filteredReads: number;
+  /** Finished jobs the sweeps did not ask Postgres about: this host's recorder had written them. */
+  knownWritten: number;
   errors: number;
   lastError: string | undefined;
 }
@@ -111,68 +103,6 @@ export interface QueueWatcher {
   stats(): QueueWatcherStats;
   close(): Promise<void>;
 }
-
-interface StreamFinish {
-  kind: 'completed' | 'failed';
-  at: number;
-  error?: string;
-}
-
-interface Watched {
-  name: string;
-  queue: Queue;
-  /** The stream's key. */
-  eventsKey: string;
-  leased: boolean;
-  /** Last stream id read (where the next read starts), and the last one whose adds are recorded. */
-  lastSeenId: string | undefined;
-  recordedThroughId: string | undefined;
-  savedId: string | undefined;
-  sweptUntil: number | undefined;
-  added: Map<string, { kind: 'queued' | 'delayed'; dueAt?: number }>;
-  addedChain: Promise<void>;
-  /** Finishes seen on the stream, checked by the next sweep once settled. Bounded. */
-  finished: Map<string, StreamFinish>;
-}
-
-const MAX_STREAM_FINISHES = 200_000;
-
-/**
- * Reads a busy queue's event streams in Redis and answers only what the watcher uses: for each
- * stream, its key, the last id read ('' when nothing came) and, flat, `id, event, jobId, extra` of
- * its added, delayed, completed and failed events (extra: the due time, or the failed reason).
- * Under load most entries are `active` events and every entry carries fields the watcher never
- * reads (`returnvalue`, `prev`); decoding them all was most of the supervisor's CPU per job
- * (--cpu-prof under `npm run bench:shipped`). KEYS: the streams; ARGV: count, then each stream's
- * last id read. XRANGE's exclusive start needs Redis 6.2.
- */
-const FILTERED_READ = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  local entries = redis.call('XRANGE', key, '(' .. ARGV[i + 1], '+', 'COUNT', ARGV[1])
-  local rows = {}
-  local last = ''
-  for _, entry in ipairs(entries) do
-    last = entry[1]
-    local fields = entry[2]
-    local event, jobId, extra = nil, nil, ''
-    for j = 1, #fields - 1, 2 do
-      local name = fields[j]
-      if name == 'event' then event = fields[j + 1]
-      elseif name == 'jobId' then jobId = fields[j + 1]
-      elseif name == 'delay' or name == 'failedReason' then extra = fields[j + 1] end
-    end
-    if jobId and (event == 'added' or event == 'delayed' or event == 'completed' or event == 'failed') then
-      rows[#rows + 1] = entry[1]
-      rows[#rows + 1] = event
-      rows[#rows + 1] = jobId
-      rows[#rows + 1] = extra
-    end
-  end
-  out[#out + 1] = { key, last, rows }
-end
-return out
-`;
 
 export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
   if (!/^rediss?:\/\//.test(options.url)) return unsupported(options);
@@ -206,6 +136,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     recoveredFromStream: 0,
     streamReads: 0,
     filteredReads: 0,
+    knownWritten: 0,
     errors: 0,
     lastError: undefined as string | undefined,
   };
@@ -225,13 +156,19 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       added: new Map(),
       addedChain: Promise.resolve(),
       finished: new Map(),
+      written: new Map(),
     };
+  });
+  const byName = new Map(watched.map((w) => [w.name, w]));
+  const stopHearingWritten = recorder.onWritten((finishes) => {
+    for (const finish of finishes) {
+      if (finish.connection !== connection) continue;
+      const w = byName.get(finish.queue);
+      if (w?.leased) noteWritten(w, finish.jobId, finish.finishedAt);
+    }
   });
 
   let closed = false;
-  /** The last read found events: the next is a filtered one (FILTERED_READ), not a blocking XREAD. */
-  let busy = false;
-  let filteredReads = true;
   let sweeping: Promise<SweepReport[]> | undefined;
   /** Since when the sweeps have waited for the recorder's spool. */
   let spoolWaitSince: number | undefined;
@@ -303,126 +240,16 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     return last[0]?.[0] ?? '0-0';
   }
 
+  const stream = eventStream({ redis, streamRedis, streamCount, streamBlockMs, counters, report });
+
   /**
-   * One read of every watched queue's stream (a single XREAD, waiting up to streamBlockMs for an
-   * event when there is none), folded into `added`/`finished`. Undefined when no queue is watched
+   * One read of every watched queue's stream (event-stream.ts). Undefined when no queue is watched
    * yet; otherwise whether any event came.
    */
   async function readStreams(): Promise<boolean | undefined> {
     const ready = watched.filter((w) => w.leased && w.lastSeenId !== undefined);
     if (ready.length === 0) return undefined;
-    counters.streamReads++;
-    if (busy && filteredReads) {
-      counters.filteredReads++;
-      try {
-        busy = await readStreamsFiltered(ready);
-        // Nothing new: the next read is the blocking one, which waits for the next event.
-        return busy;
-      } catch (error) {
-        // A server without Lua or XRANGE's exclusive bounds (Redis before 6.2): plain reads only.
-        filteredReads = false;
-        report(error);
-      }
-    }
-    const reply = (await streamRedis.xread(
-      'COUNT',
-      streamCount,
-      'BLOCK',
-      streamBlockMs,
-      'STREAMS',
-      ...ready.map((w) => w.eventsKey),
-      ...ready.map((w) => w.lastSeenId as string),
-    )) as [key: string, entries: [id: string, fields: string[]][]][] | null;
-    if (!reply) {
-      busy = false;
-      return false;
-    }
-    for (const [key, entries] of reply) {
-      const w = ready.find((candidate) => candidate.eventsKey === key);
-      if (!w) continue;
-      for (const [id, fields] of entries) {
-        w.lastSeenId = id;
-        noteEvent(w, id, fields);
-      }
-    }
-    busy = true;
-    return true;
-  }
-
-  /**
-   * A read of a busy stream, filtered in Redis (FILTERED_READ): only the events the watcher uses,
-   * and of those only the fields it reads. Whether any entry came.
-   */
-  async function readStreamsFiltered(ready: Watched[]): Promise<boolean> {
-    const reply = (await redis.eval(
-      FILTERED_READ,
-      ready.length,
-      ...ready.map((w) => w.eventsKey),
-      streamCount,
-      ...ready.map((w) => w.lastSeenId as string),
-    )) as [key: string, lastId: string, rows: string[]][];
-    let any = false;
-    for (const [key, lastId, rows] of reply) {
-      const w = ready.find((candidate) => candidate.eventsKey === key);
-      if (!w || lastId === '') continue;
-      any = true;
-      for (let i = 0; i + 3 < rows.length; i += 4) {
-        noteParsed(w, rows[i] as string, rows[i + 1], rows[i + 2], rows[i + 3]);
-      }
-      w.lastSeenId = lastId;
-    }
-    return any;
-  }
-
-  /** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
-  function noteEvent(w: Watched, id: string, fields: string[]): void {
-    let event: string | undefined;
-    let jobId: string | undefined;
-    let extra: string | undefined;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i];
-      const value = fields[i + 1];
-      if (name === 'event') event = value;
-      else if (name === 'jobId') jobId = value;
-      else if (name === 'delay' || name === 'failedReason') extra = value;
-    }
-    noteParsed(w, id, event, jobId, extra);
-  }
-
-  /** `extra` is a delayed event's due time, or a failed event's reason. */
-  function noteParsed(
-    w: Watched,
-    id: string,
-    event: string | undefined,
-    jobId: string | undefined,
-    extra: string | undefined,
-  ): void {
-    if (jobId === undefined) return;
-    switch (event) {
-      case 'added':
-        w.added.set(jobId, { kind: 'queued' });
-        break;
-      case 'delayed':
-        w.added.set(jobId, { kind: 'delayed', dueAt: Number(extra) || undefined });
-        break;
-      case 'completed':
-        noteFinish(w, jobId, { kind: 'completed', at: streamTime(id) });
-        break;
-      case 'failed':
-        noteFinish(w, jobId, { kind: 'failed', at: streamTime(id), error: extra || undefined });
-        break;
-    }
-  }
-
-  function noteFinish(w: Watched, jobId: string, finish: StreamFinish): void {
-    // A retried job fails more than once; only the last word matters.
-    w.finished.delete(jobId);
-    if (w.finished.size >= MAX_STREAM_FINISHES) {
-      // Oldest first out: the completed-set sweep still covers any job Redis keeps.
-      const oldest = w.finished.keys().next();
-      if (!oldest.done) w.finished.delete(oldest.value);
-    }
-    w.finished.set(jobId, finish);
+    return stream.read(ready);
   }
 
   /**
@@ -449,7 +276,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       let jobs: Map<string, Job | null>;
       try {
         jobs = await fetchJobs(
-          w,
+          w.queue,
           slice.map(([id]) => id),
         );
       } catch (error) {
@@ -462,7 +289,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
         const job = jobs.get(id);
         // Gone, or already started: a worker process reports it, and one write beats two.
         if (!job || job.processedOn) continue;
-        const event = jobEvent(w.name, job, entry.kind);
+        const event = jobEventOf(job, entry.kind, { connection, queue: w.name, payloadCap });
         if (entry.dueAt !== undefined) event.dueAt = entry.dueAt;
         events.push(event);
       }
@@ -472,205 +299,20 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     w.recordedThroughId = through;
   }
 
-  // ---- reading jobs -----------------------------------------------------------------------
-
-  /** Jobs by id; `null` for ids Redis no longer has. */
-  async function fetchJobs(w: Watched, ids: string[]): Promise<Map<string, Job | null>> {
-    const found = new Map<string, Job | null>();
-    const jobs = await Promise.all(ids.map((id) => w.queue.getJob(id)));
-    ids.forEach((id, i) => {
-      found.set(id, (jobs[i] as Job | undefined) ?? null);
-    });
-    return found;
-  }
-
-  function jobEvent(queue: string, job: Job, kind: JobEvent['kind']): JobEvent {
-    const data = capJson(job.data, payloadCap);
-    // BullMQ's name is always a string; anything else is recorded as no name.
-    const name = typeof job.name === 'string' ? cleanText(job.name) : '';
-    const event: JobEvent = {
-      kind,
-      connection,
-      queue,
-      jobId: job.id ?? '',
-      attempt: kind === 'queued' || kind === 'delayed' ? 0 : attemptOf(job),
-      name,
-      dataSize: data.size,
-      queuedAt: job.timestamp,
-    };
-    if (data.text !== undefined) event.payload = data.text;
-    if (data.truncated) event.payloadTruncated = true;
-    if (data.sanitized || (typeof job.name === 'string' && name !== job.name)) event.sanitized = true;
-    if (job.opts?.delay) event.dueAt = job.timestamp + job.opts.delay;
-    if (job.opts?.attempts) event.maxAttempts = job.opts.attempts;
-    if (job.stalledCounter > 0) event.stalledRuns = job.stalledCounter;
-    if (kind === 'completed' || kind === 'failed') {
-      if (job.processedOn) event.startedAt = job.processedOn;
-      event.finishedAt = job.finishedOn ?? Date.now();
-    }
-    if (kind === 'completed' && job.returnvalue !== undefined && job.returnvalue !== null) {
-      const result = capJson(job.returnvalue, payloadCap);
-      if (result.text !== undefined) event.result = result.text;
-      if (result.sanitized) event.sanitized = true;
-    }
-    if (kind === 'failed') {
-      const error = storableText(String(job.failedReason || 'failed'), payloadCap);
-      event.error = error.text;
-      const stack = job.stacktrace?.at(-1);
-      const cappedStack = typeof stack === 'string' && stack ? storableText(stack, STACK_CAP) : undefined;
-      if (cappedStack) event.stack = cappedStack.text;
-      if (error.sanitized || cappedStack?.sanitized) event.sanitized = true;
-    }
-    return event;
-  }
-
   // ---- the sweep --------------------------------------------------------------------------
 
-  /**
-   * Jobs finished in [from, to] in one state's sorted set, paged by score: id and score (the job's
-   * `finishedOn`).
-   */
-  async function finishedIds(w: Watched, state: 'completed' | 'failed', from: number, to: number) {
-    const key = w.queue.toKey(state);
-    const ids: Array<[id: string, finishedOn: number]> = [];
-    let min = from;
-    let skip = 0;
-    for (;;) {
-      const reply = await redis.zrangebyscore(key, min, to, 'WITHSCORES', 'LIMIT', skip, pageSize);
-      const pairs = reply.length / 2;
-      if (pairs === 0) break;
-      let lastScore = min;
-      let sameAsLast = 0;
-      for (let i = 0; i < reply.length; i += 2) {
-        const score = Number(reply[i + 1]);
-        ids.push([reply[i] as string, score]);
-        if (score === lastScore) sameAsLast++;
-        else {
-          lastScore = score;
-          sameAsLast = 1;
-        }
-      }
-      // Next page starts at the last score seen, skipping the members with that score already read.
-      if (lastScore === min) skip += pairs;
-      else {
-        min = lastScore;
-        skip = sameAsLast;
-      }
-      if (pairs < pageSize) break;
-    }
-    return ids;
-  }
+  const sweepContext = { db, redis, connection, payloadCap, pageSize, waitingScan, counters };
 
   async function sweepQueue(w: Watched): Promise<SweepReport> {
-    const reportRow: SweepReport = { queue: w.name, checked: 0, missing: 0, recorded: 0 };
     const now = Date.now();
     const to = now - settleMs;
     const from = w.sweptUntil !== undefined ? w.sweptUntil - overlapMs : now - initialLookbackMs;
-    const events: JobEvent[] = [];
-
-    // Finished jobs: every id in the window, plus settled finishes the stream reported.
-    const candidates = new Map<string, 'completed' | 'failed'>();
-    // When each finished, where Redis says (its stream event's time is another clock's).
-    const finishes = new Map<string, number | undefined>();
-    if (to > from) {
-      for (const state of ['completed', 'failed'] as const) {
-        for (const [id, finishedOn] of await finishedIds(w, state, from, to)) {
-          candidates.set(id, state);
-          finishes.set(id, finishedOn);
-        }
-      }
-    }
-    const fromStream = new Map<string, StreamFinish>();
-    for (const [id, finish] of w.finished) {
-      if (finish.at > to) continue;
-      fromStream.set(id, finish);
-      if (!candidates.has(id)) {
-        candidates.set(id, finish.kind);
-        finishes.set(id, undefined);
-      }
-    }
-    reportRow.checked += candidates.size;
-
-    const missingFinished = await lackingFinishes(db, connection, w.name, finishes, pageSize);
-    reportRow.missing += missingFinished.size;
-    const missingIds = [...missingFinished.keys()];
-    for (let i = 0; i < missingIds.length; i += pageSize) {
-      const slice = missingIds.slice(i, i + pageSize);
-      const jobs = await fetchJobs(w, slice);
-      for (const id of slice) {
-        const job = jobs.get(id);
-        const state = candidates.get(id) ?? 'completed';
-        // A job that is no longer finished (retried since) is a worker process's to report.
-        if (job && !(typeof job.finishedOn === 'number' && job.finishedOn >= (job.processedOn ?? 0)))
-          continue;
-        const recorded = missingFinished.get(id);
-        if (job) {
-          const event = jobEvent(w.name, job, state);
-          // The job may be known at a later attempt than Redis says (a stalled run counted twice);
-          // a row of an earlier job of this id says nothing about this one.
-          if (recorded?.jobTimestamp === job.timestamp) {
-            event.attempt = Math.max(event.attempt, recorded.attempts);
-          }
-          events.push(event);
-          counters.recovered++;
-          continue;
-        }
-        const finish = fromStream.get(id);
-        if (!finish) continue;
-        // Redis removed the job (removeOnComplete/removeOnFail): the stream event is all there is.
-        // It is the newest job of its id, the one Postgres has unfinished (or none, then the
-        // recorder dates it by its finish).
-        const event: JobEvent = {
-          kind: finish.kind,
-          connection,
-          queue: w.name,
-          jobId: id,
-          attempt: Math.max(1, recorded?.attempts ?? 0),
-          finishedAt: finish.at,
-          startedAt: finish.at,
-        };
-        if (recorded?.jobTimestamp !== undefined) event.queuedAt = recorded.jobTimestamp;
-        if (finish.error !== undefined) {
-          const error = storableText(finish.error, payloadCap);
-          event.error = error.text;
-          if (error.sanitized) event.sanitized = true;
-        }
-        events.push(event);
-        counters.recoveredFromStream++;
-      }
-    }
-
-    // The newest waiting and delayed jobs, for adds the stream dropped (or made before the cursor).
-    const waitingIds =
-      waitingScan > 0
-        ? await w.queue.getRanges(['waiting', 'delayed', 'prioritized'], 0, waitingScan - 1, false)
-        : [];
-    if (waitingIds.length > 0) {
-      reportRow.checked += waitingIds.length;
-      const missingWaiting = await lackingWaiting(db, connection, w.name, waitingIds, pageSize);
-      const ids = [...missingWaiting.keys()];
-      const jobs = await fetchJobs(w, ids);
-      for (const id of ids) {
-        const job = jobs.get(id);
-        if (!job) continue;
-        // The job of the newest row, put back on the queue by a retry: it has its row.
-        const newest = missingWaiting.get(id);
-        if (newest !== undefined && job.timestamp <= newest) continue;
-        reportRow.missing++;
-        events.push(
-          jobEvent(
-            w.name,
-            job,
-            job.opts?.delay && job.timestamp + job.opts.delay > now ? 'delayed' : 'queued',
-          ),
-        );
-      }
-    }
-
+    const { report: reportRow, events, fromStream } = await sweepFindings(sweepContext, w, { from, to, now });
     if (events.length > 0) recorder.record(events);
     // Only now, with the sweep's findings handed over, are the stream's settled finishes done with.
     for (const [id, finish] of fromStream) if (w.finished.get(id) === finish) w.finished.delete(id);
-    reportRow.recorded = events.length;
+    // The next sweep starts at `to - overlapMs`; a stream finish is matched within a few seconds.
+    if (to > from) forgetWrittenBefore(w, to - overlapMs - 60_000);
     counters.sweeps++;
     await recordAdded(w);
     // The watermark moves only once what the sweep found is written (or safely spooled).
@@ -768,6 +410,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     async close(): Promise<void> {
       closed = true;
       clearInterval(sweepTimer);
+      stopHearingWritten();
       // Ends a read waiting on the stream; its loop sees `closed` and stops.
       streamRedis.disconnect();
       await streaming;
@@ -815,6 +458,7 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
     recoveredFromStream: 0,
     streamReads: 0,
     filteredReads: 0,
+    knownWritten: 0,
     errors: 1,
     lastError: message,
   };
@@ -823,15 +467,4 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** A BullMQ stream id is `<milliseconds>-<sequence>`: the event's time for free. */
-function streamTime(id: string): number {
-  const ms = Number(id.slice(0, id.indexOf('-')));
-  return Number.isFinite(ms) && ms > 0 ? ms : Date.now();
-}
-
-function attemptOf(job: Job): number {
-  if (job.attemptsStarted > 0) return job.attemptsStarted;
-  return Math.max(1, job.attemptsMade);
 }

@@ -104,7 +104,22 @@ export interface RecorderStats {
   lastWriteAt: number | undefined;
 }
 
+/** A job's finish that a flush statement has just written to Postgres. */
+export interface WrittenFinish {
+  connection: string;
+  queue: string;
+  jobId: string;
+  /** BullMQ's `finishedOn` as the worker process reported it (the finished set's score). */
+  finishedAt: number;
+}
+
 export interface Recorder {
+  /**
+   * Calls `listener` with the finishes (completed, or failed for good) of every batch Postgres took,
+   * live or replayed; the queue watcher's sweep need not ask Postgres about those again. Returns a
+   * function that stops the calls.
+   */
+  onWritten(listener: (finishes: readonly WrittenFinish[]) => void): () => void;
   /** Takes a job-events message as received over IPC (job-events-message.ts); ignores other messages. */
   accept(message: unknown): boolean;
   record(events: JobEvent[]): void;
@@ -116,6 +131,8 @@ export interface Recorder {
 }
 
 const REPLAY_LINES_PER_CYCLE = 4;
+/** How long `close()` keeps trying Postgres by default: a stop budget (systemd, Kubernetes) allows for it. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 export function createRecorder(options: RecorderOptions): Recorder {
   const flushIntervalMs = options.flushIntervalMs ?? 250;
@@ -124,7 +141,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const maxBufferedRows = options.maxBufferedRows ?? 100_000;
   const retryInitialMs = options.retryInitialMs ?? 200;
   const retryMaxMs = options.retryMaxMs ?? 5_000;
-  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
   const { db } = options;
   const textCeiling = textCeilingFor(options.maxPayloadBytes ?? DEFAULT_PAYLOAD_CAP);
   const spool = new Spool({
@@ -208,6 +225,32 @@ export function createRecorder(options: RecorderOptions): Recorder {
     stats.jobRowsWritten += batch.jobs.length;
     stats.attemptRowsWritten += batch.attempts.length;
     stats.lastWriteAt = Date.now();
+    if (writtenListeners.size > 0) tellWritten(batch);
+  }
+
+  const writtenListeners = new Set<(finishes: readonly WrittenFinish[]) => void>();
+
+  function tellWritten(batch: RowBatch): void {
+    const finishes: WrittenFinish[] = [];
+    for (const row of batch.jobs) {
+      if ((row.status === 'completed' || row.status === 'failed') && row.finishedAt !== undefined) {
+        finishes.push({
+          connection: row.connection,
+          queue: row.queue,
+          jobId: row.jobId,
+          finishedAt: row.finishedAt,
+        });
+      }
+    }
+    if (finishes.length === 0) return;
+    for (const listener of writtenListeners) {
+      try {
+        listener(finishes);
+      } catch (error) {
+        // A listener's fault is not the write's: the rows are in Postgres.
+        options.onError?.(error);
+      }
+    }
   }
 
   function rowsOf(batches: RowBatch[]): number {
@@ -358,6 +401,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
   scheduleNext(flushIntervalMs);
 
   return {
+    onWritten(listener) {
+      writtenListeners.add(listener);
+      return () => writtenListeners.delete(listener);
+    },
+
     accept(message: unknown): boolean {
       if (!isJobEventsMessage(message)) return false;
       // Worker processes leave their host out: it is this one.

@@ -91,6 +91,11 @@ export class WorkerProcess {
     return this.child !== undefined;
   }
 
+  /** When the live process was started (ms), or undefined when none is alive. */
+  get liveSince(): number | undefined {
+    return this.child ? this.processStartedAt : undefined;
+  }
+
   /** Gone and exited: the pool can drop the slot. */
   get finished(): boolean {
     return this.desired === 'gone' && !this.child;

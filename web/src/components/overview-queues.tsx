@@ -1,9 +1,9 @@
 import type { QueueInfo } from '../api/queues';
 import { formatCount } from '../lib/format';
 import { queuesPoll } from '../state/queues';
-import { failureRate, formatRate, PausedState, queueLink, stateCount } from './queue-figures';
-import { RelativeTime } from './relative-time';
+import { failureRate, formatRate, PausedState, queueLink, StateCells, StateHeaders } from './queue-figures';
 import { TableScroll } from './table-scroll';
+import './stacked-table.css';
 
 /**
  * The Overview's live queue table (GET /api/queues, polled while the Overview is open): jobs by
@@ -29,24 +29,12 @@ export function OverviewQueues() {
         <p class="empty">No queue yet. A queue appears here once a worker-host serves it.</p>
       ) : (
         <TableScroll label="Queues now">
-          <table>
+          <table class="stacked-table">
             <thead>
               <tr>
                 <th scope="col">Queue</th>
                 <th scope="col">State</th>
-                <th scope="col" class="numeric">
-                  Waiting
-                </th>
-                <th scope="col" class="numeric">
-                  Delayed
-                </th>
-                <th scope="col" class="numeric">
-                  Retrying
-                </th>
-                <th scope="col" class="numeric">
-                  Active
-                </th>
-                <th scope="col">Oldest waiting</th>
+                <StateHeaders />
                 <th scope="col" class="numeric">
                   Done, 1 h
                 </th>
@@ -70,35 +58,23 @@ export function OverviewQueues() {
 function Row({ queue, now }: { queue: QueueInfo; now: number }) {
   return (
     <tr data-queue={queue.queue} data-connection={queue.connection}>
-      <td class="cell-text">
+      <td class="cell-text stack-title">
         <a class="cell-main" href={queueLink('/jobs', queue)}>
           {queue.queue}
         </a>
         <span class="cell-sub">{queue.connection}</span>
       </td>
-      <td data-cell="state">
+      <td data-cell="state" class="stack-aside">
         <PausedState paused={queue.paused} />
         {queue.pending && <span class="cell-sub"> {queue.pending.label}…</span>}
       </td>
-      <td class="numeric" data-cell="waiting">
-        {stateCount(queue, 'waiting')}
-      </td>
-      <td class="numeric" data-cell="delayed">
-        {stateCount(queue, 'delayed')}
-      </td>
-      <td class="numeric" data-cell="retrying">
-        {stateCount(queue, 'retrying')}
-      </td>
-      <td class="numeric" data-cell="active">
-        {formatCount(queue.processing)}
-      </td>
-      <td data-cell="oldest">
-        <RelativeTime at={queue.oldestWaitingAt} now={now} />
-      </td>
-      <td class="numeric" data-cell="done">
+      <StateCells queue={queue} now={now} />
+      <td class="numeric" data-cell="done" data-label="Done, 1 h">
         {formatCount(queue.lastHour.completed + queue.lastHour.failed)}
       </td>
-      <td class="numeric">{formatRate(failureRate(queue))}</td>
+      <td class="numeric" data-label="Failure rate, 1 h">
+        {formatRate(failureRate(queue))}
+      </td>
     </tr>
   );
 }

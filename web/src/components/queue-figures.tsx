@@ -1,5 +1,6 @@
 import type { QueueInfo } from '../api/queues';
 import { formatCount } from '../lib/format';
+import { RelativeTime } from './relative-time';
 
 /**
  * Pieces the Queues page and the Overview's queue table share, so the two show a queue's figures
@@ -44,5 +45,52 @@ export function PausedState({ paused }: { paused: boolean | null }) {
     <span class="status status-paused">paused</span>
   ) : (
     <span class="status status-running">running</span>
+  );
+}
+
+/** The by-state column headers both queue tables have, in the order StateCells fills them. */
+export function StateHeaders() {
+  return (
+    <>
+      <th scope="col" class="numeric">
+        Waiting
+      </th>
+      <th scope="col" class="numeric">
+        Delayed
+      </th>
+      <th scope="col" class="numeric">
+        Retrying
+      </th>
+      <th scope="col" class="numeric">
+        Active
+      </th>
+      <th scope="col">Oldest waiting</th>
+    </>
+  );
+}
+
+/**
+ * A queue's recorded jobs by state and its oldest waiting job, as cells. `data-label` names each
+ * cell where a phone shows the row as a card (stacked-table.css).
+ */
+export function StateCells({ queue, now }: { queue: QueueInfo; now: number }) {
+  return (
+    <>
+      <td class="numeric" data-cell="waiting" data-label="Waiting">
+        {stateCount(queue, 'waiting')}
+      </td>
+      <td class="numeric" data-cell="delayed" data-label="Delayed">
+        {stateCount(queue, 'delayed')}
+      </td>
+      <td class="numeric" data-cell="retrying" data-label="Retrying">
+        {stateCount(queue, 'retrying')}
+      </td>
+      <td class="numeric" data-cell="active" data-label="Active">
+        {formatCount(queue.processing)}
+      </td>
+      <td data-cell="oldest" data-label="Oldest waiting">
+        <RelativeTime at={queue.oldestWaitingAt} now={now} />
+      </td>
+    </>
   );
 }

@@ -2,9 +2,9 @@ import { useEffect } from 'preact/hooks';
 import type { QueueInfo } from '../api/queues';
 import { Banner } from '../components/banner';
 import { QueueButtons, QueueStateCell, useQueueAction } from '../components/queue-control';
-import { failureRate, formatRate, queueLink, stateCount } from '../components/queue-figures';
-import { RelativeTime } from '../components/relative-time';
+import { failureRate, formatRate, queueLink, StateCells, StateHeaders } from '../components/queue-figures';
 import { TableScroll } from '../components/table-scroll';
+import '../components/stacked-table.css';
 import { formatCount } from '../lib/format';
 import { queuesPoll } from '../state/queues';
 import { canOperate } from '../state/roles';
@@ -46,7 +46,7 @@ export function Queues() {
       ) : (
         <section class="card">
           <TableScroll label="Queues">
-            <table class="queues-table">
+            <table class="queues-table stacked-table">
               <thead>
                 <tr>
                   <th scope="col">Queue</th>
@@ -56,19 +56,7 @@ export function Queues() {
                       <span class="visually-hidden">Actions</span>
                     </th>
                   )}
-                  <th scope="col" class="numeric">
-                    Waiting
-                  </th>
-                  <th scope="col" class="numeric">
-                    Delayed
-                  </th>
-                  <th scope="col" class="numeric">
-                    Retrying
-                  </th>
-                  <th scope="col" class="numeric">
-                    Active
-                  </th>
-                  <th scope="col">Oldest waiting</th>
+                  <StateHeaders />
                   <th scope="col" class="numeric">
                     Completed, 1 h
                   </th>
@@ -98,7 +86,7 @@ function QueueRow({ queue, now }: { queue: QueueInfo; now: number }) {
   const { action, pendingVerb, send } = useQueueAction(queue, () => queuesPoll.refresh());
   return (
     <tr data-queue={queue.queue} data-connection={queue.connection}>
-      <td class="cell-text">
+      <td class="cell-text stack-title">
         <a class="cell-main" href={queueLink('/jobs', queue)}>
           {queue.queue}
         </a>
@@ -106,11 +94,11 @@ function QueueRow({ queue, now }: { queue: QueueInfo; now: number }) {
           {queue.connection} · <a href={queueLink('/metrics', queue)}>metrics</a>
         </span>
       </td>
-      <td data-cell="state">
+      <td data-cell="state" class="stack-aside">
         <QueueStateCell queue={queue} pendingVerb={pendingVerb} />
       </td>
       {canOperate.value && (
-        <td class="queue-actions">
+        <td class="queue-actions stack-bare">
           <div class="queue-buttons">
             <QueueButtons queue={queue} busy={pendingVerb !== null} onSend={(verb) => void send(verb)} />
           </div>
@@ -124,29 +112,17 @@ function QueueRow({ queue, now }: { queue: QueueInfo; now: number }) {
           )}
         </td>
       )}
-      <td class="numeric" data-cell="waiting">
-        {stateCount(queue, 'waiting')}
-      </td>
-      <td class="numeric" data-cell="delayed">
-        {stateCount(queue, 'delayed')}
-      </td>
-      <td class="numeric" data-cell="retrying">
-        {stateCount(queue, 'retrying')}
-      </td>
-      <td class="numeric" data-cell="active">
-        {formatCount(queue.processing)}
-      </td>
-      <td data-cell="oldest">
-        <RelativeTime at={queue.oldestWaitingAt} now={now} />
-      </td>
-      <td class="numeric" data-cell="completed">
+      <StateCells queue={queue} now={now} />
+      <td class="numeric" data-cell="completed" data-label="Completed, 1 h">
         {formatCount(queue.lastHour.completed)}
       </td>
-      <td class="numeric" data-cell="failed">
+      <td class="numeric" data-cell="failed" data-label="Failed, 1 h">
         {formatCount(queue.lastHour.failed)}
       </td>
-      <td class="numeric">{formatRate(failureRate(queue))}</td>
-      <td class="queue-workers">
+      <td class="numeric" data-label="Failure rate">
+        {formatRate(failureRate(queue))}
+      </td>
+      <td class="queue-workers" data-label="Workers">
         {queue.workers.total === 0 ? (
           <span class="cell-sub">none</span>
         ) : (

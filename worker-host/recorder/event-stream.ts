@@ -1,0 +1,134 @@
+import type { Redis } from 'ioredis';
+import { noteEvent, noteParsed, type Watched } from './watched-queue';
+
+/**
+ * Reads a busy queue's event streams in Redis and answers only what the watcher uses: for each
+ * stream, its key, the last id read ('' when nothing came) and, flat, `id, event, jobId, extra` of
+ * its added, delayed, completed and failed events (extra: the due time, or the failed reason).
+ * Under load most entries are `active` events and every entry carries fields the watcher never
+ * reads (`returnvalue`, `prev`); decoding them all was most of the supervisor's CPU per job
+ * (--cpu-prof under `npm run bench:shipped`). KEYS: the streams; ARGV: count, then each stream's
+ * last id read. XRANGE's exclusive start needs Redis 6.2.
+ */
+const FILTERED_READ = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local entries = redis.call('XRANGE', key, '(' .. ARGV[i + 1], '+', 'COUNT', ARGV[1])
+  local rows = {}
+  local last = ''
+  for _, entry in ipairs(entries) do
+    last = entry[1]
+    local fields = entry[2]
+    local event, jobId, extra = nil, nil, ''
+    for j = 1, #fields - 1, 2 do
+      local name = fields[j]
+      if name == 'event' then event = fields[j + 1]
+      elseif name == 'jobId' then jobId = fields[j + 1]
+      elseif name == 'delay' or name == 'failedReason' then extra = fields[j + 1] end
+    end
+    if jobId and (event == 'added' or event == 'delayed' or event == 'completed' or event == 'failed') then
+      rows[#rows + 1] = entry[1]
+      rows[#rows + 1] = event
+      rows[#rows + 1] = jobId
+      rows[#rows + 1] = extra
+    end
+  end
+  out[#out + 1] = { key, last, rows }
+end
+return out
+`;
+
+export interface EventStreamOptions {
+  /** For the filtered reads. */
+  redis: Redis;
+  /** For blocking reads: a connection of its own, which a blocking read holds. */
+  streamRedis: Redis;
+  /** Most events read per queue per read. */
+  streamCount: number;
+  /** How long one read of an idle stream waits for an event (XREAD BLOCK). */
+  streamBlockMs: number;
+  counters: { streamReads: number; filteredReads: number };
+  report: (error: unknown) => void;
+}
+
+export interface EventStream {
+  /**
+   * One read of the queues' streams, folded into their `added`/`finished` (watched-queue.ts):
+   * a blocking XREAD while the streams are idle, a filtered read while they are busy. Whether any
+   * event came.
+   */
+  read(ready: Watched[]): Promise<boolean>;
+}
+
+export function eventStream(options: EventStreamOptions): EventStream {
+  const { redis, streamRedis, streamCount, streamBlockMs, counters } = options;
+  /** The last read found events: the next is a filtered one (FILTERED_READ), not a blocking XREAD. */
+  let busy = false;
+  let filteredReads = true;
+
+  /**
+   * A read of a busy stream, filtered in Redis (FILTERED_READ): only the events the watcher uses,
+   * and of those only the fields it reads. Whether any entry came.
+   */
+  async function readFiltered(ready: Watched[]): Promise<boolean> {
+    const reply = (await redis.eval(
+      FILTERED_READ,
+      ready.length,
+      ...ready.map((w) => w.eventsKey),
+      streamCount,
+      ...ready.map((w) => w.lastSeenId as string),
+    )) as [key: string, lastId: string, rows: string[]][];
+    let any = false;
+    for (const [key, lastId, rows] of reply) {
+      const w = ready.find((candidate) => candidate.eventsKey === key);
+      if (!w || lastId === '') continue;
+      any = true;
+      for (let i = 0; i + 3 < rows.length; i += 4) {
+        noteParsed(w, rows[i] as string, rows[i + 1], rows[i + 2], rows[i + 3]);
+      }
+      w.lastSeenId = lastId;
+    }
+    return any;
+  }
+
+  async function read(ready: Watched[]): Promise<boolean> {
+    counters.streamReads++;
+    if (busy && filteredReads) {
+      counters.filteredReads++;
+      try {
+        busy = await readFiltered(ready);
+        // Nothing new: the next read is the blocking one, which waits for the next event.
+        return busy;
+      } catch (error) {
+        // A server without Lua or XRANGE's exclusive bounds (Redis before 6.2): plain reads only.
+        filteredReads = false;
+        options.report(error);
+      }
+    }
+    const reply = (await streamRedis.xread(
+      'COUNT',
+      streamCount,
+      'BLOCK',
+      streamBlockMs,
+      'STREAMS',
+      ...ready.map((w) => w.eventsKey),
+      ...ready.map((w) => w.lastSeenId as string),
+    )) as [key: string, entries: [id: string, fields: string[]][]][] | null;
+    if (!reply) {
+      busy = false;
+      return false;
+    }
+    for (const [key, entries] of reply) {
+      const w = ready.find((candidate) => candidate.eventsKey === key);
+      if (!w) continue;
+      for (const [id, fields] of entries) {
+        w.lastSeenId = id;
+        noteEvent(w, id, fields);
+      }
+    }
+    busy = true;
+    return true;
+  }
+
+  return { read };
+}

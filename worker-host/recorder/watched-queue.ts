@@ -1,0 +1,112 @@
+import type { Queue } from 'bullmq';
+
+/**
+ * What the queue watcher (queue-watcher.ts) knows about one queue it watches, and how an event read
+ * from the queue's stream folds into it: adds wait to be read back from Redis and recorded,
+ * finishes wait for the next sweep to check them once settled.
+ */
+export interface Watched {
+  name: string;
+  queue: Queue;
+  /** The stream's key. */
+  eventsKey: string;
+  leased: boolean;
+  /** Last stream id read (where the next read starts), and the last one whose adds are recorded. */
+  lastSeenId: string | undefined;
+  recordedThroughId: string | undefined;
+  savedId: string | undefined;
+  sweptUntil: number | undefined;
+  added: Map<string, { kind: 'queued' | 'delayed'; dueAt?: number }>;
+  addedChain: Promise<void>;
+  /** Finishes seen on the stream, checked by the next sweep once settled. Bounded. */
+  finished: Map<string, StreamFinish>;
+  /**
+   * Finishes this host's recorder wrote to Postgres (job id → finish time), which the sweep need
+   * not ask Postgres about: at thousands of jobs a second, asking about every job the host's own
+   * worker processes reported was one index probe per job in Postgres for nothing. Bounded; what
+   * falls out is only asked about again.
+   */
+  written: Map<string, number>;
+}
+
+export interface StreamFinish {
+  kind: 'completed' | 'failed';
+  at: number;
+  error?: string;
+}
+
+const MAX_STREAM_FINISHES = 200_000;
+const MAX_WRITTEN_FINISHES = 200_000;
+
+/** Notes a finish the recorder wrote. */
+export function noteWritten(w: Watched, jobId: string, finishedAt: number): void {
+  // Re-inserted, so the map stays in the order the finishes were written (oldest first out).
+  w.written.delete(jobId);
+  if (w.written.size >= MAX_WRITTEN_FINISHES) {
+    const oldest = w.written.keys().next();
+    if (!oldest.done) w.written.delete(oldest.value);
+  }
+  w.written.set(jobId, finishedAt);
+}
+
+/** Forgets written finishes older than `before`: no sweep looks that far back any more. */
+export function forgetWrittenBefore(w: Watched, before: number): void {
+  for (const [jobId, finishedAt] of w.written) if (finishedAt < before) w.written.delete(jobId);
+}
+
+/** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
+export function noteEvent(w: Watched, id: string, fields: string[]): void {
+  let event: string | undefined;
+  let jobId: string | undefined;
+  let extra: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1];
+    if (name === 'event') event = value;
+    else if (name === 'jobId') jobId = value;
+    else if (name === 'delay' || name === 'failedReason') extra = value;
+  }
+  noteParsed(w, id, event, jobId, extra);
+}
+
+/** `extra` is a delayed event's due time, or a failed event's reason. */
+export function noteParsed(
+  w: Watched,
+  id: string,
+  event: string | undefined,
+  jobId: string | undefined,
+  extra: string | undefined,
+): void {
+  if (jobId === undefined) return;
+  switch (event) {
+    case 'added':
+      w.added.set(jobId, { kind: 'queued' });
+      break;
+    case 'delayed':
+      w.added.set(jobId, { kind: 'delayed', dueAt: Number(extra) || undefined });
+      break;
+    case 'completed':
+      noteFinish(w, jobId, { kind: 'completed', at: streamTime(id) });
+      break;
+    case 'failed':
+      noteFinish(w, jobId, { kind: 'failed', at: streamTime(id), error: extra || undefined });
+      break;
+  }
+}
+
+function noteFinish(w: Watched, jobId: string, finish: StreamFinish): void {
+  // A retried job fails more than once; only the last word matters.
+  w.finished.delete(jobId);
+  if (w.finished.size >= MAX_STREAM_FINISHES) {
+    // Oldest first out: the completed-set sweep still covers any job Redis keeps.
+    const oldest = w.finished.keys().next();
+    if (!oldest.done) w.finished.delete(oldest.value);
+  }
+  w.finished.set(jobId, finish);
+}
+
+/** A BullMQ stream id is `<milliseconds>-<sequence>`: the event's time for free. */
+function streamTime(id: string): number {
+  const ms = Number(id.slice(0, id.indexOf('-')));
+  return Number.isFinite(ms) && ms > 0 ? ms : Date.now();
+}
