@@ -119,7 +119,7 @@ describe('@watchtower/worker-host installed into an application', () => {
       dependencies: Record<string, string>;
     };
     for (const [name, version] of Object.entries(manifest.dependencies)) {
-      // The versions this repository runs and tests (esbuild: the one tsx brings).
+      // The versions this repository runs and tests (esbuild, not among them, is pinned to the one tsx brings).
       if (name in root.dependencies) expect(`${name}@${version}`).toBe(`${name}@${root.dependencies[name]}`);
     }
     expect(Object.keys(manifest.dependencies)).not.toContain('hono');
