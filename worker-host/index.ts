@@ -4,6 +4,8 @@
  * `Processor` type) and applications that run a host inside their own process (`startHost`).
  */
 import type { Job as BullJob, Processor as BullProcessor } from 'bullmq';
+import type { WatchtowerConfigInput } from './config/config-schema';
+import type { RunningHost, StartHostOptions } from './host/start-host';
 
 export { ConfigError } from './config/config-error';
 export type {
@@ -14,9 +16,21 @@ export type {
   WatchtowerConfig,
   WatchtowerConfigInput,
 } from './config/config-schema';
-export { defineConfig } from './config/config-schema';
-export type { RunningHost, StartHostOptions } from './host/start-host';
-export { startHost } from './host/start-host';
+export { defineConfig } from './config/define-config';
+export type { RunningHost, StartHostOptions };
+
+/**
+ * Starts a host inside this process (host/start-host.ts). Loaded when called: a configuration file
+ * importing `defineConfig` from the package does not load the host's code, its database and queue
+ * clients with it.
+ */
+export async function startHost(
+  config: WatchtowerConfigInput | string,
+  options?: StartHostOptions,
+): Promise<RunningHost> {
+  const { startHost: start } = await import('./host/start-host');
+  return start(config, options);
+}
 
 /**
  * What a processor module default-exports: `async (job, token, signal) => result`. The result is

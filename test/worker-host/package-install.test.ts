@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
@@ -151,8 +151,19 @@ describe('@watchtower/worker-host installed into an application', () => {
     const host = start('npx', ['watchtower', 'supervisor', '--config', 'watchtower.config.ts'], app, env);
     try {
       await processedAndRecorded(queue, host);
-      // Compiled into the app's node_modules cache, never into the installed package.
-      expect(existsSync(join(app, 'node_modules/.cache/watchtower'))).toBe(true);
+      // The processor was compiled into the app's node_modules cache (its worker processes run plain
+      // JavaScript), and the worker entry came prebuilt: nothing was written into the package.
+      expect(readdirSync(join(app, 'node_modules/.cache/watchtower'))).toEqual([
+        expect.stringMatching(/^greet\.[0-9a-f]{12}\.mjs$/),
+      ]);
+      expect(host.output).not.toContain('through tsx');
+      expect(host.output).not.toContain('from the TypeScript sources');
+      expect(readdirSync(join(app, 'node_modules/@watchtower/worker-host')).sort()).toEqual([
+        'README.md',
+        'cli',
+        'dist',
+        'package.json',
+      ]);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- host output ---\n${host.output}`);
     } finally {
@@ -164,6 +175,22 @@ describe('@watchtower/worker-host installed into an application', () => {
 
   it("runs a host with startHost inside the application's own process", async () => {
     const { queue, env } = queueFor('embed');
+    // A configuration it cannot run is refused before anything starts: the script ends by itself.
+    const refused = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { ConfigError, startHost } from '@watchtower/worker-host';\n` +
+          `await startHost({ supervisors: [{ name: 'x', queues: [] }] }).catch((error) => {\n` +
+          `  console.log(error instanceof ConfigError, error.message);\n});\n`,
+      ],
+      { cwd: app, env, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(refused.status, refused.stderr).toBe(0);
+    expect(refused.stdout).toContain('true Invalid configuration in startHost()');
+    expect(refused.stdout).toContain('must name at least one queue');
+
     const host = start(process.execPath, ['embed.mjs'], app, env);
     try {
       await waitFor(() => host.output.includes('embedded host'), 30_000, 'the embedded host to start');
