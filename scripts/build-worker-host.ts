@@ -28,7 +28,8 @@ const target = join(pkgDir, 'dist');
 
 export async function buildWorkerHost(): Promise<string> {
   const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
-  const staging = join(pkgDir, '.build', `dist-${randomUUID()}`);
+  // Staged in the repository's .build, not worker-host/.build where hosts compile their worker entry.
+  const staging = join(root, '.build', 'worker-host-package', `dist-${randomUUID()}`);
   mkdirSync(staging, { recursive: true });
   try {
     const esbuild = createRequire(join(pkgDir, 'package.json'))('esbuild') as typeof import('esbuild');
@@ -64,7 +65,7 @@ export async function buildWorkerHost(): Promise<string> {
 
 /** tsc's declarations of worker-host/index.ts, only the files it reaches. */
 function emitTypes(out: string): void {
-  const scratch = join(pkgDir, '.build', `types-${randomUUID()}`);
+  const scratch = join(root, '.build', 'worker-host-package', `types-${randomUUID()}`);
   mkdirSync(scratch, { recursive: true });
   try {
     const tsconfig = join(scratch, 'tsconfig.json');
