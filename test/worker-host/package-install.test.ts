@@ -42,7 +42,7 @@ describe('@watchtower/worker-host installed into an application', () => {
     mkdirSync(app);
     writeUserApp(app);
     installInto(app, tarball);
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const child of children) {
@@ -236,7 +236,7 @@ describe('@watchtower/worker-host installed into an application', () => {
       await groupGone(host.child);
     }
     expect(host.output).toContain('stopped.');
-  }, 180_000);
+  }, 240_000);
 });
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
