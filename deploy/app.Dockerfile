@@ -1,8 +1,9 @@
 # The worker-host image for your own application: your processors with your code and dependencies.
-# Build it from your app's folder (the one holding package.json, package-lock.json with
-# @watchtower/worker-host among its dependencies, and watchtower.config.ts):
+# The build context is your app's folder (package.json, package-lock.json with
+# @watchtower/worker-host among its dependencies, watchtower.config.ts); copy this file there, or
+# point -f at it:
 #
-#   docker build -f app.Dockerfile -t my-app-watchtower .
+#   docker build -f deploy/app.Dockerfile -t my-app-watchtower /path/to/your/app
 #   docker run --rm -e DATABASE_URL=... -e REDIS_URL=... -v watchtower-state:/app/state \
 #     --stop-timeout 40 my-app-watchtower
 #

@@ -122,6 +122,24 @@ describe('@watchtower/worker-host installed into an application', () => {
       // The versions this repository runs and tests (esbuild, not among them, is pinned to the one tsx brings).
       if (name in root.dependencies) expect(`${name}@${version}`).toBe(`${name}@${root.dependencies[name]}`);
     }
+    // Every package the built code imports is one of its dependencies (esbuild, required by name
+    // in compile-module.ts, too); nothing comes from this repository's other dependencies.
+    const imported = new Set<string>(['esbuild']);
+    for (const file of readdirSync(join(installed, 'dist')).filter((name) => name.endsWith('.mjs'))) {
+      const code = readFileSync(join(installed, 'dist', file), 'utf8');
+      for (const [, specifier] of code.matchAll(
+        /(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)"([^".][^"]*)"/gm,
+      )) {
+        if (specifier?.startsWith('node:')) continue;
+        imported.add(
+          (specifier as string)
+            .split('/')
+            .slice(0, specifier?.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
+      }
+    }
+    expect([...imported].sort()).toEqual(Object.keys(manifest.dependencies).sort());
     expect(Object.keys(manifest.dependencies)).not.toContain('hono');
     expect(existsSync(join(app, 'node_modules/wrangler'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/hono'))).toBe(false);
