@@ -193,21 +193,27 @@ describe('@watchtower/worker-host installed into an application', () => {
 
   it("runs a host with startHost inside the application's own process", async () => {
     const { queue, env } = queueFor('embed');
-    // A configuration it cannot run is refused before anything starts: the script ends by itself.
+    // A configuration it cannot run is refused, by the schema or when the host starts (more worker
+    // processes than it keeps), and nothing is left running: the script ends by itself.
     const refused = spawnSync(
       process.execPath,
       [
         '--input-type=module',
         '-e',
         `import { ConfigError, startHost } from '@watchtower/worker-host';\n` +
-          `await startHost({ supervisors: [{ name: 'x', queues: [] }] }).catch((error) => {\n` +
-          `  console.log(error instanceof ConfigError, error.message);\n});\n`,
+          `const say = (error) => console.log(error instanceof ConfigError, error.message);\n` +
+          `await startHost({ supervisors: [{ name: 'x', queues: [] }] }).catch(say);\n` +
+          `await startHost({ connections: { default: { url: process.env.REDIS_URL } },\n` +
+          `  supervisors: [{ name: 'x', queues: [process.env.QUEUE], minProcesses: 3 }],\n` +
+          `  processors: { '*': './jobs/greet.ts' }, host: { maxWorkerProcesses: 2 } }).catch(say);\n`,
       ],
       { cwd: app, env, encoding: 'utf8', timeout: 30_000 },
     );
     expect(refused.status, refused.stderr).toBe(0);
     expect(refused.stdout).toContain('true Invalid configuration in startHost()');
     expect(refused.stdout).toContain('must name at least one queue');
+    expect(refused.stdout).toContain('true The configuration starts 3 worker processes');
+    expect(await queue.getWorkersCount()).toBe(0);
 
     const host = start(process.execPath, ['embed.mjs'], app, env);
     try {
