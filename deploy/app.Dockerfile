@@ -37,4 +37,7 @@ USER node
 # host.gracePeriod, 30 s by default: give docker stop more, e.g. --stop-timeout 40). The supervisor
 # handles SIGTERM and reaps its own worker processes, so it can run as PID 1.
 STOPSIGNAL SIGTERM
+# `watchtower status --local` reads the health file the host writes in its state directory once a
+# second (no Postgres needed): non-zero when the host is gone, stuck, or its workers crash-loop.
+HEALTHCHECK CMD ["npx", "watchtower", "status", "--local"]
 CMD ["node_modules/.bin/watchtower", "supervisor"]

@@ -250,9 +250,23 @@ describe('@watchtower/worker-host installed into an application', () => {
     const [bin, ...args] = build.cmd as [string, ...string[]];
     // The CMD runs the bin itself, which takes SIGTERM directly (as PID 1 it must).
     const host = start(join(image, bin), args, image, { ...env, ...build.env });
+    expect(build.healthcheck?.cmd).toEqual(['npx', 'watchtower', 'status', '--local']);
+    const [npx, ...check] = build.healthcheck?.cmd ?? [];
+    const probe = () =>
+      spawnSync(npx as string, check, { cwd: image, env: { ...env, ...build.env }, encoding: 'utf8' });
     try {
       await processedAndRecorded(queue, host);
       expect(statSync(join(state, 'spool')).mode & 0o777).toBe(0o700);
+      // The image's HEALTHCHECK, as the runtime runs it: 0 once the host's health file says healthy.
+      const healthy = await waitFor(
+        () => {
+          const run = probe();
+          return run.status === 0 ? run : undefined;
+        },
+        30_000,
+        'the HEALTHCHECK command to exit 0',
+      );
+      expect(healthy.stdout).toMatch(/^healthy: host \S+ \(pid \d+\) running/);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- host output ---\n${host.output}`);
     } finally {
@@ -260,6 +274,9 @@ describe('@watchtower/worker-host installed into an application', () => {
       await groupGone(host.child);
     }
     expect(host.output).toContain('stopped.');
+    const after = probe();
+    expect(after.status, after.stdout).toBe(1);
+    expect(after.stdout).toMatch(/^unhealthy: no host is running/);
   }, 240_000);
 });
 
