@@ -217,7 +217,4 @@ export interface WatchtowerConfig {
 /** What users may write (defaults not yet applied). */
 export type WatchtowerConfigInput = z.input<typeof configSchema>;
 
-/** Typed helper for configuration modules: `export default defineConfig({ ... })`. */
-export function defineConfig(config: WatchtowerConfigInput): WatchtowerConfigInput {
-  return config;
-}
+export { defineConfig } from './define-config';

@@ -40,6 +40,8 @@ export interface HostOptions {
   config: WatchtowerConfig;
   /** The file to read again on `host.reload` (undefined: the environment's configuration). */
   configPath: string | undefined;
+  /** Reads the configuration again on `host.reload`, instead of `configPath` (startHost's object). */
+  reloadConfig?: (() => Promise<WatchtowerConfig>) | undefined;
   databaseUrl: string;
   env?: NodeJS.ProcessEnv;
   /** Run only this supervisor of the configuration (`watchtower supervisor --supervisor=name`). */
@@ -236,6 +238,20 @@ export class Host implements HostControl {
     );
   }
 
+  /**
+   * Closes what the constructor opened, for a host whose start() failed: an embedding application
+   * (startHost) carries on, so nothing may be left holding its event loop or connections.
+   */
+  async discard(): Promise<void> {
+    clearInterval(this.loopTimer);
+    await this.poller.stop().catch(() => undefined);
+    await this.closeWatchers().catch(() => undefined);
+    await this.recorder.close().catch(() => undefined);
+    await this.queues.close().catch(() => undefined);
+    await this.bus.close().catch(() => undefined);
+    await this.closeDb().catch(() => undefined);
+  }
+
   /** Signal handlers call this: it only sets flags; the loop acts on them. */
   signal(name: 'terminate' | 'force' | 'restart' | 'pause' | 'continue'): void {
     this.flags[name] = true;
@@ -289,7 +305,9 @@ export class Host implements HostControl {
   }
 
   async reload(): Promise<ReloadResult> {
-    const next = await loadConfig({ path: this.options.configPath, env: this.options.env });
+    const next = this.options.reloadConfig
+      ? await this.options.reloadConfig()
+      : await loadConfig({ path: this.options.configPath, env: this.options.env });
     const before = new Map(this.supervisors().map((s) => [s.name, s]));
     const wanted = new Map(this.selected(next).map((c) => [c.name, c]));
     const result: ReloadResult = {
