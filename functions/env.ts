@@ -42,6 +42,8 @@ export interface Env {
   WATCHTOWER_RETENTION_FAILED_DAYS?: string;
   /** Days to keep the per-minute metrics rollups. 0 keeps them forever. Default 30. */
   WATCHTOWER_RETENTION_METRICS_DAYS?: string;
+  /** Days to keep the connections' per-minute health rows (watchtower_connection_health). 0 keeps them forever. Default 30. */
+  WATCHTOWER_RETENTION_HEALTH_DAYS?: string;
   /** Days to keep finished commands (done, failed, expired). 0 keeps them forever. Default 7 (as the command routes promise). */
   WATCHTOWER_RETENTION_COMMANDS_DAYS?: string;
   /** Days to keep dead or stopped hosts and worker processes after their last heartbeat. 0 keeps them forever. Default 7. */

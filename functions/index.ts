@@ -3,6 +3,7 @@ import type { Env } from './env';
 import { audit } from './routes/audit';
 import { auth } from './routes/auth';
 import { commands } from './routes/commands';
+import { connectionHealth } from './routes/connection-health';
 import { connections } from './routes/connections';
 import { failed } from './routes/failed';
 import { health } from './routes/health';
@@ -31,6 +32,7 @@ import { scheduled } from './scheduled';
 // from these definitions (web/ imports only this type, never the code).
 const app = createApp()
   .route('/api/health', health)
+  .route('/api/health/connections', connectionHealth)
   .route('/api/auth', auth)
   .route('/api/users', users)
   .route('/api/tokens', tokens)

@@ -1,4 +1,5 @@
 export * from './commands';
+export * from './connection-health';
 export * from './connections';
 export * from './hosts';
 export * from './jobs';

@@ -1,6 +1,7 @@
 import { pruneAudit } from './prune-audit';
 import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
+import { pruneConnectionHealth } from './prune-connection-health';
 import { pruneHosts } from './prune-hosts';
 import { pruneCompletedJobs, pruneFailedJobs } from './prune-jobs';
 import { pruneMetrics } from './prune-metrics';
@@ -19,6 +20,7 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneCompletedJobs,
   pruneFailedJobs,
   pruneMetrics,
+  pruneConnectionHealth,
   // After the prunes: it only recomputes hours whose minute rows are all still kept.
   rollupMetrics,
   // Only does anything during a key rotation (WATCHTOWER_ENCRYPTION_KEY_PREVIOUS set).

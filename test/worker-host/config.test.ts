@@ -165,6 +165,7 @@ describe('configuration', () => {
       expect(config.processors.emails).toBe('/etc/watchtower/emails.ts');
       expect(config.host).toEqual({
         heartbeatInterval: 5,
+        healthInterval: 30,
         pollInterval: 3,
         gracePeriod: 30,
         deadAfter: 15,
@@ -220,6 +221,16 @@ describe('configuration', () => {
         '/',
       );
       expect(config.connections.main?.url).toBe('postgres://u@db:5432/queues');
+    });
+
+    it('checks host.healthInterval: seconds, 0.25 to 3600', () => {
+      expect(validate({ ...good, host: { healthInterval: 10 } }, 'x', '/').host.healthInterval).toBe(10);
+      expect(() => validate({ ...good, host: { healthInterval: 0 } }, 'x.json', '/')).toThrow(
+        'host.healthInterval: must be at least 0.25 seconds',
+      );
+      expect(() => validate({ ...good, host: { healthInterval: '30' } }, 'x.json', '/')).toThrow(
+        'host.healthInterval: must be a number of seconds',
+      );
     });
 
     it('throws ConfigError', () => {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../core/db/database';
+import { type Database, rowsOf } from '../../core/db/database';
+import type { ConnectionHealthRow } from '../../worker-host/health/health-rollup';
 import {
   type HostBeat,
   nextBeatDue,
@@ -101,6 +102,55 @@ describe('heartbeats', () => {
       jobs_processed: 31,
     });
     expect(await hostRow(database.db, hostId)).toMatchObject({ status: 'running', stats: { polls: 3 } });
+  });
+
+  it("writes the connections' health rows in the same statement; a minute written again is replaced", async () => {
+    let statements = 0;
+    const counting = new Proxy(database.db, {
+      get(target, property, receiver) {
+        if (property === 'execute') {
+          return (query: Parameters<Database['execute']>[0]) => {
+            statements++;
+            return target.execute(query);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const hostId = uniqueName('hb-health');
+    const row = (checks: number, up: boolean): ConnectionHealthRow => ({
+      minute: '2026-01-01T12:00:00.000Z',
+      connection: 'main',
+      kind: 'redis',
+      checks,
+      errors: up ? 0 : 1,
+      up,
+      latencyP50Ms: 1.5,
+      latencyP95Ms: 2.5,
+      lastError: up ? null : 'connect ECONNREFUSED \u0000',
+      redisVersion: '7.0.15',
+      usedMemory: 1_000_000,
+      maxmemory: 0,
+      maxmemoryPolicy: 'noeviction',
+      connectedClients: 4,
+    });
+    await writeHeartbeat(counting, host(hostId), [], { deadAfterSeconds: 15, health: [row(1, true)] });
+    await writeHeartbeat(counting, host(hostId), [], { deadAfterSeconds: 15, health: [row(2, false)] });
+    expect(statements).toBe(2);
+    const rows = rowsOf<{
+      checks: number;
+      errors: number;
+      up: boolean;
+      last_error: string;
+      used_memory: string;
+    }>(
+      await database.db.execute(
+        sql`select checks, errors, up, last_error, used_memory from watchtower_connection_health where host_id = ${hostId}`,
+      ),
+    );
+    expect(rows).toEqual([
+      { checks: 2, errors: 1, up: false, last_error: 'connect ECONNREFUSED \ufffd', used_memory: '1000000' },
+    ]);
   });
 
   it('is not refused for what a job id or an error message holds (the host would look dead)', async () => {

@@ -466,6 +466,12 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
       { method: 'GET', path: '/api/metrics' },
       {
         method: 'GET',
+        path: '/api/health/connections',
+        query: { range: '24h' },
+        badQuery: { range: ['1d', '', '7D'] },
+      },
+      {
+        method: 'GET',
         path: '/api/metrics/series',
         query: { range: '24h', connection: f.connection, queue: f.queue },
         freeTextQuery: ['connection', 'queue'],

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
 import {
   commands,
+  connectionHealth,
   hosts,
   jobAttempts,
   jobs,
@@ -320,6 +321,34 @@ describe('the cron', () => {
     expect(left).toEqual([{ completed: 2 }, { completed: 80 }]);
     // The rule, for the retentions other suites' runs would interfere with here.
     expect([0, 1, 30, 90, 120, 0.5].map(hourlyRetentionDays)).toEqual([0, 90, 90, 90, 120, 90]);
+  });
+
+  it("prunes the connections' health rows past WATCHTOWER_RETENTION_HEALTH_DAYS, and no others", async () => {
+    const hostId = unique('cron-health-host');
+    const row = (daysAgo: number, connection: string) => ({
+      minute: sql`date_trunc('minute', now()) - make_interval(days => ${daysAgo})`,
+      hostId,
+      connection,
+      kind: 'redis' as const,
+      checks: 2,
+      errors: 0,
+      up: true,
+    });
+    await database.db.insert(connectionHealth).values([row(0, 'fresh'), row(2, 'old'), row(5, 'older')]);
+    const left = async () =>
+      (
+        await database.db
+          .select({ connection: connectionHealth.connection })
+          .from(connectionHealth)
+          .where(sql`${connectionHealth.hostId} = ${hostId}`)
+          .orderBy(connectionHealth.connection)
+      ).map((r) => r.connection);
+    // The default (30 days) keeps them all; 1 day keeps only the fresh one.
+    await runCron();
+    expect(await left()).toEqual(['fresh', 'old', 'older']);
+    await runCron({ ...retention, WATCHTOWER_RETENTION_HEALTH_DAYS: '1' });
+    expect(await left()).toEqual(['fresh']);
+    await database.db.delete(connectionHealth).where(sql`${connectionHealth.hostId} = ${hostId}`);
   });
 
   it('deletes at most one batch per table per run when told so; the next run carries on', async () => {

@@ -31,6 +31,7 @@ const JobDetail = page(() => import('./pages/job-detail').then((module) => modul
 const Workers = page(() => import('./pages/workers').then((module) => module.Workers));
 const Metrics = page(() => import('./pages/metrics').then((module) => module.Metrics));
 const Queues = page(() => import('./pages/queues').then((module) => module.Queues));
+const Health = page(() => import('./pages/health').then((module) => module.Health));
 const Audit = page(() => import('./pages/audit').then((module) => module.Audit));
 const Settings = page(() => import('./pages/settings').then((module) => module.Settings));
 
@@ -64,6 +65,7 @@ export function App() {
                 <Route path="/workers" component={Workers} />
                 <Route path="/metrics" component={Metrics} />
                 <Route path="/queues" component={Queues} />
+                <Route path="/health" component={Health} />
                 <Route path="/audit" component={Audit} />
                 <Route path="/settings/:section?" component={Settings} />
                 <Route default component={NotFound} />

@@ -87,6 +87,11 @@ export const hostOptionsSchema = z.strictObject({
   /** Seconds between two heartbeats (one write for the host and all its workers). */
   heartbeatInterval: seconds(0.1, 60).default(5),
   /**
+   * Seconds between two health checks of each connection the host uses (a Redis PING and INFO, or
+   * a `select 1` on BullMQ's Postgres backend), written as per-minute rows with the heartbeat.
+   */
+  healthInterval: seconds(0.25, 3600).default(30),
+  /**
    * Seconds between two bus reads. Push (LISTEN/NOTIFY, Redis pub/sub) wakes the host at once, so
    * polling only backs push up; 3 s is the seed's interval: 1,200 reads per host-hour.
    */
@@ -192,7 +197,4 @@ export interface WatchtowerConfig {
 /** What users may write (defaults not yet applied). */
 export type WatchtowerConfigInput = z.input<typeof configSchema>;
 
-/** Typed helper for configuration modules: `export default defineConfig({ ... })`. */
-export function defineConfig(config: WatchtowerConfigInput): WatchtowerConfigInput {
-  return config;
-}
+export { defineConfig } from './define-config';

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../../core/db/database';
+import type { ConnectionHealthRow } from '../health/health-rollup';
 import { jsonbText } from '../recorder/storable';
 
 export type HostStatus = 'running' | 'paused' | 'terminating' | 'stopped';
@@ -52,8 +53,9 @@ export interface HeartbeatResult {
 
 /**
  * One heartbeat: a single statement that upserts the host's row and all its workers' rows, and
- * sweeps every other host (and worker) not seen for `deadAfterSeconds` into `dead`. One round
- * trip per host per interval whatever the number of workers; any live host does the sweep, so a
+ * sweeps every other host (and worker) not seen for `deadAfterSeconds` into `dead`, and writes the
+ * connections' health rows of the minutes checked since the last beat. One round trip per host per
+ * interval whatever the number of workers and connections; any live host does the sweep, so a
  * dead host shows as dead within deadAfter + one interval without a separate job.
  *
  * Times come from the database's clock, so hosts with skewed clocks still agree on who is dead.
@@ -62,7 +64,7 @@ export async function writeHeartbeat(
   db: Database,
   host: HostBeat,
   workers: readonly WorkerBeat[],
-  options: { deadAfterSeconds: number },
+  options: { deadAfterSeconds: number; health?: readonly ConnectionHealthRow[] },
 ): Promise<HeartbeatResult> {
   // A NUL in a job id or an error message must not make Postgres refuse the beat (the host would
   // look dead): jsonbText replaces what jsonb refuses.
@@ -81,6 +83,26 @@ export async function writeHeartbeat(
       restarts: worker.restarts,
       last_error: worker.lastError,
       started_at: worker.startedAt.toISOString(),
+    })),
+  );
+  // The connections' health rows ride along (worker-host/health/): a minute's row is computed
+  // from all its checks, so a second write of the same minute replaces the first.
+  const healthJson = jsonbText(
+    (options.health ?? []).map((row) => ({
+      minute: row.minute,
+      connection: row.connection,
+      kind: row.kind,
+      checks: row.checks,
+      errors: row.errors,
+      up: row.up,
+      latency_p50_ms: row.latencyP50Ms,
+      latency_p95_ms: row.latencyP95Ms,
+      last_error: row.lastError,
+      redis_version: row.redisVersion,
+      used_memory: row.usedMemory,
+      maxmemory: row.maxmemory,
+      maxmemory_policy: row.maxmemoryPolicy,
+      connected_clients: row.connectedClients,
     })),
   );
   const result = await db.execute(sql`
@@ -112,6 +134,24 @@ export async function writeHeartbeat(
         memory_bytes = excluded.memory_bytes, restarts = excluded.restarts, last_error = excluded.last_error,
         last_heartbeat = now()
       returning 1
+    ), health as (
+      insert into watchtower_connection_health (minute, host_id, connection, kind, checks, errors, up,
+                                                latency_p50_ms, latency_p95_ms, last_error, redis_version,
+                                                used_memory, maxmemory, maxmemory_policy, connected_clients)
+      select r.minute, ${host.hostId}, r.connection, r.kind, r.checks, r.errors, r.up, r.latency_p50_ms,
+             r.latency_p95_ms, r.last_error, r.redis_version, r.used_memory, r.maxmemory, r.maxmemory_policy,
+             r.connected_clients
+      from jsonb_to_recordset(${healthJson}::jsonb) as r(
+        minute timestamptz, connection text, kind text, checks integer, errors integer, up boolean,
+        latency_p50_ms double precision, latency_p95_ms double precision, last_error text, redis_version text,
+        used_memory bigint, maxmemory bigint, maxmemory_policy text, connected_clients integer)
+      on conflict (minute, host_id, connection) do update set
+        kind = excluded.kind, checks = excluded.checks, errors = excluded.errors, up = excluded.up,
+        latency_p50_ms = excluded.latency_p50_ms, latency_p95_ms = excluded.latency_p95_ms,
+        last_error = excluded.last_error, redis_version = excluded.redis_version,
+        used_memory = excluded.used_memory, maxmemory = excluded.maxmemory,
+        maxmemory_policy = excluded.maxmemory_policy, connected_clients = excluded.connected_clients
+      returning 1
     ), dead_hosts as (
       update watchtower_hosts set status = 'dead'
       where status <> 'dead' and status <> 'stopped' and host_id <> ${host.hostId}
@@ -124,6 +164,7 @@ export async function writeHeartbeat(
       returning 1
     )
     select (select count(*) from host)::int as hosts, (select count(*) from workers)::int as workers,
+           (select count(*) from health)::int as health,
            (select count(*) from dead_hosts)::int as dead_hosts, (select count(*) from dead_workers)::int as dead_workers`);
   const row = rowsOf<{ workers: number; dead_hosts: number; dead_workers: number }>(result)[0];
   return {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { PACKAGE_VERSION } from './package-build';
 
 /** hostname + pid + a random suffix: unique even when a container reuses pid 1 after a restart. */
 export function newHostId(): string {
@@ -15,6 +16,8 @@ let version: string | undefined;
 
 /** The package version, shown next to each host (mixed versions during a rollout are worth seeing). */
 export function packageVersion(): string {
+  // The installed package knows its own version (its bundle sits at another depth than the sources).
+  if (PACKAGE_VERSION !== undefined) return PACKAGE_VERSION;
   if (version === undefined) {
     try {
       const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');

@@ -15,6 +15,7 @@ import { type DatabaseSupervisors, loadDatabaseSupervisors } from '../config/dat
 import { ConfigError, loadConfig } from '../config/load-config';
 import { allProcessors, mergeConfig, processorFor } from '../config/merge-config';
 import { createNodeDatabase } from '../db/node-database';
+import { ConnectionHealth } from '../health/connection-health';
 import {
   type HostBeat,
   type HostStatus,
@@ -44,6 +45,8 @@ export interface HostOptions {
   config: WatchtowerConfig;
   /** The file to read again on `host.reload` (undefined: the environment's configuration). */
   configPath: string | undefined;
+  /** Reads the configuration again on `host.reload`, instead of `configPath` (startHost's object). */
+  reloadConfig?: (() => Promise<WatchtowerConfig>) | undefined;
   databaseUrl: string;
   env?: NodeJS.ProcessEnv;
   /** Run only this supervisor of the configuration (`watchtower supervisor --supervisor=name`). */
@@ -136,6 +139,8 @@ export class Host implements HostControl {
   private compiledProcessors = new Map<string, string>();
   /** Bytes of data, result and message recorded per job (recorder.maxPayloadBytes; fixed at start). */
   readonly payloadCap: PayloadCapSetting;
+  /** The connections' health checks, written with the heartbeat (worker-host/health/). */
+  private readonly connectionHealth: ConnectionHealth;
 
   constructor(private readonly options: HostOptions) {
     this.ceiling = new ProcessCeiling(
@@ -164,6 +169,11 @@ export class Host implements HostControl {
       spoolDir: options.spoolDir ?? defaultSpoolDir(options.env),
       maxPayloadBytes: this.payloadCap.bytes,
       onError: (error) => this.note('recorder', error),
+    });
+    this.connectionHealth = new ConnectionHealth({
+      connections: this.config.connections,
+      intervalSeconds: this.config.host.healthInterval,
+      log: this.log,
     });
     this.heartbeatHealth = {
       intervalMs: this.config.host.heartbeatInterval * 1000,
@@ -252,6 +262,20 @@ export class Host implements HostControl {
     this.log(
       `Watchtower host ${this.hostId} started: ${this.list.map((s) => `${s.name} (${s.config.queues.join(', ')})`).join('; ') || 'no supervisors'}`,
     );
+  }
+
+  /**
+   * Closes what the constructor opened, for a host whose start() failed: an embedding application
+   * (startHost) carries on, so nothing may be left holding its event loop or connections.
+   */
+  async discard(): Promise<void> {
+    clearInterval(this.loopTimer);
+    await this.poller.stop().catch(() => undefined);
+    await this.closeWatchers().catch(() => undefined);
+    await this.recorder.close().catch(() => undefined);
+    await this.queues.close().catch(() => undefined);
+    await this.bus.close().catch(() => undefined);
+    await this.closeDb().catch(() => undefined);
   }
 
   /** Signal handlers call this: it only sets flags; the loop acts on them. */
@@ -401,7 +425,9 @@ export class Host implements HostControl {
   }
 
   async reload(): Promise<ReloadResult> {
-    const file = await loadConfig({ path: this.options.configPath, env: this.options.env });
+    const file = this.options.reloadConfig
+      ? await this.options.reloadConfig()
+      : await loadConfig({ path: this.options.configPath, env: this.options.env });
     return this.serialized(() => this.apply(file, this.database));
   }
 
@@ -425,6 +451,10 @@ export class Host implements HostControl {
     };
     for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter', 'commandLease'] as const) {
       if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
+    }
+    // The health checks keep the interval they started with; their connections follow the reload.
+    if (next.host.healthInterval !== this.config.host.healthInterval) {
+      result.needsHostRestart.push('host.healthInterval');
     }
     // The recorder, the watchers and every worker process share the cap they started with.
     const nextCap = payloadCapSetting(next.recorder.maxPayloadBytes, this.options.env ?? process.env);
@@ -455,6 +485,7 @@ export class Host implements HostControl {
     this.database = database;
     this.graceSeconds = next.host.gracePeriod;
     await this.queues.setConnections(next.connections);
+    this.connectionHealth.setConnections(next.connections);
     for (const [name, supervisor] of before) {
       const config = wanted.get(name);
       if (!config) {
@@ -518,6 +549,7 @@ export class Host implements HostControl {
         this.requestHeartbeat();
       }
       this.pruneDeparted(now);
+      if (this.status !== 'stopped') this.connectionHealth.tick(now);
       if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
       if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
       if (this.usesDatabase && now - this.lastConfigCheck >= CONFIG_CHECK_MS)
@@ -595,6 +627,7 @@ export class Host implements HostControl {
       if (this.beating) await this.beating;
       await this.beat();
       await this.queues.close();
+      await this.connectionHealth.close();
       await this.bus.close().catch(() => undefined);
       await this.closeDb().catch(() => undefined);
     } catch (error) {
@@ -710,9 +743,15 @@ export class Host implements HostControl {
       stats: this.stats(),
       startedAt: this.startedAt,
     };
-    const current = writeHeartbeat(this.db, beat, workers, { deadAfterSeconds: this.config.host.deadAfter })
+    // Health rows not written stay with the monitor for the next beat, like departed workers' rows.
+    const health = this.connectionHealth.take();
+    const current = writeHeartbeat(this.db, beat, workers, {
+      deadAfterSeconds: this.config.host.deadAfter,
+      health: health.rows,
+    })
       .then(() => {
         this.counters.heartbeats++;
+        health.written();
         this.heartbeatHealth.lastOkAt = Date.now();
       })
       .catch((error: unknown) => {
@@ -746,6 +785,7 @@ export class Host implements HostControl {
       ...this.counters,
       recorder: this.recorder.stats(),
       watchers: this.watchers.map((w) => w.stats()),
+      health: this.connectionHealth.stats(),
       workerProcesses: {
         current: this.ceiling.current,
         max: this.ceiling.limit,

@@ -35,10 +35,7 @@ export async function compileModule(
     return { error: `${folder} cannot be written: ${reasonOf(error)}` };
   }
   try {
-    // tsx's own esbuild: the one package that is sure to be installed with the worker-host.
-    const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))(
-      'esbuild',
-    ) as typeof import('esbuild');
+    const esbuild = loadEsbuild();
     const name = basename(outfile, '.mjs');
     const result = await esbuild.build({
       entryPoints: { [`${name}-code`]: source },
@@ -86,13 +83,18 @@ export async function compileModule(
  */
 export async function stopCompiler(): Promise<void> {
   try {
-    const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))(
-      'esbuild',
-    ) as typeof import('esbuild');
-    await esbuild.stop();
+    await loadEsbuild().stop();
   } catch {
     // Never started, or already gone: nothing is held.
   }
+}
+
+/**
+ * esbuild, a dependency of the worker-host package (the same version tsx brings). Required on
+ * first use, not imported: a worker process, which never compiles, does not load it.
+ */
+function loadEsbuild(): typeof import('esbuild') {
+  return createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
 }
 
 /** Writes a file whole or not at all: beside it first, then renamed over it. */

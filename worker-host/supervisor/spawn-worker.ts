@@ -1,15 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { CONNECTION_URL_ENV } from '../worker/ipc-messages';
 import { isCompiledProcessor } from './processor-build';
-import { isTypeScriptModule } from './worker-entry';
+import { CLI_ENTRY, isTypeScriptModule } from './worker-entry';
 import { workerEnv } from './worker-env';
 import type { WorkerSpec } from './worker-spec';
 
 export { CONNECTION_URL_ENV };
-
-const cliEntry = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
 // TypeScript (the CLI's sources, a user's .ts processor) needs tsx's ESM loader in the worker
 // process, and only that (the parent may run under the tsx CLI, whose preflight must not be inherited).
@@ -57,7 +55,7 @@ export function spawnWorker(
   // Compiled only without the loader: tsx would transform the whole compiled file again (measured:
   // 163 MB a process, against 112 MB from the sources with tsx and 89 MB compiled without it).
   const compiled = isTypeScriptModule(spec.processorPath) ? undefined : options.entry;
-  return fork(compiled ?? cliEntry, args, {
+  return fork(compiled ?? CLI_ENTRY, args, {
     // A TypeScript processor the host compiled (processor-build.ts) carries its source map: failed
     // jobs' stacks then name the user's files.
     execArgv: [

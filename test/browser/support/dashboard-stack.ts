@@ -101,6 +101,10 @@ export interface DashboardStackOptions {
   recorder?: { maxPayloadBytes?: number };
   /** The database to make afresh (default: `<test database>_<name>`); the browser bench names its own. */
   databaseUrl?: string;
+  /** More connections for the host's configuration (it health-checks each one). */
+  connections?: Record<string, { url: string }>;
+  /** More of the host's `host` section, e.g. `{ healthInterval: 1 }`. */
+  hostOptions?: Record<string, number>;
 }
 
 export async function startDashboardStack(
@@ -182,9 +186,12 @@ export async function startDashboardStack(
     const scratch = scratchDir();
     closers.push(() => scratch.cleanup());
     const queueName = uniqueName('browser');
-    const configPath = writeConfig(scratch.dir, [
-      { name: uniqueName('web'), queues: [queueName], tries: options.tries ?? 1 },
-    ]);
+    const configPath = writeConfig(
+      scratch.dir,
+      [{ name: uniqueName('web'), queues: [queueName], tries: options.tries ?? 1 }],
+      options.hostOptions,
+      { ...(options.connections && { connections: options.connections }) },
+    );
     if (options.recorder) {
       const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
       writeFileSync(configPath, JSON.stringify({ ...config, recorder: options.recorder }));

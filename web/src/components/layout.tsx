@@ -11,6 +11,7 @@ const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }>
   { href: '/queues', label: 'Queues' },
   { href: '/workers', label: 'Workers' },
   { href: '/metrics', label: 'Metrics' },
+  { href: '/health', label: 'Health' },
   { href: '/audit', label: 'Audit' },
   { href: '/settings', label: 'Settings', adminOnly: true },
 ];
