@@ -2,16 +2,13 @@ import { hostname } from 'node:os';
 import type { ClaimedCommand, CommandBus, CommandTarget } from '../../core/bus/command-bus';
 import { CommandExecutor } from '../../core/bus/command-executor';
 import { TERMINATE_KEY } from '../../core/bus/keys';
-import { readConfigVersion } from '../../core/config/config-version';
-import { CONFIG_CHANNEL } from '../../core/config/supervisor-fields';
 import type { Database } from '../../core/db/database';
 import { CommandPoller, ttlEnded } from '../bus/command-poller';
 import { openCommandBus } from '../bus/open-command-bus';
-import { PgNotificationListener } from '../bus/pg-notification-listener';
 import { handleCommand } from '../commands/handle-command';
 import { QueueRegistry } from '../commands/queue-registry';
 import type { SupervisorConfig, WatchtowerConfig } from '../config/config-schema';
-import { type DatabaseSupervisors, loadDatabaseSupervisors } from '../config/database-supervisors';
+import type { DatabaseSupervisors } from '../config/database-supervisors';
 import { ConfigError, loadConfig } from '../config/load-config';
 import { allProcessors, mergeConfig, processorFor } from '../config/merge-config';
 import { createNodeDatabase } from '../db/node-database';
@@ -35,6 +32,7 @@ import { initialSizes, Supervisor } from '../supervisor/supervisor';
 import { buildWorkerEntry } from '../supervisor/worker-entry';
 import type { WorkerProcess, WorkerProcessHooks } from '../supervisor/worker-process';
 import { backendKind } from '../worker/queue-backend';
+import { DatabaseConfig } from './database-config';
 import { healthDir } from './health-file';
 import { type HealthInput, HealthReporter, rootMessage } from './health-reporter';
 import type { HostControl, ReloadResult } from './host-control';
@@ -64,9 +62,6 @@ export interface HostOptions {
    */
   processorsDir?: string;
 }
-
-/** How often a host checks the configuration version when no NOTIFY woke it. */
-const CONFIG_CHECK_MS = 5000;
 
 const TICK_MS = 200;
 /** How long a host keeps answering commands for a worker it let go of. */
@@ -99,13 +94,10 @@ export class Host implements HostControl {
   private config: WatchtowerConfig;
   /** The configuration file as last read; `config` is it merged with `database`. */
   private fileConfig: WatchtowerConfig;
-  /** The database supervisors this host runs, as last loaded (undefined: it runs none). */
-  private database: DatabaseSupervisors | undefined;
-  private lastConfigCheck = 0;
-  private checkingConfig = false;
+  /** The supervisors kept in the database this host runs (database-config.ts). */
+  private readonly databaseConfig: DatabaseConfig;
   /** Reloads, from the file or the database, one at a time. */
   private applying: Promise<unknown> = Promise.resolve();
-  private stopConfigListener: (() => Promise<void>) | undefined;
   private list: Supervisor[] = [];
   private readonly departed = new Map<string, { at: Date; status: string }>();
   private departedRows: WorkerBeat[] = [];
@@ -156,6 +148,16 @@ export class Host implements HostControl {
     const { db, close } = createNodeDatabase(options.databaseUrl, { max: 4 });
     this.db = db;
     this.closeDb = close;
+    this.databaseConfig = new DatabaseConfig({
+      db: this.db,
+      databaseUrl: options.databaseUrl,
+      labels: options.labels ?? [],
+      processorsDir: options.processorsDir,
+      env: options.env ?? process.env,
+      log: this.log,
+      note: (what, error) => this.note(what, error),
+      apply: (database) => this.serialized(() => this.apply(this.fileConfig, database)),
+    });
     this.bus = openCommandBus({
       env: options.env,
       databaseUrl: options.databaseUrl,
@@ -223,7 +225,13 @@ export class Host implements HostControl {
   }
 
   async start(): Promise<void> {
-    await this.loadDatabaseAtStart();
+    const database = await this.databaseConfig.start(this.fileConfig);
+    if (database) {
+      const merged = mergeConfig(this.fileConfig, database);
+      for (const clash of merged.clashes) this.log(clash);
+      this.config = merged.config;
+      await this.queues.setConnections(this.config.connections);
+    }
     const needed = sum(this.selected(this.config).map(startSize));
     if (needed > this.ceiling.limit) {
       throw new ConfigError(
@@ -330,94 +338,6 @@ export class Host implements HostControl {
     this.nextBeatAt = Math.min(this.nextBeatAt, Math.max(Date.now() + 50, this.lastBeatAt + 250));
   }
 
-  /** Whether this host runs supervisors kept in the database: it allows a processors directory. */
-  private get usesDatabase(): boolean {
-    return this.options.processorsDir !== undefined;
-  }
-
-  /**
-   * At start, the database supervisors are merged before anything runs; a name in both the file
-   * and the database is an error named here (later, the file's is kept and the clash logged).
-   */
-  private async loadDatabaseAtStart(): Promise<void> {
-    const processorsDir = this.options.processorsDir;
-    if (processorsDir === undefined) {
-      if (this.options.labels?.length) {
-        this.log(
-          `Labels ${this.options.labels.join(', ')} given without --processors-dir (WATCHTOWER_PROCESSORS_DIR): this host runs no supervisor kept in the database.`,
-        );
-      }
-      return;
-    }
-    let database: DatabaseSupervisors;
-    try {
-      database = await this.loadDatabase(processorsDir);
-    } catch (error) {
-      // Postgres away at start: the file's supervisors run (the spool keeps their records), and
-      // the check every 5 s loads the database's once it answers.
-      this.note('database configuration (the file runs meanwhile)', error);
-      await this.listenForConfig();
-      return;
-    }
-    const fileNames = new Set(this.fileConfig.supervisors.map((s) => s.name));
-    const both = database.supervisors.filter((s) => fileNames.has(s.name)).map((s) => s.name);
-    if (both.length > 0) {
-      throw new ConfigError(
-        `Supervisor ${both.join(', ')} is both in the configuration file (${this.fileConfig.source}) and kept in the database for this host's labels: rename one`,
-      );
-    }
-    const merged = mergeConfig(this.fileConfig, database);
-    for (const clash of merged.clashes) this.log(clash);
-    this.database = database;
-    this.config = merged.config;
-    await this.queues.setConnections(this.config.connections);
-    await this.listenForConfig();
-  }
-
-  /** NOTIFY on `watchtower_config` makes the loop check at its next turn (within 200 ms). */
-  private async listenForConfig(): Promise<void> {
-    try {
-      this.stopConfigListener = await new PgNotificationListener(this.options.databaseUrl).listen(
-        CONFIG_CHANNEL,
-        () => {
-          this.lastConfigCheck = 0;
-        },
-      );
-    } catch (error) {
-      this.note('configuration push (the check every 5 s goes on)', error);
-    }
-  }
-
-  private async loadDatabase(processorsDir: string): Promise<DatabaseSupervisors> {
-    const database = await loadDatabaseSupervisors(this.db, {
-      labels: this.options.labels ?? [],
-      processorsDir,
-      env: this.options.env ?? process.env,
-    });
-    for (const refused of database.refused) {
-      this.note(`supervisor ${refused.name} (database) not started`, new Error(refused.reason));
-    }
-    return database;
-  }
-
-  /** The configuration version moved (or a NOTIFY said so): load the database supervisors again and apply. */
-  private async checkDatabaseConfig(now: number): Promise<void> {
-    const processorsDir = this.options.processorsDir;
-    if (processorsDir === undefined || this.checkingConfig || this.status === 'terminating') return;
-    this.checkingConfig = true;
-    this.lastConfigCheck = now;
-    try {
-      const version = await readConfigVersion(this.db);
-      if (version === this.database?.version) return;
-      const database = await this.loadDatabase(processorsDir);
-      await this.serialized(() => this.apply(this.fileConfig, database));
-    } catch (error) {
-      this.note('database configuration', error);
-    } finally {
-      this.checkingConfig = false;
-    }
-  }
-
   private serialized<T>(step: () => Promise<T>): Promise<T> {
     const next = this.applying.then(step, step);
     this.applying = next.catch(() => undefined);
@@ -428,7 +348,7 @@ export class Host implements HostControl {
     const file = this.options.reloadConfig
       ? await this.options.reloadConfig()
       : await loadConfig({ path: this.options.configPath, env: this.options.env });
-    return this.serialized(() => this.apply(file, this.database));
+    return this.serialized(() => this.apply(file, this.databaseConfig.current));
   }
 
   /** Runs the file's configuration merged with the database's: starts, drains and restarts supervisors. */
@@ -482,7 +402,7 @@ export class Host implements HostControl {
     const previous = this.config;
     this.config = next;
     this.fileConfig = file;
-    this.database = database;
+    this.databaseConfig.current = database;
     this.graceSeconds = next.host.gracePeriod;
     await this.queues.setConnections(next.connections);
     this.connectionHealth.setConnections(next.connections);
@@ -552,8 +472,7 @@ export class Host implements HostControl {
       if (this.status !== 'stopped') this.connectionHealth.tick(now);
       if (now >= this.nextBeatAt && !this.beating && !this.finishing) void this.beat();
       if (now - this.lastSeedCheck >= SEED_TERMINATE_EVERY_MS) void this.checkSeedTerminate(now);
-      if (this.usesDatabase && now - this.lastConfigCheck >= CONFIG_CHECK_MS)
-        void this.checkDatabaseConfig(now);
+      this.databaseConfig.tick(now, this.status === 'terminating');
       // Written from this loop, so a fresh file says the loop turns (a stuck one leaves it stale).
       this.health.tick(now, () => this.healthInput());
       if (this.status === 'terminating' && this.list.length === 0 && !this.finishing) {
@@ -619,7 +538,7 @@ export class Host implements HostControl {
   private async finish(): Promise<void> {
     try {
       await this.poller.stop().catch(() => undefined);
-      await this.stopConfigListener?.().catch(() => undefined);
+      await this.databaseConfig.stop();
       await Promise.all([...this.chains.values()]);
       this.status = 'stopped';
       await this.closeWatchers();
@@ -799,9 +718,9 @@ export class Host implements HostControl {
       configuration: {
         labels: this.options.labels ?? [],
         processorsDir: this.options.processorsDir ?? null,
-        version: this.database?.version ?? null,
-        databaseSupervisors: this.database?.supervisors.map((s) => s.name) ?? [],
-        refused: this.database?.refused ?? [],
+        version: this.databaseConfig.current?.version ?? null,
+        databaseSupervisors: this.databaseConfig.current?.supervisors.map((s) => s.name) ?? [],
+        refused: this.databaseConfig.current?.refused ?? [],
       },
     };
   }
