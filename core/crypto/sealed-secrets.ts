@@ -27,9 +27,15 @@ export class SealedSecretError extends Error {
   override readonly name = 'SealedSecretError';
 }
 
+/**
+ * WebCrypto's key type, named through `crypto.subtle` rather than the DOM's global `CryptoKey`, so
+ * the worker-host package's declarations build with Node's types alone.
+ */
+type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 export interface EncryptionKey {
   readonly id: string;
-  readonly key: CryptoKey;
+  readonly key: AesKey;
 }
 
 /** The key that seals (current) and the one that may still open older values during a rotation. */
