@@ -5,7 +5,7 @@
 #
 #   docker build -f deploy/app.Dockerfile -t my-app-watchtower /path/to/your/app
 #   docker run --rm -e DATABASE_URL=... -e REDIS_URL=... -v watchtower-state:/app/state \
-#     --stop-timeout 40 my-app-watchtower
+#     --stop-timeout 60 my-app-watchtower
 #
 # Keep node_modules and state out of the build context (.dockerignore: `node_modules`, `state`):
 # dependencies are installed inside the image, for its platform.
@@ -34,8 +34,9 @@ USER node
 
 # The bin itself, not `npx watchtower`: npx as PID 1 does not pass SIGTERM on, so `docker stop`
 # would end the host by SIGKILL at its timeout instead of the graceful terminate (current jobs get
-# host.gracePeriod, 30 s by default: give docker stop more, e.g. --stop-timeout 40). The supervisor
-# handles SIGTERM and reaps its own worker processes, so it can run as PID 1.
+# host.gracePeriod, 30 s by default, then up to 10 s each for the last kill and the recorder's final
+# flush: give docker stop 60 s, --stop-timeout 60). The supervisor handles SIGTERM and reaps its own
+# worker processes, so it can run as PID 1.
 STOPSIGNAL SIGTERM
 # `watchtower status --local` reads the health file the host writes in its state directory once a
 # second (no Postgres needed): non-zero when the host is gone, stuck, or its workers crash-loop.
