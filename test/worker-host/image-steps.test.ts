@@ -136,17 +136,18 @@ describe('the container image’s build steps', () => {
       const [node, ...check] = health?.cmd ?? [];
       expect(node).toBe('node');
       const probe = () => spawnSync(process.execPath, check, { cwd: image, env, encoding: 'utf8' });
+      // Healthy already while its worker process starts (it has a few seconds to be ready), so the
+      // wait is for the line that counts it running.
+      const running = /^healthy: host \S+ \(pid \d+\) running; 1 supervisor\(s\), 1\/1 worker/;
       const healthy = await waitFor(
         () => {
           const run = probe();
-          return run.status === 0 ? run : undefined;
+          return run.status === 0 && running.test(run.stdout) ? run : undefined;
         },
         30_000,
-        'the HEALTHCHECK command to exit 0',
+        'the HEALTHCHECK command to exit 0 with the worker process running',
       );
-      expect(healthy.stdout).toMatch(
-        /^healthy: host \S+ \(pid \d+\) running; 1 supervisor\(s\), 1\/1 worker/,
-      );
+      expect(healthy.stdout).toMatch(running);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- host output ---\n${host.output}`);
     } finally {
