@@ -12,7 +12,7 @@ import {
 } from 'drizzle-orm/pg-core';
 
 /**
- * Queue backends kept centrally (issue 14): a Redis server, a Redis Cluster, Redis behind
+ * Queue backends kept centrally: a Redis server, a Redis Cluster, Redis behind
  * Sentinel, or a Postgres database for BullMQ's Postgres backend. Hosts reach them by name.
  *
  * Secrets are never stored in clear: the password and the Postgres URL (which carries its own

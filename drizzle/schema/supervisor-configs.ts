@@ -15,7 +15,7 @@ import {
 import { connections } from './connections';
 
 /**
- * Supervisors kept in the database (issue 14): what a host's configuration file says of a
+ * Supervisors kept in the database: what a host's configuration file says of a
  * supervisor, run by every host whose labels include all of `labels` and that allows a processors
  * directory (`--processors-dir`). Processor paths are relative to that directory: the host refuses
  * one that resolves outside it, so this table can never make a host run code its owner did not

@@ -35,7 +35,7 @@ import {
 import { decodeCursor, encodeCursor } from '../schemas/security';
 
 /**
- * Connections (issue 14): the queue backends hosts reach, kept centrally. Viewers read, admins
+ * Connections: the queue backends hosts reach, kept centrally. Viewers read, admins
  * change. Secrets (a Redis password, a Postgres URL) are sealed before they reach the database
  * (WATCHTOWER_ENCRYPTION_KEY) and never come back out of any route: a read says `hasPassword` /
  * `hasUrl`, the audit log only that one was set or cleared.

@@ -25,7 +25,7 @@ import {
 } from '../schemas/supervisor-configs';
 
 /**
- * Supervisors kept in the database (issue 14), mounted at /api/supervisors/configs: what a host's
+ * Supervisors kept in the database, mounted at /api/supervisors/configs: what a host's
  * configuration file says of a supervisor, run by the hosts whose labels match its selector and
  * that allow a processors directory. Viewers read, admins change; every change is audited, raises
  * the configuration version and NOTIFYs `watchtower_config`, so listening hosts apply it at once.

@@ -8,8 +8,7 @@ import { screenshotEverywhere, seriousAxeViolations, signInContext } from './sup
 /**
  * A job whose data holds a 5 MB string, run by a real worker-host that keeps payloads up to 8 MB
  * (recorder.maxPayloadBytes), opened in Chromium: the page shows the start of it and its size at
- * once, with no main-thread task over 200 ms (the issue's figure), and "Show all", Copy and
- * Download give the whole of it.
+ * once, and "Show all", Copy and Download give the whole of it.
  */
 let stack: DashboardStack;
 let browser: TestBrowser;

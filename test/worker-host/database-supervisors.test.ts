@@ -31,7 +31,7 @@ import {
 } from './harness';
 
 /**
- * Supervisors kept in the database, applied live by a real host (issue 14): a second Redis server
+ * Supervisors kept in the database, applied live by a real host: a second Redis server
  * started here, with a password the host opens from its sealed column; a host started with labels
  * and a processors directory, whose file knows nothing of that Redis. The configuration is written
  * as the API writes it (row + version + NOTIFY), then changed and deleted while jobs run.

@@ -28,7 +28,7 @@ const CRASH_LOOP_WINDOW_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
 
 export function crashBackoffMs(consecutiveCrashes: number): number {
-  // The first death is replaced at once (within the 2 s); a process that keeps dying right
+  // The first death is replaced at once (within 2 s); a process that keeps dying right
   // after start waits 0.5 s, 1 s, 2 s ... up to 30 s, so a broken processor does not spin the CPU.
   if (consecutiveCrashes <= 1) return 0;
   return Math.min(500 * 2 ** (consecutiveCrashes - 2), MAX_BACKOFF_MS);
