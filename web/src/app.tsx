@@ -8,13 +8,28 @@ import { SignIn } from './pages/sign-in';
 import { me } from './state/session';
 
 /**
- * Pages past the first load their own chunk when opened. preact-iso's `lazy` leaves a page whose
- * chunk failed to load suspended for ever (a blank page); here the failure becomes the page's
- * render error instead, which the ErrorBoundary below turns into a message (page-error.tsx).
+ * Pages past the first load their own chunk when opened. A chunk that fails to load (a dropped
+ * connection, a busy server) is asked for again twice, after 0.3 s and 1 s. preact-iso's `lazy`
+ * leaves a page whose chunk failed for good suspended for ever (a blank page); here that failure
+ * becomes the page's render error instead, which the boundary below turns into a message with a
+ * Reload button (page-error.tsx).
  */
+const RETRY_AFTER_MS = [300, 1_000];
+
+async function loadWithRetries<T>(load: () => Promise<T>): Promise<T> {
+  for (const wait of RETRY_AFTER_MS) {
+    try {
+      return await load();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+  return load();
+}
+
 function page<Props>(load: () => Promise<ComponentType<Props>>) {
   return lazy(() =>
-    load().catch((error: unknown) => {
+    loadWithRetries(load).catch((error: unknown) => {
       const Unloadable = (_props: Props): never => {
         throw new Error(
           `The page's code could not be loaded (${(error as Error)?.message ?? String(error)}).`,
