@@ -67,6 +67,27 @@ const bulkArgs = z.strictObject({
   limit: z.number().int().min(1).max(1_000_000).default(100_000),
 });
 
+/** A connection kept in the database (watchtower_connections.id). */
+const connectionId = z.uuid({ message: 'must be a connection id (a UUID)' });
+
+/** The most a queue discovery looks at: it must stay cheap on a Redis holding millions of keys. */
+export const DISCOVERY_LIMITS = { scannedKeys: 20_000, queues: 1_000, count: 1_000 } as const;
+
+const discoverArgs = z.strictObject({
+  connectionId,
+  /**
+   * Lower bounds than the defaults (never higher): so a test, or an operator sending the command
+   * by hand, can see a bounded discovery stop without filling a Redis with 20,000 keys.
+   */
+  limits: z
+    .strictObject({
+      scannedKeys: z.number().int().min(1).max(DISCOVERY_LIMITS.scannedKeys).optional(),
+      queues: z.number().int().min(1).max(DISCOVERY_LIMITS.queues).optional(),
+      count: z.number().int().min(1).max(DISCOVERY_LIMITS.count).optional(),
+    })
+    .optional(),
+});
+
 interface CommandDefinition<Args extends z.ZodType> {
   targets: readonly TargetKind[];
   args: Args;
@@ -179,6 +200,18 @@ export const commandDefinitions = {
     }),
     summary: 'Terminate the host gracefully: stop taking jobs, let current ones finish, then exit.',
   }),
+  'connection.test': define({
+    targets: HOST,
+    args: z.strictObject({ connectionId }),
+    summary:
+      'Connect to a connection kept in the database with its opened secret and report latency, version and memory (ConnectionTestResult).',
+  }),
+  'connection.discover': define({
+    targets: HOST,
+    args: discoverArgs,
+    summary:
+      'List the BullMQ queues on a Redis connection by SCAN (never KEYS), bounded (ConnectionDiscoverResult).',
+  }),
 } as const;
 
 export type CommandType = keyof typeof commandDefinitions;
@@ -275,4 +308,28 @@ export interface BulkProgress {
   errors: Array<{ jobId: string; queue: string; error: string }>;
   /** False while running, and when the command stopped early (host terminating, limit reached). */
   complete: boolean;
+}
+
+/** What `connection.test` answers, whatever happened: a failure is `ok: false` with `error`. */
+export interface ConnectionTestResult {
+  ok: boolean;
+  /** Round trip of a PING (Redis) or `select 1` (Postgres), once connected. */
+  latencyMs: number | null;
+  serverVersion: string | null;
+  usedMemoryBytes: number | null;
+  maxmemoryPolicy: string | null;
+  /** False when the server refused the credentials, or was never reached. */
+  authenticated: boolean;
+  /** One line, never holding the secret. */
+  error: string | null;
+}
+
+/** What `connection.discover` answers. */
+export interface ConnectionDiscoverResult {
+  /** Queue names found (a `<prefix>:<name>:meta` key), sorted, each once. */
+  queues: string[];
+  /** True when the scan stopped at a bound before it had seen every key. */
+  truncated: boolean;
+  /** Keys the scan looked at (SCAN examines about COUNT keys per call; a finished scan, all of them). */
+  scannedKeys: number;
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** One running worker-host process tree. Heartbeats keep `last_heartbeat` fresh. */
 export const hosts = pgTable(
@@ -20,6 +20,16 @@ export const hosts = pgTable(
     stats: jsonb('stats').$type<Record<string, unknown>>().notNull().default({}),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastHeartbeat: timestamp('last_heartbeat', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // Its `--labels`: which supervisors kept in the database it runs.
+    labels: jsonb('labels').$type<string[]>().notNull().default([]),
+    // Whether it takes supervisors kept in the database (started with a processors directory).
+    databaseConfig: boolean('database_config').notNull().default(false),
+    // The database configuration version it applied (watchtower_config_version); null: none.
+    configVersion: integer('config_version'),
+    // Why loading or applying that configuration failed, or what it refused; null: all applied.
+    configError: text('config_error'),
+    // Whether it has WATCHTOWER_ENCRYPTION_KEY (can open connections' secrets); null: not reported.
+    encryptionKey: boolean('encryption_key'),
   },
   (t) => [index('watchtower_hosts_heartbeat').on(t.lastHeartbeat.desc())],
 );

@@ -22,6 +22,8 @@ describe('command types', () => {
       'host.reload',
       'host.restart',
       'host.terminate',
+      'connection.test',
+      'connection.discover',
     ]);
   });
 

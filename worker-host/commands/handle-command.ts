@@ -2,6 +2,7 @@ import type { ClaimedCommand } from '../../core/bus/command-bus';
 import { type CommandArgs, commandProgressKey, parseCommand } from '../../core/commands/command-types';
 import type { HostControl } from '../host/host-control';
 import type { WorkerProcess } from '../supervisor/worker-process';
+import { connectionDiscover, connectionTest } from './connection-commands';
 import { bulkFailed, deleteJob, retryJob } from './job-commands';
 
 /** How long a command waits for a worker process to confirm a change before answering anyway. */
@@ -79,6 +80,10 @@ export async function handleCommand(host: HostControl, command: ClaimedCommand):
     case 'host.terminate':
       host.requestTerminate(parsed.args.graceSeconds);
       return { hostId: host.hostId, status: 'terminating' };
+    case 'connection.test':
+      return connectionTest(host, parsed.args);
+    case 'connection.discover':
+      return connectionDiscover(host, parsed.args);
   }
 }
 

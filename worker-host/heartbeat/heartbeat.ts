@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../../core/db/database';
 import type { ConnectionHealthRow } from '../health/health-rollup';
-import { jsonbText } from '../recorder/storable';
+import { cleanText, cutText, jsonbText } from '../recorder/storable';
+
+/** Longest configuration error kept: a few lines on the dashboard. */
+const MAX_CONFIG_ERROR_CHARS = 2000;
 
 export type HostStatus = 'running' | 'paused' | 'terminating' | 'stopped';
 
@@ -16,7 +19,31 @@ export interface HostBeat {
   memoryBytes: number;
   stats: Record<string, unknown>;
   startedAt: Date;
+  /** What the host runs of the configuration kept in the database (none: a file-only host). */
+  configuration?: HostConfiguration;
 }
+
+/** Written to the host's own columns, so the API can compare them with the current version. */
+export interface HostConfiguration {
+  /** `--labels` (WATCHTOWER_HOST_LABELS). */
+  labels: string[];
+  /** Whether it takes supervisors kept in the database (it has a processors directory). */
+  takesDatabase: boolean;
+  /** The database configuration version it applied; null when it applied none. */
+  version: number | null;
+  /** Why the last load or apply failed, or which supervisors it refused; null when all is well. */
+  error: string | null;
+  /** Whether WATCHTOWER_ENCRYPTION_KEY is set: it can open connections' secrets. */
+  encryptionKey: boolean;
+}
+
+const NO_CONFIGURATION: HostConfiguration = {
+  labels: [],
+  takesDatabase: false,
+  version: null,
+  error: null,
+  encryptionKey: false,
+};
 
 export interface WorkerBeat {
   workerId: string;
@@ -105,17 +132,27 @@ export async function writeHeartbeat(
       connected_clients: row.connectedClients,
     })),
   );
+  const configuration = host.configuration ?? NO_CONFIGURATION;
+  // Postgres refuses a NUL in text: an error message quoting a hostile name must not stop the beat.
+  const configError =
+    configuration.error === null ? null : cleanText(cutText(configuration.error, MAX_CONFIG_ERROR_CHARS));
   const result = await db.execute(sql`
     with host as (
       insert into watchtower_hosts (host_id, hostname, pid, version, status, connections, supervisors,
-                                    memory_bytes, stats, started_at, last_heartbeat)
+                                    memory_bytes, stats, started_at, last_heartbeat, labels, database_config,
+                                    config_version, config_error, encryption_key)
       values (${host.hostId}, ${host.hostname}, ${host.pid}, ${host.version}, ${host.status},
               ${jsonbText(host.connections)}::jsonb, ${jsonbText(host.supervisors)}::jsonb,
-              ${host.memoryBytes}, ${jsonbText(host.stats)}::jsonb, ${host.startedAt.toISOString()}, now())
+              ${host.memoryBytes}, ${jsonbText(host.stats)}::jsonb, ${host.startedAt.toISOString()}, now(),
+              ${jsonbText(configuration.labels)}::jsonb, ${configuration.takesDatabase},
+              ${configuration.version}::integer, ${configError}, ${configuration.encryptionKey})
       on conflict (host_id) do update set
         hostname = excluded.hostname, pid = excluded.pid, version = excluded.version, status = excluded.status,
         connections = excluded.connections, supervisors = excluded.supervisors,
-        memory_bytes = excluded.memory_bytes, stats = excluded.stats, last_heartbeat = now()
+        memory_bytes = excluded.memory_bytes, stats = excluded.stats, last_heartbeat = now(),
+        labels = excluded.labels, database_config = excluded.database_config,
+        config_version = excluded.config_version, config_error = excluded.config_error,
+        encryption_key = excluded.encryption_key
       returning 1
     ), workers as (
       insert into watchtower_workers (worker_id, host_id, supervisor, connection, queue, pid, status, current_job,

@@ -29,6 +29,8 @@ export interface DatabaseConfigOptions {
  */
 export class DatabaseConfig {
   current: DatabaseSupervisors | undefined;
+  /** Why the last load or apply failed; cleared once one succeeds. */
+  private failure: string | null = null;
   private lastCheck = 0;
   private checking = false;
   private stopListener: (() => Promise<void>) | undefined;
@@ -58,6 +60,7 @@ export class DatabaseConfig {
     try {
       database = await this.load(processorsDir);
     } catch (error) {
+      this.failure = messageOf(error);
       this.options.note('database configuration (the file runs meanwhile)', error);
       await this.listen();
       return undefined;
@@ -72,6 +75,23 @@ export class DatabaseConfig {
     this.current = database;
     await this.listen();
     return database;
+  }
+
+  /**
+   * What the heartbeat reports (hosts API: labels, configVersion, configError, configDrift): the
+   * version applied, and an error when the last load or apply failed or a supervisor was refused.
+   */
+  report(): { labels: string[]; takesDatabase: boolean; version: number | null; error: string | null } {
+    const refused = (this.current?.refused ?? []).map(
+      (entry) => `supervisor ${entry.name} not started: ${entry.reason}`,
+    );
+    const errors = [...(this.failure === null ? [] : [this.failure]), ...refused];
+    return {
+      labels: this.options.labels,
+      takesDatabase: this.enabled,
+      version: this.enabled ? (this.current?.version ?? null) : null,
+      error: errors.length > 0 ? errors.join('; ') : null,
+    };
   }
 
   /** Called from the host's loop: checks when due (a NOTIFY makes it due at once). */
@@ -93,7 +113,9 @@ export class DatabaseConfig {
       const version = await readConfigVersion(this.options.db);
       if (version === this.current?.version) return;
       await this.options.apply(await this.load(processorsDir));
+      this.failure = null;
     } catch (error) {
+      this.failure = messageOf(error);
       this.options.note('database configuration', error);
     } finally {
       this.checking = false;
@@ -125,4 +147,8 @@ export class DatabaseConfig {
       this.options.note('configuration push (the check every 5 s goes on)', error);
     }
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

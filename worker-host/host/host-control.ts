@@ -10,6 +10,8 @@ export interface HostControl {
   readonly db: Database;
   readonly bus: CommandBus;
   readonly queues: QueueRegistry;
+  /** The host's environment: its encryption keys open connections' secrets. */
+  readonly env: NodeJS.ProcessEnv;
   /** Aborted when the host starts terminating; long commands stop and answer with what they did. */
   readonly stopping: AbortSignal;
   supervisors(): Supervisor[];

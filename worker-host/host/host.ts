@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { ClaimedCommand, CommandBus, CommandTarget } from '../../core/bus/command-bus';
 import { CommandExecutor } from '../../core/bus/command-executor';
 import { TERMINATE_KEY } from '../../core/bus/keys';
+import { CURRENT_KEY_VARIABLE } from '../../core/crypto/sealed-secrets';
 import type { Database } from '../../core/db/database';
 import { CommandPoller, ttlEnded } from '../bus/command-poller';
 import { openCommandBus } from '../bus/open-command-bus';
@@ -218,6 +219,10 @@ export class Host implements HostControl {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
   }
 
   get stopping(): AbortSignal {
@@ -661,6 +666,10 @@ export class Host implements HostControl {
       memoryBytes: process.memoryUsage.rss(),
       stats: this.stats(),
       startedAt: this.startedAt,
+      configuration: {
+        ...this.databaseConfig.report(),
+        encryptionKey: Boolean(this.env[CURRENT_KEY_VARIABLE]),
+      },
     };
     // Health rows not written stay with the monitor for the next beat, like departed workers' rows.
     const health = this.connectionHealth.take();
