@@ -25,7 +25,7 @@ export const hosts = pgTable(
     // Whether it takes supervisors kept in the database (started with a processors directory).
     databaseConfig: boolean('database_config').notNull().default(false),
     // The database configuration version it applied (watchtower_config_version); null: none.
-    configVersion: integer('config_version'),
+    configVersion: bigint('config_version', { mode: 'number' }),
     // Why loading or applying that configuration failed, or what it refused; null: all applied.
     configError: text('config_error'),
     // Whether it has WATCHTOWER_ENCRYPTION_KEY (can open connections' secrets); null: not reported.

@@ -52,6 +52,8 @@ const LABELS: Record<string, string> = {
   'host.reload': 'reloading',
   'host.restart': 'restarting',
   'host.terminate': 'terminating',
+  'connection.test': 'testing',
+  'connection.discover': 'discovering queues',
 };
 
 const part = encodeURIComponent;

@@ -35,6 +35,21 @@ export const HostSchema = z
     workers: z
       .record(z.string(), z.number().int())
       .openapi({ description: 'Its worker processes by status', example: { running: 4, paused: 1 } }),
+    labels: z.array(z.string()).openapi({
+      description: 'Its `--labels`: which supervisors kept in the database it runs',
+    }),
+    configVersion: z.number().int().nullable().openapi({
+      description:
+        'The database configuration version it applied (watchtower_config_version); null for a host that takes none',
+    }),
+    configError: z.string().nullable().openapi({
+      description:
+        'Why loading or applying the database configuration failed, or which supervisors it refused',
+    }),
+    configDrift: z.boolean().openapi({
+      description:
+        'It takes database configurations and runs another version than the current one, or reports an error',
+    }),
     deadLetters: z.number().int().openapi({
       description:
         'Rows its recorder set aside because Postgres refused them for their content (GET /api/recorder/dead-letters?host=)',
@@ -60,6 +75,10 @@ interface Row {
   heartbeat_age: number | string;
   workers: Record<string, number> | null;
   dead_letters: number | string | null;
+  labels: string[] | null;
+  config_version: number | null;
+  config_error: string | null;
+  config_drift: boolean | null;
 }
 
 const SELECT = sql`select h.host_id, h.hostname, h.pid, h.version, h.status, h.connections, h.supervisors, h.memory_bytes,
@@ -67,7 +86,10 @@ const SELECT = sql`select h.host_id, h.hostname, h.pid, h.version, h.status, h.c
     round(extract(epoch from now() - h.last_heartbeat)::numeric, 1) as heartbeat_age,
     (select json_object_agg(s.status, s.n) from (select w.status, count(*)::int as n from watchtower_workers w
                                                   where w.host_id = h.host_id group by w.status) s) as workers,
-    (select count(*) from watchtower_recorder_dead_letters d where d.host_id = h.host_id) as dead_letters
+    (select count(*) from watchtower_recorder_dead_letters d where d.host_id = h.host_id) as dead_letters,
+    h.labels, case when h.database_config then h.config_version end as config_version, h.config_error,
+    (h.database_config and (h.config_error is not null or h.config_version is distinct from
+      coalesce((select v.version from watchtower_config_version v where v.id = 1), 0))) as config_drift
   from watchtower_hosts h`;
 
 /** Hosts, most recently heard from first; by default the live ones (not dead or stopped). */
@@ -107,5 +129,31 @@ function toHost(row: Row): HostRow {
     heartbeatAgeSeconds: num(row.heartbeat_age),
     workers: row.workers ?? {},
     deadLetters: num(row.dead_letters),
+    labels: Array.isArray(row.labels) ? row.labels : [],
+    configVersion: row.config_version === null ? null : num(row.config_version),
+    configError: row.config_error,
+    configDrift: row.config_drift === true,
   };
+}
+
+/**
+ * The live host best placed to carry out a command about connection `name`: one whose running
+ * supervisors use it (it already reaches it), then one that reports WATCHTOWER_ENCRYPTION_KEY (it
+ * can open the secret; hosts that do not report it come after), the most recently heard from
+ * first. Running hosts before those still terminating. Null when no host is live.
+ */
+export async function pickHostForConnection(db: StatementDatabase, name: string): Promise<string | null> {
+  const rows = await query<{ host_id: string }>(
+    db,
+    sql`select h.host_id from watchtower_hosts h
+        where h.status <> 'dead' and h.status <> 'stopped'
+        order by (h.status = 'running') desc,
+                 exists (select 1 from jsonb_array_elements(case jsonb_typeof(h.supervisors)
+                                                                 when 'array' then h.supervisors else '[]'::jsonb end) s
+                         where s->>'connection' = ${name} and s->>'status' = 'running') desc,
+                 coalesce(h.encryption_key, false) desc,
+                 h.last_heartbeat desc, h.host_id
+        limit 1`,
+  );
+  return rows[0]?.host_id ?? null;
 }

@@ -324,7 +324,7 @@ describe('host configuration report', () => {
         const rows = rowsOf<{
           labels: string[];
           database_config: boolean;
-          config_version: number | null;
+          config_version: string | number | null;
           config_error: string | null;
           encryption_key: boolean | null;
         }>(
@@ -333,7 +333,10 @@ describe('host configuration report', () => {
                 from watchtower_hosts where host_id = ${host.hostId}`,
           ),
         );
-        return rows[0]?.config_version === current ? rows[0] : undefined;
+        const found = rows[0];
+        return found && Number(found.config_version) === current
+          ? { ...found, config_version: Number(found.config_version) }
+          : undefined;
       },
       20_000,
       'the host to report the current configuration version',

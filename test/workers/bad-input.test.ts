@@ -352,6 +352,16 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         path: `/api/connections/${targetConnection.id}`,
         idTemplate: '/api/connections/{id}',
       },
+      ...(['test', 'discover'] as const).map((verb) => ({
+        operation: `POST /api/connections/{id}/${verb}`,
+        method: 'POST' as const,
+        path: `/api/connections/${targetConnection.id}/${verb}`,
+        body: { hostId: fleet.hostId },
+        freeText: ['hostId'],
+        emptyBodyValid: true,
+        query: { wait: '0' },
+        idTemplate: `/api/connections/{id}/${verb}`,
+      })),
       // Supervisor configurations: names and processor paths are free text to the fuzzer (a
       // hostile-looking string without spaces is a valid name, which would be stored).
       {

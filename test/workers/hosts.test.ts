@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandBus } from '../../core/bus/command-bus';
 import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
+import { rowsOf } from '../../core/db/database';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
 import type { CommandResponse } from '../../functions/commands/command-view';
 import type { Host } from '../../functions/queries/hosts';
@@ -77,6 +78,74 @@ describe('GET /api/hosts', () => {
     expect(
       (await dead.json<{ hosts: Host[] }>()).hosts.some((candidate) => candidate.hostId === deadHost),
     ).toBe(true);
+  });
+});
+
+describe('configuration reported by hosts', () => {
+  const fileOnly = unique('host-file-only');
+  const current = unique('host-current');
+  const behind = unique('host-behind');
+  const failing = unique('host-failing');
+  const neverLoaded = unique('host-never-loaded');
+
+  async function version(): Promise<number> {
+    const rows = rowsOf<{ version: string | number }>(
+      await database.db.execute(sql`select version from watchtower_config_version where id = 1`),
+    );
+    return Number(rows[0]?.version ?? 0);
+  }
+
+  async function listed(): Promise<Map<string, Host>> {
+    const response = await call('/api/hosts?limit=1000', { headers: adminHeaders() });
+    expect(response.status).toBe(200);
+    return new Map((await response.json<{ hosts: Host[] }>()).hosts.map((host) => [host.hostId, host]));
+  }
+
+  beforeAll(async () => {
+    const v = await version();
+    await seed.host({ hostId: fileOnly });
+    await seed.host({ hostId: current, labels: ['eu', 'web'], databaseConfig: true, configVersion: v });
+    await seed.host({ hostId: behind, databaseConfig: true, configVersion: v + 1000 });
+    await seed.host({
+      hostId: failing,
+      databaseConfig: true,
+      configVersion: v,
+      configError: 'supervisor emails not started: queue "emails" has no processor',
+    });
+    await seed.host({ hostId: neverLoaded, databaseConfig: true });
+  });
+
+  it('shows labels, the applied version and an error, and says which hosts drift', async () => {
+    // Other tests may raise the version meanwhile: each try sets the current host to the version
+    // read, and counts only if the version did not move while the list was read.
+    for (let attempt = 0; ; attempt++) {
+      const v = await version();
+      await database.db.execute(
+        sql`update watchtower_hosts set config_version = ${v} where host_id in (${current}, ${failing})`,
+      );
+      const hosts = await listed();
+      if ((await version()) !== v && attempt < 10) continue;
+      expect(hosts.get(fileOnly)).toMatchObject({
+        labels: [],
+        configVersion: null,
+        configError: null,
+        configDrift: false,
+      });
+      expect(hosts.get(current)).toMatchObject({
+        labels: ['eu', 'web'],
+        configVersion: v,
+        configError: null,
+        configDrift: false,
+      });
+      expect(hosts.get(behind)).toMatchObject({ configVersion: v + 1000, configDrift: true });
+      expect(hosts.get(failing)).toMatchObject({
+        configVersion: v,
+        configError: 'supervisor emails not started: queue "emails" has no processor',
+        configDrift: true,
+      });
+      expect(hosts.get(neverLoaded)).toMatchObject({ configVersion: null, configDrift: true });
+      break;
+    }
   });
 });
 

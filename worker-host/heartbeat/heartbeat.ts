@@ -145,7 +145,7 @@ export async function writeHeartbeat(
               ${jsonbText(host.connections)}::jsonb, ${jsonbText(host.supervisors)}::jsonb,
               ${host.memoryBytes}, ${jsonbText(host.stats)}::jsonb, ${host.startedAt.toISOString()}, now(),
               ${jsonbText(configuration.labels)}::jsonb, ${configuration.takesDatabase},
-              ${configuration.version}::integer, ${configError}, ${configuration.encryptionKey})
+              ${configuration.version}::bigint, ${configError}, ${configuration.encryptionKey})
       on conflict (host_id) do update set
         hostname = excluded.hostname, pid = excluded.pid, version = excluded.version, status = excluded.status,
         connections = excluded.connections, supervisors = excluded.supervisors,
