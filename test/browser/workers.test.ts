@@ -62,7 +62,7 @@ async function onlyRunningWorker(): Promise<ListedWorker> {
 }
 
 beforeAll(async () => {
-  stack = await startDashboardStack('browser_workers');
+  stack = await startDashboardStack('browser_workers', { labels: ['browser', 'eu'] });
   browser = await launchChromium(stack.baseURL);
   const { supervisors } = await apiGet<{ supervisors: Array<{ name: string }> }>('/api/supervisors');
   supervisorName = supervisors[0]?.name ?? '';
@@ -317,6 +317,59 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
     expect(scale.status()).toBe(403);
     expect((await liveWorkers()).map((listed) => listed.status)).toEqual(['running']);
     await context.close();
+  });
+
+  it("shows the host's labels and configuration version, and warns while it cannot apply a database supervisor", async () => {
+    const send = async (method: string, path: string, json: unknown) => {
+      const response = await fetch(`${stack.baseURL}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      });
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as { id: string; name: string };
+    };
+    const connection = await send('POST', '/api/connections', {
+      kind: 'redis',
+      name: 'browser-redis',
+      host: '127.0.0.1',
+      port: 6379,
+    });
+    // Its processor is not in the host's (empty) processors directory: the host refuses it and
+    // reports why, which is drift until the configuration changes.
+    const config = await send('POST', '/api/supervisors/configs', {
+      name: 'browser-drift',
+      connection: connection.name,
+      queues: ['browser-drift-q'],
+      processors: { '*': 'missing.mjs' },
+      labels: ['browser'],
+    });
+    const page = await signedInPage();
+    await page.goto(`/workers?host=${stack.host.hostId}`);
+    const host = page.locator(`[data-host-id="${stack.host.hostId}"]`);
+    const fact = (name: string) => host.locator('.host-facts div').filter({ hasText: name }).locator('dd');
+    await expect.poll(() => fact('Labels').textContent(), WAIT).toBe('browser, eu');
+    const warning = host.locator('.host-drift');
+    await expect
+      .poll(() => warning.textContent().catch(() => null), WAIT)
+      .toMatch(
+        /^Configuration drift: the host could not apply the database configuration: supervisor browser-drift not started: .*missing\.mjs/,
+      );
+    const { hosts } = await apiGet<{ hosts: Array<{ hostId: string; configVersion: number | null }> }>(
+      '/api/hosts',
+    );
+    const version = hosts.find((listed) => listed.hostId === stack.host.hostId)?.configVersion;
+    expect(version).toBeGreaterThan(0);
+    expect(await fact('Configuration').textContent()).toBe(`version ${version}`);
+    expect(await warning.getAttribute('role')).toBe('status');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'workers-drift-light-desktop.png'), fullPage: true });
+
+    // Selecting hosts this one is not: nothing refused, the version moves on, the warning goes.
+    await send('PATCH', `/api/supervisors/configs/${config.id}`, { labels: ['elsewhere'] });
+    await expect.poll(() => warning.count(), WAIT).toBe(0);
+    await expect.poll(() => fact('Configuration').textContent(), WAIT).not.toBe(`version ${version}`);
+    await page.context().close();
   });
 
   it('passes axe-core light and dark, desktop and phone, and screenshots the page', async () => {

@@ -5,7 +5,7 @@
  * BullMQ jobs through real worker processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,11 @@ export interface DashboardStackOptions {
   connections?: Record<string, { url: string }>;
   /** More of the host's `host` section, e.g. `{ healthInterval: 1 }`. */
   hostOptions?: Record<string, number>;
+  /**
+   * The host's `--labels`: with them it also takes supervisors kept in the database, from an empty
+   * processors directory of its own (so any it is given is refused, which the page shows as drift).
+   */
+  labels?: string[];
 }
 
 export async function startDashboardStack(
@@ -196,8 +201,14 @@ export async function startDashboardStack(
       const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
       writeFileSync(configPath, JSON.stringify({ ...config, recorder: options.recorder }));
     }
+    const hostArgs: string[] = [];
+    if (options.labels) {
+      const processorsDir = join(scratch.dir, 'processors');
+      mkdirSync(processorsDir);
+      hostArgs.push(`--labels=${options.labels.join(',')}`, `--processors-dir=${processorsDir}`);
+    }
     const [host] = await Promise.all([
-      startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }) }),
+      startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }), args: hostArgs }),
       waitForHealth(`${baseURL}/api/health`, wrangler, () => output),
     ]);
     closers.push(() => host.stop(20_000));

@@ -118,6 +118,14 @@ export function HostCard({
           <dd class="cell-text">{host.version}</dd>
         </div>
         <div>
+          <dt>Labels</dt>
+          <dd class="cell-text">{host.labels.join(', ') || '–'}</dd>
+        </div>
+        <div>
+          <dt>Configuration</dt>
+          <dd class="cell-text">{configurationText(host)}</dd>
+        </div>
+        <div>
           <dt>Connections</dt>
           <dd class="cell-text">{host.connections.join(', ') || '–'}</dd>
         </div>
@@ -128,6 +136,11 @@ export function HostCard({
           </dd>
         </div>
       </dl>
+      {host.configDrift && (
+        <p class="host-drift" role="status">
+          <strong>Configuration drift:</strong> {driftText(host)}
+        </p>
+      )}
       {canAct && <CommandOutcome state={tracker.state.value} />}
       {names.length === 0 ? (
         <p class="empty">This host runs no supervisor.</p>
@@ -148,4 +161,18 @@ export function HostCard({
       )}
     </section>
   );
+}
+
+/** Which database configuration the host runs: its version, or that it takes none. */
+function configurationText(host: Host): string {
+  if (host.configVersion !== null) return `version ${host.configVersion}`;
+  return host.configDrift ? 'none applied' : 'file only';
+}
+
+/** Why the host's configuration is not the current one, in the words of what to look at. */
+function driftText(host: Host): string {
+  if (host.configError !== null)
+    return `the host could not apply the database configuration: ${host.configError}`;
+  if (host.configVersion === null) return 'the host has not applied the database configuration yet.';
+  return `the host runs configuration version ${host.configVersion}, not the current one; it applies changes within seconds, so a lasting difference means it cannot read them.`;
 }
