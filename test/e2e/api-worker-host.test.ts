@@ -130,6 +130,7 @@ describe.each(['database', 'redis'] as const)(
         DATABASE_URL: databaseUrl,
         WATCHTOWER_COMMAND_BUS: bus,
         WATCHTOWER_BUS_REDIS_URL: redisUrl,
+        WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey,
       });
       const started = performance.now();
       // Assigned one by one, so that afterAll stops whichever started when the other failed.
@@ -144,6 +145,7 @@ describe.each(['database', 'redis'] as const)(
           UPSTASH_REDIS_REST_URL: stack.upstashUrl,
           UPSTASH_REDIS_REST_TOKEN: testEnv.upstashToken,
           WATCHTOWER_ADMIN_TOKEN: adminToken,
+          WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey,
         }).then((running) => {
           api = running;
         }),
@@ -368,6 +370,52 @@ describe.each(['database', 'redis'] as const)(
       expect(refused.status, JSON.stringify(refused.body)).toBe(200);
       expect(refused.body.command).toMatchObject({ status: 'failed', claimedBy: host.hostId });
       expect(refused.body.command.error).toContain('stopped');
+    });
+
+    it('tests a connection the API sealed and lists the queues of another, through the host', async () => {
+      // A Postgres connection: the Cloudflare Worker seals its URL, the host opens it with the same key.
+      const postgres = await call('POST', '/api/connections', {
+        kind: 'postgres',
+        name: uniqueName('e2e-pg'),
+        url: databaseUrl,
+      });
+      expect(postgres.status, JSON.stringify(postgres.body)).toBe(201);
+      const tested = await call('POST', `/api/connections/${postgres.body.id}/test?wait=20`);
+      expect(tested.status, JSON.stringify(tested.body)).toBe(200);
+      expect(tested.body.command).toMatchObject({
+        type: 'connection.test',
+        status: 'done',
+        claimedBy: host.hostId,
+        result: { ok: true, authenticated: true, error: null, usedMemoryBytes: null, maxmemoryPolicy: null },
+      });
+      expect(tested.body.command.result.serverVersion).toMatch(/^\d+/);
+
+      const prefix = uniqueName('e2e-pfx');
+      const found = new Queue(`${prefix}-q`, { connection: { url: redisUrl }, prefix });
+      found.on('error', () => undefined);
+      queues.push(found);
+      await found.add('job', {});
+      const redis = new URL(redisUrl);
+      const made = await call('POST', '/api/connections', {
+        kind: 'redis',
+        name: uniqueName('e2e-redis'),
+        host: redis.hostname,
+        port: Number(redis.port || 6379),
+        db: Number(redis.pathname.slice(1) || 0),
+        keyPrefix: prefix,
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const discovered = await call('POST', `/api/connections/${made.body.id}/discover?wait=20`, {
+        hostId: host.hostId,
+      });
+      expect(discovered.status, JSON.stringify(discovered.body)).toBe(200);
+      expect(discovered.body.command).toMatchObject({
+        type: 'connection.discover',
+        status: 'done',
+        result: { queues: [`${prefix}-q`], truncated: false },
+      });
+      await call('DELETE', `/api/connections/${postgres.body.id}`);
+      await call('DELETE', `/api/connections/${made.body.id}`);
     });
 
     it('restarts the stopped worker, and starts one more on its queue, with the confirmed results', async () => {
