@@ -53,12 +53,17 @@ const ids = {
   wrongPassword: randomUUID(),
   noPassword: randomUUID(),
   closed: randomUUID(),
+  silent: randomUUID(),
   otherKey: randomUUID(),
   postgres: randomUUID(),
   discover: randomUUID(),
 };
 const opened: Queue[] = [];
 let host: HostProcess;
+/** A server that accepts connections and never answers: a hung Redis, made on purpose. */
+const silent = createServer((socket) => {
+  socket.on('error', () => undefined);
+});
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -137,6 +142,12 @@ beforeAll(async () => {
   await insertRedis(ids.wrongPassword, { port, password: `${password}-wrong` });
   await insertRedis(ids.noPassword, { port });
   await insertRedis(ids.closed, { port: closedPort, password });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentAddress = silent.address();
+  await insertRedis(ids.silent, {
+    port: typeof silentAddress === 'object' && silentAddress ? silentAddress.port : 0,
+    password,
+  });
   await insertRedis(ids.otherKey, { port, password, sealWith: otherKey });
   await insertRedis(ids.discover, { port, password, keyPrefix: bullPrefix });
   await db.insert(connections).values({
@@ -184,6 +195,7 @@ afterAll(async () => {
   await killAllHosts();
   for (const queue of opened) await queue.close().catch(() => undefined);
   redis?.kill('SIGKILL');
+  silent.close();
   await db.execute(sql`delete from watchtower_connections where name like ${`${prefix}%`}`);
   await bus.close();
   await close();
@@ -244,6 +256,12 @@ describe('connection.test', () => {
     const result = await testOf(ids.closed);
     expect(result).toMatchObject({ ok: false, authenticated: false, latencyMs: null });
     expect(result.error).toMatch(new RegExp(`connection refused by 127\\.0\\.0\\.1:${closedPort}`));
+  });
+
+  it('answers ok false for a server that accepts the connection but never answers', async () => {
+    const result = await testOf(ids.silent);
+    expect(result).toMatchObject({ ok: false, authenticated: false, latencyMs: null });
+    expect(result.error).toMatch(/is unreachable: .*no answer within \d+ ms/);
   });
 
   it('answers ok false for a secret this host cannot open', async () => {

@@ -165,6 +165,48 @@ describe('heartbeats', () => {
     expect((await hostRow(database.db, hostId))?.stats).toEqual({ lastError: 'recorder: bad \ufffd row' });
   });
 
+  it('writes the configuration the host runs, its hostile error cleaned and capped', async () => {
+    const hostId = uniqueName('hb-config');
+    const beat: HostBeat = {
+      ...host(hostId),
+      configuration: {
+        labels: ['eu', 'web'],
+        takesDatabase: true,
+        version: 2 ** 40,
+        error: `supervisor nul\u0000name not started: ${'x'.repeat(5_000)}`,
+        encryptionKey: true,
+      },
+    };
+    await writeHeartbeat(database.db, beat, [], { deadAfterSeconds: 15 });
+    const [row] = rowsOf<{
+      labels: string[];
+      database_config: boolean;
+      config_version: string;
+      config_error: string;
+      encryption_key: boolean;
+    }>(
+      await database.db.execute(
+        sql`select labels, database_config, config_version, config_error, encryption_key from watchtower_hosts where host_id = ${hostId}`,
+      ),
+    );
+    expect(row).toMatchObject({
+      labels: ['eu', 'web'],
+      database_config: true,
+      config_version: String(2 ** 40),
+      encryption_key: true,
+    });
+    expect(row?.config_error.startsWith('supervisor nul\ufffdname not started: xxx')).toBe(true);
+    expect(row?.config_error.length).toBeLessThanOrEqual(2_000);
+    // A beat that says nothing of it is a file-only host's.
+    await writeHeartbeat(database.db, host(hostId), [], { deadAfterSeconds: 15 });
+    const [plain] = rowsOf<Record<string, unknown>>(
+      await database.db.execute(
+        sql`select labels, database_config, config_version, config_error from watchtower_hosts where host_id = ${hostId}`,
+      ),
+    );
+    expect(plain).toEqual({ labels: [], database_config: false, config_version: null, config_error: null });
+  });
+
   it('marks a host unseen for deadAfter seconds dead, with its workers, from any other host’s beat', async () => {
     const silent = uniqueName('hb-silent');
     const alive = uniqueName('hb-alive');
