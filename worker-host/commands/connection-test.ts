@@ -30,25 +30,25 @@ export async function testConnection(
   try {
     secret = await openConnectionSecret(row, env);
   } catch (error) {
-    if (error instanceof SecretUnavailableError) return failed(error.message, false);
+    if (error instanceof SecretUnavailableError) return failed(error.message);
     throw error;
   }
   try {
     return row.kind === 'postgres' ? await testPostgres(row, secret ?? '') : await testRedis(row, secret);
   } catch (error) {
-    return failed(describeFailure(error, row, secret), false, isAuthError(error));
+    return failed(describeFailure(error, row, secret));
   }
 }
 
-function failed(error: string, authenticated: boolean, authError = false): ConnectionTestResult {
+/** Nothing is known of a server the test did not get through to, and it did not authenticate. */
+function failed(error: string): ConnectionTestResult {
   return {
     ok: false,
     latencyMs: null,
     serverVersion: null,
     usedMemoryBytes: null,
     maxmemoryPolicy: null,
-    // An authentication error means the server was reached and refused: never "authenticated".
-    authenticated: authError ? false : authenticated,
+    authenticated: false,
     error,
   };
 }
