@@ -11,6 +11,8 @@ const ALONE = ['test/browser/big-payload.test.ts', 'test/browser/job-timeline.te
 export default defineConfig({
   test: {
     globalSetup: ['test/setup/node-global-setup.ts'],
+    // A failing browser test screenshots its pages and prints their errors (see the file).
+    setupFiles: ['test/browser/support/failure-report.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Hosts the tests start keep their spool in this checkout, not in the user's own state

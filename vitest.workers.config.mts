@@ -18,6 +18,7 @@ export default defineConfig({
     include: ['test/workers/**/*.test.ts'],
     globalSetup: ['test/setup/workers-global-setup.ts'],
     testTimeout: 20_000,
+    isolate: false,
     hookTimeout: 60_000,
   },
 });

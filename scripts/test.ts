@@ -1,13 +1,18 @@
 /**
- * `npm test`: every suite, one after the other (two cores; the workerd suite and the Node suites
- * would only fight over them), then one closing line with the totals.
+ * `npm test`: every suite, then one closing line with the totals.
  *
- * 1. Node: contract suites, local stack, worker-host, recorder (vitest, Node pool).
+ * 1. Node: contract suites, local stack, worker-host, recorder, browser (vitest, Node pool).
  * 2. workerd: the same contract suite and the Cloudflare Worker's routes inside workerd.
+ *
+ * The two run side by side: the Node suites spend most of their time waiting on real processes
+ * (hosts, worker processes, Chromium, wrangler), about one core's worth of two, and the workerd
+ * suite is one more process. The Node suite prints as it goes; the workerd suite's output is kept
+ * and printed in one piece when it ends, so the two never interleave line by line.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { testEnv } from '../test/setup/test-env';
 import { ensurePostgres, ensureRedis } from './local-only/services';
 
 interface VitestReport {
@@ -18,10 +23,25 @@ interface VitestReport {
   success: boolean;
 }
 
-const suites = [
-  { name: 'node', config: 'vitest.node.config.mts' },
-  { name: 'workerd', config: 'vitest.workers.config.mts' },
+interface Suite {
+  name: string;
+  config: string;
+  /** Printed live (true) or kept and printed in one piece when the suite ends. */
+  live: boolean;
+  /** The suite's own test database, so that neither counts the other's rows. */
+  database?: string;
+}
+
+const suites: Suite[] = [
+  { name: 'node', config: 'vitest.node.config.mts', live: true },
+  { name: 'workerd', config: 'vitest.workers.config.mts', live: false, database: 'workerd' },
 ];
+
+interface SuiteResult {
+  passed: number;
+  failed: number;
+  ok: boolean;
+}
 
 async function main(): Promise<void> {
   const extra = process.argv.slice(2);
@@ -33,13 +53,31 @@ async function main(): Promise<void> {
   }
   const reports = join('.build', 'test-reports');
   mkdirSync(reports, { recursive: true });
-  let passed = 0;
-  let failed = 0;
-  let exitCode = 0;
-  for (const suite of suites) {
-    const output = join(reports, `${suite.name}.json`);
-    console.log(`\n=== ${suite.name} suites (${suite.config}) ===\n`);
-    const code = await run('npx', [
+  const started = Date.now();
+  const results = await Promise.all(suites.map((suite) => runSuite(suite, reports, extra, started)));
+  const passed = results.reduce((sum, result) => sum + result.passed, 0);
+  const failed = results.reduce((sum, result) => sum + result.failed, 0);
+  let exitCode = results.every((result) => result.ok) ? 0 : 1;
+  if (passed === 0 && exitCode === 0) {
+    console.error('No test ran.');
+    exitCode = 1;
+  }
+  console.log(`\n${passed} passed, ${failed} failed (${seconds(started)} s)`);
+  process.exit(exitCode);
+}
+
+async function runSuite(
+  suite: Suite,
+  reports: string,
+  extra: string[],
+  started: number,
+): Promise<SuiteResult> {
+  const output = join(reports, `${suite.name}.json`);
+  const title = `=== ${suite.name} suites (${suite.config}) ===`;
+  if (suite.live) console.log(`\n${title}\n`);
+  const { code, text } = await run(
+    'npx',
+    [
       'vitest',
       'run',
       '--config',
@@ -48,34 +86,57 @@ async function main(): Promise<void> {
       '--reporter=json',
       `--outputFile.json=${output}`,
       ...extra,
-    ]);
-    let report: VitestReport | undefined;
-    try {
-      report = JSON.parse(readFileSync(output, 'utf8')) as VitestReport;
-    } catch {
-      report = undefined;
-    }
-    if (!report) {
-      console.error(`The ${suite.name} suites wrote no report (exit code ${code}).`);
-      exitCode = 1;
-      continue;
-    }
-    passed += report.numPassedTests;
-    failed += report.numFailedTests;
-    if (code !== 0 || !report.success) exitCode = 1;
+    ],
+    suite.live,
+    suite.database ? { WATCHTOWER_TEST_DATABASE_URL: suffixed(testEnv.databaseUrl, suite.database) } : {},
+  );
+  if (!suite.live) process.stdout.write(`\n${title} (ended after ${seconds(started)} s)\n\n${text}\n`);
+  let report: VitestReport | undefined;
+  try {
+    report = JSON.parse(readFileSync(output, 'utf8')) as VitestReport;
+  } catch {
+    report = undefined;
   }
-  if (passed === 0 && exitCode === 0) {
-    console.error('No test ran.');
-    exitCode = 1;
+  if (!report) {
+    console.error(`The ${suite.name} suites wrote no report (exit code ${code}).`);
+    return { passed: 0, failed: 0, ok: false };
   }
-  console.log(`\n${passed} passed, ${failed} failed`);
-  process.exit(exitCode);
+  return {
+    passed: report.numPassedTests,
+    failed: report.numFailedTests,
+    ok: code === 0 && report.success,
+  };
 }
 
-function run(command: string, args: string[]): Promise<number> {
+/** `postgres://…/watchtower_test` → `postgres://…/watchtower_test_<suffix>`. */
+function suffixed(databaseUrl: string, suffix: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `${url.pathname}_${suffix}`;
+  return url.toString();
+}
+
+function seconds(since: number): number {
+  return Math.round((Date.now() - since) / 1000);
+}
+
+/** Runs a command; its output goes straight through (`live`) or is kept and returned. */
+function run(
+  command: string,
+  args: string[],
+  live: boolean,
+  env: Record<string, string>,
+): Promise<{ code: number; text: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'inherit' });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const child = spawn(command, args, {
+      stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...(!live && { FORCE_COLOR: process.stdout.isTTY ? '1' : '0' }), ...env },
+    });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 1 : 0), text: Buffer.concat(chunks).toString() }),
+    );
   });
 }
 

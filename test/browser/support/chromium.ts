@@ -2,8 +2,10 @@
  * LOCAL TEST TOOLING: Debian's chromium driven by playwright-core (no browser download: Playwright's
  * own cannot be fetched here). `.ci/run` installs the package when it is missing.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { openBrowsers } from './open-browsers';
 
 export const CHROMIUM_PATH = process.env.WATCHTOWER_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -37,17 +39,64 @@ export async function launchChromium(baseURL: string): Promise<TestBrowser> {
   // launch() gives Chromium a fresh temporary profile (--user-data-dir) of its own and removes it on
   // close, so nothing of an earlier run (cookies, cache) leaks in.
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, timeout: 60_000 });
+  const events = new WeakMap<Page, string[]>();
+  const watch = (page: Page) => {
+    const log: string[] = [];
+    events.set(page, log);
+    const note = (line: string) => {
+      log.push(`${new Date().toISOString().slice(11, 23)} ${line.slice(0, 500)}`);
+      if (log.length > 40) log.shift();
+    };
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning')
+        note(`console.${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => note(`uncaught: ${error.message}`));
+    page.on('requestfailed', (request) =>
+      note(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText})`),
+    );
+    page.on('response', (response) => {
+      if (response.status() >= 400)
+        note(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
+    });
+  };
+  const pages = () => browser.contexts().flatMap((context) => context.pages());
+  const diagnosis = {
+    describe: () =>
+      pages()
+        .map((page) =>
+          [`page ${page.url()}`, ...(events.get(page) ?? []).map((line) => `  ${line}`)].join('\n'),
+        )
+        .join('\n'),
+    async screenshot(directory: string, prefix: string) {
+      mkdirSync(directory, { recursive: true });
+      const written: string[] = [];
+      for (const [index, page] of pages().entries()) {
+        const path = join(directory, `${prefix}-${index + 1}.png`);
+        await page.screenshot({ path, timeout: 10_000 });
+        written.push(path);
+      }
+      return written;
+    },
+  };
+  openBrowsers.add(diagnosis);
   return {
     browser,
-    newContext: (options = {}) =>
-      browser.newContext({
+    newContext: async (options = {}) => {
+      const context = await browser.newContext({
         baseURL,
         colorScheme: options.colorScheme ?? 'light',
         viewport: options.phone ? { width: 390, height: 844 } : { width: 1366, height: 768 },
         deviceScaleFactor: 1,
         isMobile: options.phone ?? false,
         hasTouch: options.phone ?? false,
-      }),
-    close: () => browser.close(),
+      });
+      context.on('page', watch);
+      return context;
+    },
+    close: () => {
+      openBrowsers.delete(diagnosis);
+      return browser.close();
+    },
   };
 }
