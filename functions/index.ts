@@ -3,6 +3,7 @@ import type { Env } from './env';
 import { audit } from './routes/audit';
 import { auth } from './routes/auth';
 import { commands } from './routes/commands';
+import { configTransfer } from './routes/config-transfer';
 import { connectionHealth } from './routes/connection-health';
 import { connections } from './routes/connections';
 import { failed } from './routes/failed';
@@ -38,6 +39,7 @@ const app = createApp()
   .route('/api/tokens', tokens)
   .route('/api/audit', audit)
   .route('/api/connections', connections)
+  .route('/api/config', configTransfer)
   .route('/api/poll', poll)
   .route('/api/jobs', jobs)
   .route('/api/failed', failed)
