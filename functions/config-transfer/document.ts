@@ -116,12 +116,9 @@ export const ImportResultSchema = z
     updated: NamesByKind,
     unchanged: NamesByKind,
     deleted: NamesByKind,
-    configVersion: z
-      .number()
-      .int()
-      .openapi({
-        description: 'The configuration version after the import (raised once if anything changed)',
-      }),
+    configVersion: z.number().int().openapi({
+      description: 'The configuration version after the import (raised once if anything changed)',
+    }),
   })
   .openapi('ConfigImportResult');
 

@@ -87,15 +87,13 @@ export const configTransfer = createRouter()
     const { secrets } = c.req.valid('query');
     const ring = secrets === 'encrypted' ? await requireKeyRing(c.env) : null;
     // One snapshot: a supervisor read is never without the connection it names.
-    const current = await c
-      .get('services')
-      .transactional.transaction(
-        async (tx) => ({
-          connections: await allConnections(tx),
-          supervisors: await allSupervisorConfigs(tx),
-        }),
-        { isolationLevel: 'repeatable read', accessMode: 'read only' },
-      );
+    const current = await c.get('services').transactional.transaction(
+      async (tx) => ({
+        connections: await allConnections(tx),
+        supervisors: await allSupervisorConfigs(tx),
+      }),
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
     const document = await exportDocument(current, ring, new Date());
     if (ring) {
       // Sealed secrets leave the deployment: who took them is on record.
