@@ -349,5 +349,17 @@ describe('configuration export and import', () => {
       connections: [{ connection: 'main-redis', supervisors: [{ supervisor: 'emails', hostId: null }] }],
     });
     expect(await snapshot(config)).toEqual(before);
+
+    // A live host's own file runs a supervisor on sentinel: pruning it is refused the same way.
+    const hostId = unique('cfgx-host');
+    await config.rows(
+      `insert into {schema}.watchtower_hosts (host_id, hostname, pid, supervisors) values ('${hostId}', 'test', 1, '[{"name":"from-file","connection":"sentinel","queues":["q"]}]'::jsonb) returning host_id`,
+    );
+    const fromFile = await importConfig(config, without(smaller, 'connections', 'sentinel'), '?prune=true');
+    expect(fromFile.status).toBe(409);
+    expect((await errorOf(fromFile)).details).toEqual({
+      connections: [{ connection: 'sentinel', supervisors: [{ supervisor: 'from-file', hostId }] }],
+    });
+    expect((await connectionRows(config)).has('sentinel')).toBe(true);
   });
 });
