@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_CHANNEL } from '../../core/config/supervisor-fields';
 import { rowsOf } from '../../core/db/database';
 import { migrateDatabase } from '../../drizzle/migrate';
 import { ensureDatabase } from '../../scripts/local-only/services';
@@ -143,6 +145,28 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
+/**
+ * The NOTIFYs on `watchtower_config` while `action` runs. Counted up to a marker sent after it:
+ * Postgres delivers notifications in commit order, so once the marker is in, every NOTIFY of the
+ * action (committed before it) is too.
+ */
+async function notificationsDuring<T>(action: () => Promise<T>): Promise<{ result: T; notified: string[] }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const payloads: string[] = [];
+    client.on('notification', (message) => payloads.push(message.payload ?? ''));
+    await client.query(`listen ${CONFIG_CHANNEL}`);
+    const result = await action();
+    const marker = `marker-${randomBytes(4).toString('hex')}`;
+    await database.db.execute(sql`select pg_notify(${CONFIG_CHANNEL}, ${marker})`);
+    await waitFor(() => payloads.includes(marker), 10_000, 'the marker notification');
+    return { result, notified: payloads.filter((payload) => payload !== marker) };
+  } finally {
+    await client.end();
+  }
+}
+
 async function completed(): Promise<number> {
   const rows = rowsOf<{ n: number }>(
     await database.db.execute(
@@ -181,8 +205,12 @@ describe('a configuration restored from its export', () => {
     expect((await api.request('DELETE', `/api/supervisors/configs/${supervisor.body.id}`)).status).toBe(204);
     expect((await api.request('DELETE', `/api/connections/${created.body.id}`)).status).toBe(204);
 
-    const imported = await api.request('POST', '/api/config/import', exported.body);
+    const { result: imported, notified } = await notificationsDuring(() =>
+      api.request('POST', '/api/config/import', exported.body),
+    );
     expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    // One NOTIFY for the whole import (a connection and a supervisor), with the version it raised.
+    expect(notified).toEqual([String(imported.body.configVersion)]);
     expect(imported.body.created).toEqual({ connections: [connectionName], supervisors: [supervisorName] });
 
     const processorsDir = join(scratch.dir, 'processors');
@@ -215,8 +243,11 @@ describe('a configuration restored from its export', () => {
     await waitFor(async () => (await completed()) === 5, 60_000, '5 jobs of the restored Redis completed');
 
     // Importing the same document again changes nothing the host would have to reload for.
-    const again = await api.request('POST', '/api/config/import', exported.body);
+    const { result: again, notified: quiet } = await notificationsDuring(() =>
+      api.request('POST', '/api/config/import', exported.body),
+    );
     expect(again.status).toBe(200);
+    expect(quiet).toEqual([]);
     expect(again.body.unchanged).toEqual({ connections: [connectionName], supervisors: [supervisorName] });
     expect(again.body.configVersion).toBe(imported.body.configVersion);
   }, 180_000);
