@@ -1,5 +1,4 @@
 import { createRoute } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
 import { bumpConfigVersion, readConfigVersion } from '../../core/config/config-version';
 import { createRouter } from '../app';
 import { recordAudit } from '../audit';
@@ -13,6 +12,7 @@ import {
   ImportResultSchema,
 } from '../config-transfer/document';
 import { exportDocument } from '../config-transfer/export';
+import { lockConfiguration, whileLockBusy } from '../config-transfer/lock';
 import { allConnections, allSupervisorConfigs } from '../config-transfer/read-all';
 import { planImport } from '../config-transfer/validate';
 import { keyRing, requireKeyRing } from '../encryption-keys';
@@ -48,12 +48,12 @@ const importRoute = createRoute({
   tags: TAGS,
   summary: 'Import a configuration document',
   description:
-    'The whole document is checked first, each entry like the create routes of /api/connections and /api/supervisors/configs check theirs: any problem answers 400 listing every problem by JSON path, and nothing changes. Then, in one transaction: what is new is created, what differs is updated (its version raised only then), what is the same is left alone, and with `?prune=true` what the document does not hold is deleted (409, and nothing changes, when a connection to delete is still used by a supervisor that stays). A connection without `secrets` keeps the secret it has. One audit entry; the configuration version is raised (and hosts notified) once, if anything changed. `?dryRun=true` answers what would happen and changes nothing. Bodies over the API limit (256 KiB) answer 413.',
+    'The whole document is checked first, each entry like the create routes of /api/connections and /api/supervisors/configs check theirs: any problem answers 400 listing every problem by JSON path, and nothing changes. Then, in one transaction: what is new is created, what differs is updated (its version raised only then), what is the same is left alone, and with `?prune=true` what the document does not hold is deleted (409, and nothing changes, when a connection to delete is still used by a supervisor that stays). A connection without `secrets` keeps the secret it has. One audit entry; the configuration version is raised (and hosts notified) once, if anything changed. `?dryRun=true` answers what would happen and changes nothing. Bodies over the API limit (256 KiB) answer 413. A document with secrets needs WATCHTOWER_ENCRYPTION_KEY (500 `misconfigured` without it). While other changes hold the connections or supervisors for about 10 s, 503: try again.',
   ...withRole('admin'),
   request: { query: ImportQuerySchema, body: jsonBody(ImportDocumentSchema) },
   responses: {
     200: jsonResponse(ImportResultSchema, 'What the import created, updated, left unchanged and deleted'),
-    ...errorResponses(400, 401, 403, 409, 413, 415),
+    ...errorResponses(400, 401, 403, 409, 413, 415, 503),
   },
 });
 
@@ -117,46 +117,46 @@ export const configTransfer = createRouter()
     const prune = query.prune === 'true';
     const dryRun = query.dryRun === 'true';
     try {
-      const result = await c.get('services').transactional.transaction(async (tx) => {
-        // No change of either table in between: what is read here is what the import compares
-        // with, and two imports run one after the other.
-        await tx.execute(
-          sql`lock table watchtower_connections, watchtower_supervisor_configs in share row exclusive mode`,
-        );
-        const current = {
-          connections: await allConnections(tx),
-          supervisors: await allSupervisorConfigs(tx),
-        };
-        const plan = await planImport(
-          document,
-          new Map(current.connections.map((row) => [row.name, row])),
-          () => keyRing(c.env),
-          () => requireKeyRing(c.env),
-        );
-        const outcome = await applyImport(tx, plan, current, { prune, actor: c.get('actor') });
-        const changed = changedAnything(outcome);
-        if (dryRun) throw new DryRunDone({ dryRun, ...outcome, configVersion: await readConfigVersion(tx) });
-        // Once for the whole import: hosts reload once, whatever it changed.
-        const configVersion = changed ? await bumpConfigVersion(tx) : await readConfigVersion(tx);
-        await recordAudit(
-          c,
-          {
-            action: 'config.import',
-            targetType: 'config',
-            result: 'ok',
-            details: {
-              prune,
-              counts: counts(outcome),
-              created: bounded(outcome.created),
-              updated: bounded(outcome.updated),
-              deleted: bounded(outcome.deleted),
-              configVersion,
+      const transactional = c.get('services').transactional;
+      const result = await whileLockBusy(() =>
+        transactional.transaction(async (tx) => {
+          await lockConfiguration(tx);
+          const current = {
+            connections: await allConnections(tx),
+            supervisors: await allSupervisorConfigs(tx),
+          };
+          const plan = await planImport(
+            document,
+            new Map(current.connections.map((row) => [row.name, row])),
+            () => keyRing(c.env),
+            () => requireKeyRing(c.env),
+          );
+          const outcome = await applyImport(tx, plan, current, { prune, actor: c.get('actor') });
+          const changed = changedAnything(outcome);
+          if (dryRun)
+            throw new DryRunDone({ dryRun, ...outcome, configVersion: await readConfigVersion(tx) });
+          // Once for the whole import: hosts reload once, whatever it changed.
+          const configVersion = changed ? await bumpConfigVersion(tx) : await readConfigVersion(tx);
+          await recordAudit(
+            c,
+            {
+              action: 'config.import',
+              targetType: 'config',
+              result: 'ok',
+              details: {
+                prune,
+                counts: counts(outcome),
+                created: bounded(outcome.created),
+                updated: bounded(outcome.updated),
+                deleted: bounded(outcome.deleted),
+                configVersion,
+              },
             },
-          },
-          { db: tx },
-        );
-        return { dryRun, ...outcome, configVersion };
-      });
+            { db: tx },
+          );
+          return { dryRun, ...outcome, configVersion };
+        }),
+      );
       return c.json(result, 200);
     } catch (error) {
       if (error instanceof DryRunDone) return c.json(error.result, 200);

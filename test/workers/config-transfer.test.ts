@@ -362,4 +362,31 @@ describe('configuration export and import', () => {
     });
     expect((await connectionRows(config)).has('sentinel')).toBe(true);
   });
+
+  it('answers 503 and changes nothing while another change holds the connections, and goes through once it is done', async () => {
+    const config = await freshConfig();
+    await seedFixture(config);
+    const { document } = await exportConfig(config);
+    const changed = {
+      ...document,
+      supervisors: document.supervisors.map((entry) =>
+        entry.name === 'emails' ? { ...entry, tries: 4 } : entry,
+      ),
+    };
+    const before = await snapshot(config);
+    // A change in progress elsewhere: a connection's row locked, as PATCH /api/connections/{id} does.
+    await database.db.transaction(async (tx) => {
+      await tx.execute(
+        sql.raw(
+          `select id from ${config.schema}.watchtower_connections where name = 'main-redis' for update`,
+        ),
+      );
+      const busy = await importConfig(config, changed);
+      expect(busy.status).toBe(503);
+      expect((await errorOf(busy)).code).toBe('unavailable');
+    });
+    expect(await snapshot(config)).toEqual(before);
+    const answer = await imported(config, changed);
+    expect(answer.updated).toEqual(names({ supervisors: ['emails'] }));
+  }, 90_000);
 });
