@@ -3,6 +3,7 @@ import type { Env } from './env';
 import { audit } from './routes/audit';
 import { auth } from './routes/auth';
 import { commands } from './routes/commands';
+import { configTransfer } from './routes/config-transfer';
 import { connectionCommands } from './routes/connection-commands';
 import { connectionHealth } from './routes/connection-health';
 import { connections } from './routes/connections';
@@ -40,6 +41,7 @@ const app = createApp()
   .route('/api/audit', audit)
   .route('/api/connections', connections)
   .route('/api/connections', connectionCommands)
+  .route('/api/config', configTransfer)
   .route('/api/poll', poll)
   .route('/api/jobs', jobs)
   .route('/api/failed', failed)

@@ -443,6 +443,69 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
         path: `/api/supervisors/configs/${targetConfig.id}`,
         idTemplate: '/api/supervisors/configs/{id}',
       },
+      // Configuration export and import. The import's fuzz cases run as a dry run (the query every
+      // case keeps), and its valid body is empty: no case of it could write, even one let through.
+      { method: 'GET', path: '/api/config/export', query: { secrets: 'encrypted' } },
+      {
+        method: 'POST',
+        path: '/api/config/import',
+        query: { dryRun: 'true', prune: 'false' },
+        body: {
+          format: 'watchtower-config',
+          version: 1,
+          exportedAt: '2026-01-01T00:00:00Z',
+          connections: [],
+          supervisors: [],
+        },
+        badBodies: [
+          {
+            label: 'a connection with a NUL in its name',
+            body: {
+              format: 'watchtower-config',
+              version: 1,
+              connections: [{ kind: 'redis', name: 'fuzz-conn-\u0000', host: 'h' }],
+              supervisors: [],
+            },
+          },
+          {
+            label: 'a supervisor on an unknown connection with an absolute processor',
+            body: {
+              format: 'watchtower-config',
+              version: 1,
+              connections: [],
+              supervisors: [
+                {
+                  name: unique('fuzz-supervisor'),
+                  connection: unique('fuzz-missing'),
+                  queues: ['q'],
+                  processors: { q: '/etc/x.mjs' },
+                },
+              ],
+            },
+          },
+          {
+            label: 'a password in clear',
+            body: {
+              format: 'watchtower-config',
+              version: 1,
+              connections: [{ kind: 'redis', name: unique('fuzz-conn'), host: 'h', password: 'p' }],
+              supervisors: [],
+            },
+          },
+          {
+            label: 'two connections of one name',
+            body: {
+              format: 'watchtower-config',
+              version: 1,
+              connections: [
+                { kind: 'redis', name: 'fuzz-conn-twice', host: 'h' },
+                { kind: 'redis', name: 'fuzz-conn-twice', host: 'h' },
+              ],
+              supervisors: [],
+            },
+          },
+        ],
+      },
       {
         method: 'GET',
         path: '/api/audit',
