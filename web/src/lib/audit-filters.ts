@@ -62,6 +62,16 @@ export const KNOWN_ACTIONS = [
   'hosts.terminate',
   'queues.pause',
   'queues.resume',
+  'connections.create',
+  'connections.update',
+  'connections.delete',
+  'connections.test',
+  'connections.discover',
+  'supervisor-configs.create',
+  'supervisor-configs.update',
+  'supervisor-configs.delete',
+  'config.export',
+  'config.import',
 ] as const;
 
 function oneOf<T extends string>(allowed: readonly T[], value: string | undefined): T | undefined {
