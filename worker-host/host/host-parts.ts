@@ -50,7 +50,7 @@ export class HostParts {
   /** Bytes of data, result and message recorded per job (recorder.maxPayloadBytes; fixed at start). */
   readonly payloadCap: PayloadCapSetting;
   readonly db: Database;
-  readonly closeDb: () => Promise<void>;
+  private readonly closeDb: () => Promise<void>;
   /** The supervisors kept in the database this host runs (database-config.ts). */
   readonly databaseConfig: DatabaseConfig;
   readonly bus: CommandBus;
@@ -232,10 +232,7 @@ export class HostParts {
     await this.closeDb().catch(() => undefined);
   }
 
-  /**
-   * Closes what the constructor opened, for a host whose start() failed: an embedding application
-   * (startHost) carries on, so nothing may be left holding its event loop or connections.
-   */
+  /** Closes what the constructor opened, for a host whose start() failed (see Host.discard). */
   async discard(): Promise<void> {
     await this.commands.stop().catch(() => undefined);
     await this.watchers.close().catch(() => undefined);

@@ -46,7 +46,10 @@ export class SupervisorSet {
   config: WatchtowerConfig;
   /** The configuration file as last read. */
   private fileConfig: WatchtowerConfig;
-  /** What supervisors started from now on get to finish their jobs; a terminate command may set it. */
+  /**
+   * Seconds worker processes get to finish their jobs: given to each supervisor as it starts, and
+   * to all of them when the host terminates (`host.terminate` may set it).
+   */
   graceSeconds: number;
   private list: Supervisor[] = [];
   /** Reloads, from the file or the database, one at a time. */
