@@ -105,6 +105,11 @@ export interface DashboardStackOptions {
   connections?: Record<string, { url: string }>;
   /** More of the host's `host` section, e.g. `{ healthInterval: 1 }`. */
   hostOptions?: Record<string, number>;
+  /**
+   * Give the Worker and the host WATCHTOWER_ENCRYPTION_KEY (the test key), so connections with a
+   * password can be kept in the database and opened by the host.
+   */
+  encryption?: boolean;
 }
 
 export async function startDashboardStack(
@@ -153,6 +158,7 @@ export async function startDashboardStack(
           UPSTASH_REDIS_REST_URL: stack.upstashUrl,
           UPSTASH_REDIS_REST_TOKEN: testEnv.upstashToken,
           WATCHTOWER_ADMIN_TOKEN: testEnv.adminToken,
+          ...(options.encryption && { WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey }),
         },
       }),
       {
@@ -197,7 +203,12 @@ export async function startDashboardStack(
       writeFileSync(configPath, JSON.stringify({ ...config, recorder: options.recorder }));
     }
     const [host] = await Promise.all([
-      startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }) }),
+      startHost(configPath, database.db, {
+        env: cliEnv({
+          DATABASE_URL: databaseUrl,
+          ...(options.encryption && { WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey }),
+        }),
+      }),
       waitForHealth(`${baseURL}/api/health`, wrangler, () => output),
     ]);
     closers.push(() => host.stop(20_000));
