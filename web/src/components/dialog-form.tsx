@@ -1,5 +1,6 @@
 import { useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
+import './dialog-form.css';
 
 /**
  * A form in a dialog: the API's refusal shown above the buttons (`onSubmit` answers it, or null

@@ -3,7 +3,7 @@ import { api } from '../api/client';
 import { CONNECTION_KINDS, type Connection, type ConnectionKind, KIND_LABELS } from '../api/config';
 import { type Refusal, refusalOf, UNREACHABLE } from '../api/field-errors';
 import { DialogForm } from '../components/dialog-form';
-import { FieldError, invalid } from '../components/field-error';
+import { errorOf, Field, fieldAria } from '../components/field';
 import { ModalDialog } from '../components/modal-dialog';
 import { createBodyOf, formatNodes, patchOf } from '../lib/connection-form';
 
@@ -20,7 +20,6 @@ async function saved(send: () => Promise<Answer>): Promise<Saved> {
   }
 }
 
-const FORM_ID = 'connection-form';
 const FIX_FIELDS = 'Some fields need a change: see the messages next to them.';
 
 /**
@@ -63,7 +62,7 @@ function ConnectionForm({
   const kind = useSignal<ConnectionKind>(connection?.kind ?? 'redis');
   const fields = useSignal<Record<string, string>>({});
   const clearPassword = useSignal(false);
-  const f = fields.value;
+  const e = (field: string) => errorOf(fields.value, field);
 
   async function submit(form: FormData): Promise<string | null> {
     let outcome: Saved;
@@ -107,31 +106,29 @@ function ConnectionForm({
       onSubmit={submit}
       onCancel={onClose}
     >
-      <div class="config-grid" id={FORM_ID}>
-        <label>
-          Name
+      <div class="config-grid">
+        <Field id="connection-name" label="Name" error={e('name')}>
           <input
             name="name"
             required
             maxLength={100}
             autoComplete="off"
             defaultValue={connection?.name ?? ''}
-            {...invalid(f, 'name', FORM_ID)}
+            {...fieldAria('connection-name', e('name'))}
           />
-          <FieldError fields={f} field="name" formId={FORM_ID} />
-        </label>
+        </Field>
         {connection ? (
-          <label>
-            Kind
-            <input value={KIND_LABELS[connection.kind]} readOnly aria-describedby="connection-kind-hint" />
-            <span class="hint" id="connection-kind-hint">
-              The kind of a connection cannot change.
-            </span>
-          </label>
+          <Field id="connection-kind" label="Kind" hint="The kind of a connection cannot change.">
+            <input
+              value={KIND_LABELS[connection.kind]}
+              readOnly
+              {...fieldAria('connection-kind', undefined, true)}
+            />
+          </Field>
         ) : (
-          <label>
-            Kind
+          <Field id="connection-kind" label="Kind">
             <select
+              id="connection-kind"
               name="kind"
               onChange={(event) => {
                 const value = event.currentTarget.value;
@@ -145,58 +142,53 @@ function ConnectionForm({
                 </option>
               ))}
             </select>
-          </label>
+          </Field>
         )}
         {k === 'redis' && (
           <>
-            <label>
-              Host
+            <Field id="connection-host" label="Host" error={e('host')}>
               <input
                 name="host"
                 required
                 maxLength={253}
                 autoComplete="off"
                 defaultValue={connection?.host ?? ''}
-                {...invalid(f, 'host', FORM_ID)}
+                {...fieldAria('connection-host', e('host'))}
               />
-              <FieldError fields={f} field="host" formId={FORM_ID} />
-            </label>
-            <label>
-              Port
+            </Field>
+            <Field id="connection-port" label="Port" error={e('port')}>
               <input
                 name="port"
                 type="number"
                 min={1}
                 max={65535}
                 step={1}
-                defaultValue={connection?.port ?? 6379}
-                {...invalid(f, 'port', FORM_ID)}
+                defaultValue={String(connection?.port ?? 6379)}
+                {...fieldAria('connection-port', e('port'))}
               />
-              <FieldError fields={f} field="port" formId={FORM_ID} />
-            </label>
+            </Field>
           </>
         )}
         {(k === 'redis-cluster' || k === 'redis-sentinel') && (
-          <label class="config-wide">
-            {k === 'redis-cluster' ? 'Cluster nodes' : 'Sentinels'}
+          <Field
+            id="connection-nodes"
+            label={k === 'redis-cluster' ? 'Cluster nodes' : 'Sentinels'}
+            hint={`One host:port a line${k === 'redis-cluster' ? '; some of the nodes are enough' : ''}.`}
+            error={e('nodes')}
+            wide
+          >
             <textarea
               name="nodes"
               rows={3}
               required
               spellcheck={false}
               defaultValue={formatNodes(connection?.nodes ?? null)}
-              {...invalid(f, 'nodes', FORM_ID)}
-              aria-describedby={f.nodes ? `${FORM_ID}-nodes-error` : 'connection-nodes-hint'}
+              {...fieldAria('connection-nodes', e('nodes'), true)}
             />
-            <span class="hint" id="connection-nodes-hint">
-              One host:port a line{k === 'redis-cluster' ? '; some of the nodes are enough' : ''}.
-            </span>
-            <FieldError fields={f} field="nodes" formId={FORM_ID} />
-          </label>
+          </Field>
         )}
         {k === 'redis-sentinel' && (
-          <label>
-            Primary name
+          <Field id="connection-sentinel-name" label="Primary name" error={e('sentinelName')}>
             <input
               name="sentinelName"
               required
@@ -204,73 +196,68 @@ function ConnectionForm({
               autoComplete="off"
               defaultValue={connection?.sentinelName ?? ''}
               placeholder="mymaster"
-              {...invalid(f, 'sentinelName', FORM_ID)}
+              {...fieldAria('connection-sentinel-name', e('sentinelName'))}
             />
-            <FieldError fields={f} field="sentinelName" formId={FORM_ID} />
-          </label>
+          </Field>
         )}
         {(k === 'redis' || k === 'redis-sentinel') && (
-          <label>
-            Database
+          <Field id="connection-db" label="Database" error={e('db')}>
             <input
               name="db"
               type="number"
               min={0}
               max={65535}
               step={1}
-              defaultValue={connection?.db ?? 0}
-              {...invalid(f, 'db', FORM_ID)}
+              defaultValue={String(connection?.db ?? 0)}
+              {...fieldAria('connection-db', e('db'))}
             />
-            <FieldError fields={f} field="db" formId={FORM_ID} />
-          </label>
+          </Field>
         )}
         {redisLike && (
           <>
-            <label>
-              Username
+            <Field id="connection-username" label="Username" error={e('username')}>
               <input
                 name="username"
                 maxLength={256}
                 autoComplete="off"
                 defaultValue={connection?.username ?? ''}
-                {...invalid(f, 'username', FORM_ID)}
+                {...fieldAria('connection-username', e('username'))}
               />
-              <FieldError fields={f} field="username" formId={FORM_ID} />
-            </label>
-            <label>
-              Key prefix
+            </Field>
+            <Field id="connection-key-prefix" label="Key prefix" error={e('keyPrefix')}>
               <input
                 name="keyPrefix"
                 maxLength={100}
                 autoComplete="off"
                 placeholder="bull"
                 defaultValue={connection?.keyPrefix ?? ''}
-                {...invalid(f, 'keyPrefix', FORM_ID)}
+                {...fieldAria('connection-key-prefix', e('keyPrefix'))}
               />
-              <FieldError fields={f} field="keyPrefix" formId={FORM_ID} />
-            </label>
+            </Field>
             <label class="config-check">
               <input name="tls" type="checkbox" defaultChecked={connection?.tls ?? false} />
               Use TLS
             </label>
-            <label class="config-wide">
-              Password
+            <Field
+              id="connection-password"
+              label="Password"
+              hint={
+                connection?.hasPassword
+                  ? 'A password is stored. Leave this empty to keep it, or type a new one to replace it.'
+                  : 'Optional. Stored encrypted and never shown again.'
+              }
+              error={e('password')}
+              wide
+            >
               <input
                 name="password"
                 type="password"
                 autoComplete="new-password"
                 maxLength={1024}
                 disabled={clearPassword.value}
-                {...invalid(f, 'password', FORM_ID)}
-                aria-describedby={f.password ? `${FORM_ID}-password-error` : 'connection-password-hint'}
+                {...fieldAria('connection-password', e('password'), true)}
               />
-              <span class="hint" id="connection-password-hint">
-                {connection?.hasPassword
-                  ? 'A password is stored. Leave this empty to keep it, or type a new one to replace it.'
-                  : 'Optional. Stored encrypted and never shown again.'}
-              </span>
-              <FieldError fields={f} field="password" formId={FORM_ID} />
-            </label>
+            </Field>
             {connection?.hasPassword && (
               <label class="config-check config-wide">
                 <input
@@ -285,8 +272,17 @@ function ConnectionForm({
           </>
         )}
         {k === 'postgres' && (
-          <label class="config-wide">
-            Postgres URL
+          <Field
+            id="connection-url"
+            label="Postgres URL"
+            hint={
+              connection?.hasUrl
+                ? 'A URL is stored. Leave this empty to keep it, or paste a new one to replace it.'
+                : 'It holds a password: stored encrypted and never shown again.'
+            }
+            error={e('url')}
+            wide
+          >
             <input
               name="url"
               type="password"
@@ -294,16 +290,9 @@ function ConnectionForm({
               maxLength={2048}
               required={!connection}
               placeholder="postgres://user:password@host:5432/database"
-              {...invalid(f, 'url', FORM_ID)}
-              aria-describedby={f.url ? `${FORM_ID}-url-error` : 'connection-url-hint'}
+              {...fieldAria('connection-url', e('url'), true)}
             />
-            <span class="hint" id="connection-url-hint">
-              {connection?.hasUrl
-                ? 'A URL is stored. Leave this empty to keep it, or paste a new one to replace it.'
-                : 'It holds a password: stored encrypted and never shown again.'}
-            </span>
-            <FieldError fields={f} field="url" formId={FORM_ID} />
-          </label>
+          </Field>
         )}
       </div>
     </DialogForm>

@@ -4,7 +4,7 @@ import { api } from '../api/client';
 import type { Connection, SupervisorConfig } from '../api/config';
 import { type Refusal, refusalOf, UNREACHABLE } from '../api/field-errors';
 import { DialogForm } from '../components/dialog-form';
-import { FieldError, invalid } from '../components/field-error';
+import { errorOf, Field, fieldAria } from '../components/field';
 import { ModalDialog } from '../components/modal-dialog';
 import { QueueDiscovery } from '../components/queue-discovery';
 import {
@@ -31,7 +31,6 @@ async function saved(send: () => Promise<Answer>): Promise<Saved> {
   }
 }
 
-const FORM_ID = 'supervisor-form';
 const FIX_FIELDS = 'Some fields need a change: see the messages next to them.';
 
 const NUMBER_LABELS: Record<NumberField, { label: string; hint: string }> = {
@@ -102,6 +101,7 @@ function SupervisorForm({
   const fields = useSignal<Record<string, string>>({});
   const v = values.value;
   const f = fields.value;
+  const e = (field: string) => errorOf(f, field);
   const list = Array.isArray(connections.value) ? connections.value : [];
 
   // A new configuration starts on the first connection, once the list is in.
@@ -174,24 +174,28 @@ function SupervisorForm({
       onCancel={onClose}
     >
       <div class="config-grid">
-        <label>
-          Name
+        <Field id="supervisor-name" label="Name" error={e('name')}>
           <input
-            name="name"
             maxLength={100}
             autoComplete="off"
             value={v.name}
             onInput={(event) => update({ name: event.currentTarget.value })}
-            {...invalid(f, 'name', FORM_ID)}
+            {...fieldAria('supervisor-name', e('name'))}
           />
-          <FieldError fields={f} field="name" formId={FORM_ID} />
-        </label>
-        <label>
-          Connection
+        </Field>
+        <Field
+          id="supervisor-connection"
+          label="Connection"
+          error={
+            e('connection') ??
+            (typeof connections.value === 'string'
+              ? `Cannot list the connections: ${connections.value}`
+              : undefined)
+          }
+        >
           <select
-            name="connection"
             onChange={(event) => update({ connection: event.currentTarget.value })}
-            {...invalid(f, 'connection', FORM_ID)}
+            {...fieldAria('supervisor-connection', e('connection'))}
           >
             {connectionNames.length === 0 && <option value="">No connections yet</option>}
             {connectionNames.map((name) => (
@@ -200,18 +204,14 @@ function SupervisorForm({
               </option>
             ))}
           </select>
-          {typeof connections.value === 'string' && (
-            <span class="field-error">Cannot list the connections: {connections.value}</span>
-          )}
-          <FieldError fields={f} field="connection" formId={FORM_ID} />
-        </label>
+        </Field>
       </div>
 
-      <fieldset class="config-queues">
+      <fieldset class="config-queues" aria-describedby={f.queues ? 'supervisor-queues-error' : undefined}>
         <legend>Queues and their processor modules</legend>
         <QueueDiscovery connectionId={chosen?.id ?? null} chosen={queueNames} onToggle={toggleQueue} />
         {f.queues !== undefined && (
-          <span class="field-error" id={`${FORM_ID}-queues-error`}>
+          <span class="field-error" id="supervisor-queues-error">
             {f.queues}
           </span>
         )}
@@ -221,39 +221,29 @@ function SupervisorForm({
             const processorProblem = f[`processors.${index}`] ?? f[`processors.${line.name.trim()}`];
             return (
               <li key={index} class="queue-line">
-                <label>
-                  Queue {index + 1}
+                <Field id={`supervisor-queue-${index}`} label={`Queue ${index + 1}`} error={queueProblem}>
                   <input
                     value={line.name}
                     autoComplete="off"
                     maxLength={100}
                     onInput={(event) => setQueue(index, { name: event.currentTarget.value })}
-                    aria-invalid={queueProblem ? true : undefined}
-                    aria-describedby={queueProblem ? `${FORM_ID}-queue-${index}-error` : undefined}
+                    {...fieldAria(`supervisor-queue-${index}`, queueProblem)}
                   />
-                  {queueProblem && (
-                    <span class="field-error" id={`${FORM_ID}-queue-${index}-error`}>
-                      {queueProblem}
-                    </span>
-                  )}
-                </label>
-                <label>
-                  Processor module {index + 1}
+                </Field>
+                <Field
+                  id={`supervisor-processor-${index}`}
+                  label={`Processor module ${index + 1}`}
+                  error={processorProblem}
+                >
                   <input
                     value={line.processor}
                     autoComplete="off"
                     maxLength={1024}
                     placeholder={v.defaultProcessor ? `default: ${v.defaultProcessor}` : 'emails.mjs'}
                     onInput={(event) => setQueue(index, { processor: event.currentTarget.value })}
-                    aria-invalid={processorProblem ? true : undefined}
-                    aria-describedby={processorProblem ? `${FORM_ID}-processor-${index}-error` : undefined}
+                    {...fieldAria(`supervisor-processor-${index}`, processorProblem)}
                   />
-                  {processorProblem && (
-                    <span class="field-error" id={`${FORM_ID}-processor-${index}-error`}>
-                      {processorProblem}
-                    </span>
-                  )}
-                </label>
+                </Field>
                 <button
                   type="button"
                   class="button-quiet"
@@ -274,78 +264,79 @@ function SupervisorForm({
         >
           Add a queue
         </button>
-        <label>
-          Default processor module
+        <Field
+          id="supervisor-default-processor"
+          label="Default processor module"
+          hint="For every queue without its own. Paths are relative to each host's processors directory (--processors-dir)."
+          error={e('processors.*')}
+        >
           <input
             value={v.defaultProcessor}
             autoComplete="off"
             maxLength={1024}
-            placeholder="for every queue without its own"
             onInput={(event) => update({ defaultProcessor: event.currentTarget.value })}
-            {...invalid(f, 'processors.*', FORM_ID)}
-            aria-describedby={
-              f['processors.*'] ? `${FORM_ID}-processors.*-error` : 'supervisor-processor-hint'
-            }
+            {...fieldAria('supervisor-default-processor', e('processors.*'), true)}
           />
-          <span class="hint" id="supervisor-processor-hint">
-            Paths are relative to each host's processors directory (--processors-dir).
-          </span>
-          <FieldError fields={f} field="processors.*" formId={FORM_ID} />
-        </label>
+        </Field>
       </fieldset>
 
       <div class="config-grid config-numbers">
         {(Object.keys(NUMBER_FIELDS) as NumberField[]).map((field) => {
           const bounds = NUMBER_FIELDS[field];
+          const id = `supervisor-${field}`;
           return (
-            <label key={field}>
-              {NUMBER_LABELS[field].label}
+            <Field
+              key={field}
+              id={id}
+              label={NUMBER_LABELS[field].label}
+              hint={`${NUMBER_LABELS[field].hint} (${bounds.min}–${bounds.max.toLocaleString('en')})`}
+              error={e(field)}
+            >
               <input
                 type="number"
-                name={field}
                 min={bounds.min}
                 max={bounds.max}
                 step={bounds.whole ? 1 : 'any'}
                 value={v.numbers[field]}
                 placeholder={field === 'maxProcesses' ? 'minimum × queues' : undefined}
                 onInput={(event) => update({ numbers: { ...v.numbers, [field]: event.currentTarget.value } })}
-                {...invalid(f, field, FORM_ID)}
-                aria-describedby={f[field] ? `${FORM_ID}-${field}-error` : `${FORM_ID}-${field}-hint`}
+                {...fieldAria(id, e(field), true)}
               />
-              <span class="hint" id={`${FORM_ID}-${field}-hint`}>
-                {NUMBER_LABELS[field].hint} ({bounds.min}–{bounds.max.toLocaleString('en')})
-              </span>
-              <FieldError fields={f} field={field} formId={FORM_ID} />
-            </label>
+            </Field>
           );
         })}
-        <label>
-          Balance
-          <select name="balance" onChange={(event) => update({ balance: event.currentTarget.value })}>
+        <Field
+          id="supervisor-balance"
+          label="Balance"
+          hint="simple: evenly over the queues; auto: by each queue's time to clear"
+          error={e('balance')}
+        >
+          <select
+            onChange={(event) => update({ balance: event.currentTarget.value })}
+            {...fieldAria('supervisor-balance', e('balance'), true)}
+          >
             {BALANCES.map((choice) => (
               <option key={choice} value={choice} selected={choice === v.balance}>
                 {choice}
               </option>
             ))}
           </select>
-          <span class="hint">simple: evenly over the queues; auto: by each queue's time to clear</span>
-        </label>
-        <label>
-          Host labels
+        </Field>
+        <Field
+          id="supervisor-labels"
+          label="Host labels"
+          hint="Comma-separated. Hosts with all of these labels run it; empty: every host that allows processors."
+          error={e('labels')}
+          wide
+        >
           <input
-            name="labels"
             autoComplete="off"
             value={v.labels}
             placeholder="web, eu-west"
             onInput={(event) => update({ labels: event.currentTarget.value })}
-            {...invalid(f, 'labels', FORM_ID)}
-            aria-describedby={f.labels ? `${FORM_ID}-labels-error` : 'supervisor-labels-hint'}
+            {...fieldAria('supervisor-labels', e('labels'), true)}
           />
-          <span class="hint" id="supervisor-labels-hint">
-            Comma-separated. Hosts with all of these labels run it; empty: every host that allows processors.
-          </span>
-          <FieldError fields={f} field="labels" formId={FORM_ID} />
-        </label>
+        </Field>
       </div>
     </DialogForm>
   );
