@@ -1,8 +1,14 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContext } from './support/pages';
+import {
+  SCREENSHOTS,
+  screenshotEverywhere,
+  seriousAxeViolations,
+  signInContext,
+  viewerContext,
+} from './support/pages';
 
 /**
  * The Connections and Supervisors pages in Chromium, against the real Worker in workerd and its
@@ -73,6 +79,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  expect(pageErrors).toEqual([]);
   await browser?.close();
   await stack?.close();
 }, 60_000);
@@ -80,8 +87,24 @@ afterAll(async () => {
 async function adminPage(options: { phone?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext(options);
   await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-  return context.newPage();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  lastPage = page;
+  return page;
 }
+
+let lastPage: Page | undefined;
+
+// A failed scenario leaves what its page showed, to see why.
+afterEach(async (context) => {
+  if (context.task.result?.state !== 'fail' || !lastPage || lastPage.isClosed()) return;
+  const name = context.task.name.replace(/[^a-z]+/gi, '-').slice(0, 40);
+  await lastPage.screenshot({ path: `${SCREENSHOTS}/config-failure-${name}.png`, fullPage: true });
+  console.log(`${lastPage.url()}\n${await lastPage.locator('body').textContent()}`);
+});
+
+/** Uncaught errors in any page of the file: there must be none. */
+const pageErrors: string[] = [];
 
 async function dialogClosed(page: Page): Promise<void> {
   await expect.poll(() => page.locator('dialog[open]').count(), WAIT).toBe(0);
@@ -388,9 +411,10 @@ describe('the Connections and Supervisors pages in Chromium', { timeout: 180_000
       await page.getByRole('button', { name: button }).click();
       const dialog = page.getByRole('dialog', { name: dialogName });
       await dialog.waitFor(WAIT);
+      // The dialog fits the screen, and nothing in it sticks out of it.
       expect(
         await page.evaluate(
-          `(() => { const dialog = document.querySelector('dialog[open]'); return Math.max(dialog.scrollWidth - dialog.clientWidth, dialog.getBoundingClientRect().right - window.innerWidth); })()`,
+          `(() => { const dialog = document.querySelector('dialog[open]'); const box = dialog.getBoundingClientRect(); const parts = [...dialog.querySelectorAll('*')].map((element) => element.getBoundingClientRect().right); return Math.max(box.right - window.innerWidth, ...parts.map((right) => right - box.right)); })()`,
         ),
       ).toBeLessThanOrEqual(0);
       await page.keyboard.press('Escape');
@@ -417,7 +441,7 @@ describe('the Connections and Supervisors pages in Chromium', { timeout: 180_000
           if (name === 'supervisor-dialog') {
             // Wait for the connections list, so the screenshot shows the dialog as used.
             await expect
-              .poll(() => page.locator('dialog[open] select[name="connection"] option').count(), WAIT)
+              .poll(() => page.locator('#supervisor-connection option').count(), WAIT)
               .toBeGreaterThan(1);
           }
         }

@@ -11,6 +11,7 @@ export function DialogForm({
   title,
   submitLabel,
   danger = false,
+  noValidate = false,
   onSubmit,
   onCancel,
   children,
@@ -19,6 +20,8 @@ export function DialogForm({
   title: string;
   submitLabel: string;
   danger?: boolean;
+  /** The form checks its fields itself and shows each problem next to its field, not in a bubble. */
+  noValidate?: boolean;
   onSubmit: (form: FormData) => Promise<string | null>;
   onCancel: () => void;
   children: ComponentChildren;
@@ -33,7 +36,7 @@ export function DialogForm({
     busy.value = false;
   }
   return (
-    <form class="dialog-form" onSubmit={(event) => void submit(event)}>
+    <form class="dialog-form" noValidate={noValidate} onSubmit={(event) => void submit(event)}>
       <h2 id={titleId}>{title}</h2>
       {children}
       {error.value !== null && (

@@ -103,6 +103,7 @@ function ConnectionForm({
       titleId={titleId}
       title={connection ? `Change ${connection.name}` : 'Add a connection'}
       submitLabel={connection ? 'Save connection' : 'Add connection'}
+      noValidate
       onSubmit={submit}
       onCancel={onClose}
     >

@@ -170,6 +170,7 @@ function SupervisorForm({
       titleId={titleId}
       title={config ? `Change ${config.name}` : 'Add a supervisor'}
       submitLabel={config ? 'Save supervisor' : 'Add supervisor'}
+      noValidate
       onSubmit={submit}
       onCancel={onClose}
     >
