@@ -1,20 +1,22 @@
-import type { InferRequestType, InferResponseType } from 'hono/client';
-import type { api } from './client';
+import type { hc, InferRequestType, InferResponseType } from 'hono/client';
+// Types only, from the Worker's routes; not through ./client, so the form logic (web/src/lib) that
+// uses these types is checked and tested outside the browser too.
+import type { AppType } from '../../../functions/index';
+
+type Routes = ReturnType<typeof hc<AppType>>['api'];
 
 /** Connections and database supervisors (GET/POST/PATCH/DELETE), typed from the Worker's routes. */
-export type ConnectionList = InferResponseType<(typeof api.api.connections)['$get'], 200>;
+export type ConnectionList = InferResponseType<Routes['connections']['$get'], 200>;
 export type Connection = ConnectionList['connections'][number];
 export type ConnectionKind = Connection['kind'];
-export type CreateConnectionBody = InferRequestType<(typeof api.api.connections)['$post']>['json'];
-export type ConnectionPatch = InferRequestType<(typeof api.api.connections)[':id']['$patch']>['json'];
+export type CreateConnectionBody = InferRequestType<Routes['connections']['$post']>['json'];
+export type ConnectionPatch = InferRequestType<Routes['connections'][':id']['$patch']>['json'];
 
-export type SupervisorConfigList = InferResponseType<(typeof api.api.supervisors.configs)['$get'], 200>;
+export type SupervisorConfigList = InferResponseType<Routes['supervisors']['configs']['$get'], 200>;
 export type SupervisorConfig = SupervisorConfigList['configs'][number];
-export type CreateSupervisorConfigBody = InferRequestType<
-  (typeof api.api.supervisors.configs)['$post']
->['json'];
+export type CreateSupervisorConfigBody = InferRequestType<Routes['supervisors']['configs']['$post']>['json'];
 export type SupervisorConfigPatch = InferRequestType<
-  (typeof api.api.supervisors.configs)[':id']['$patch']
+  Routes['supervisors']['configs'][':id']['$patch']
 >['json'];
 
 export const CONNECTION_KINDS = [

@@ -50,7 +50,13 @@ export function ConnectionTest({ connection }: { connection: Connection }) {
 }
 
 function TestOutcome({ outcome }: { outcome: ProbeOutcome<TestResult> }) {
-  if (!outcome.ok) return <p class="outcome outcome-error">Could not test: {outcome.message}</p>;
+  if (!outcome.ok) {
+    return (
+      <p class="outcome outcome-error">
+        {outcome.refused ? 'Could not test' : 'Test failed'}: {outcome.message}
+      </p>
+    );
+  }
   const result = outcome.result;
   if (!result.ok) {
     return (

@@ -2,7 +2,7 @@ import type { CreateSupervisorConfigBody, SupervisorConfig, SupervisorConfigPatc
 
 /**
  * The supervisor form's values checked with the bounds of the API (core/config/supervisor-fields.ts
- * and functions/schemas/supervisor-configs.ts; test/node/supervisor-form-bounds.test.ts keeps the
+ * and functions/schemas/supervisor-configs.ts; test/web/config-forms.test.ts keeps the
  * two in step), so a mistake shows next to its field before anything is sent. The API stays the
  * authority: its refusals show the same way.
  */

@@ -26,8 +26,11 @@ export interface DiscoverResult {
 
 export type ProbeOutcome<T> =
   | { ok: true; result: T }
-  /** The API refused (409: no live host), the host failed, or the command expired. */
-  | { ok: false; message: string };
+  /**
+   * `refused`: nothing was tried (the API refused, 409 when no host is live; no host took the
+   * request before it expired; the server cannot be reached). Otherwise a host tried and failed.
+   */
+  | { ok: false; refused: boolean; message: string };
 
 const WAIT_SECONDS = '10';
 
@@ -94,20 +97,19 @@ async function probe<T>(
       method: 'POST',
       signal,
     });
-    if (!response.ok) return { ok: false, message: await errorMessage(response) };
+    if (!response.ok) return { ok: false, refused: true, message: await errorMessage(response) };
     const body = (await response.json()) as { command?: Command };
-    if (!body.command) return { ok: false, message: 'The server gave no command to follow' };
+    if (!body.command) return { ok: false, refused: true, message: 'The server gave no command to follow' };
     const answered = await follow(body.command, signal);
-    if (typeof answered === 'string') return { ok: false, message: answered };
+    if (typeof answered === 'string') return { ok: false, refused: true, message: answered };
     if (answered.status === 'failed')
-      return { ok: false, message: answered.error ?? 'The host gave no reason' };
+      return { ok: false, refused: false, message: answered.error ?? 'The host gave no reason' };
     const result = read(answered.result);
     return result === null
-      ? { ok: false, message: 'The host answered in a form this dashboard does not know' }
+      ? { ok: false, refused: false, message: 'The host answered in a form this dashboard does not know' }
       : { ok: true, result };
   } catch {
-    if (signal.aborted) return { ok: false, message: 'Stopped' };
-    return { ok: false, message: 'The server cannot be reached' };
+    return { ok: false, refused: true, message: signal.aborted ? 'Stopped' : 'The server cannot be reached' };
   }
 }
 
