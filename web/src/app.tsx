@@ -48,6 +48,10 @@ const Metrics = page(() => import('./pages/metrics').then((module) => module.Met
 const Queues = page(() => import('./pages/queues').then((module) => module.Queues));
 const Health = page(() => import('./pages/health').then((module) => module.Health));
 const Audit = page(() => import('./pages/audit').then((module) => module.Audit));
+const Connections = page(() => import('./pages/connections').then((module) => module.Connections));
+const SupervisorConfigs = page(() =>
+  import('./pages/supervisor-configs').then((module) => module.SupervisorConfigs),
+);
 const Settings = page(() => import('./pages/settings').then((module) => module.Settings));
 
 /**
@@ -81,6 +85,8 @@ export function App() {
                 <Route path="/metrics" component={Metrics} />
                 <Route path="/queues" component={Queues} />
                 <Route path="/health" component={Health} />
+                <Route path="/connections" component={Connections} />
+                <Route path="/supervisors" component={SupervisorConfigs} />
                 <Route path="/audit" component={Audit} />
                 <Route path="/settings/:section?" component={Settings} />
                 <Route default component={NotFound} />

@@ -110,6 +110,11 @@ export interface DashboardStackOptions {
    * processors directory of its own (so any it is given is refused, which the page shows as drift).
    */
   labels?: string[];
+  /**
+   * Give the Worker and the host WATCHTOWER_ENCRYPTION_KEY (the test key), so connections with a
+   * password can be kept in the database and opened by the host.
+   */
+  encryption?: boolean;
 }
 
 export async function startDashboardStack(
@@ -158,6 +163,7 @@ export async function startDashboardStack(
           UPSTASH_REDIS_REST_URL: stack.upstashUrl,
           UPSTASH_REDIS_REST_TOKEN: testEnv.upstashToken,
           WATCHTOWER_ADMIN_TOKEN: testEnv.adminToken,
+          ...(options.encryption && { WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey }),
         },
       }),
       {
@@ -208,7 +214,13 @@ export async function startDashboardStack(
       hostArgs.push(`--labels=${options.labels.join(',')}`, `--processors-dir=${processorsDir}`);
     }
     const [host] = await Promise.all([
-      startHost(configPath, database.db, { env: cliEnv({ DATABASE_URL: databaseUrl }), args: hostArgs }),
+      startHost(configPath, database.db, {
+        env: cliEnv({
+          DATABASE_URL: databaseUrl,
+          ...(options.encryption && { WATCHTOWER_ENCRYPTION_KEY: testEnv.encryptionKey }),
+        }),
+        args: hostArgs,
+      }),
       waitForHealth(`${baseURL}/api/health`, wrangler, () => output),
     ]);
     closers.push(() => host.stop(20_000));

@@ -11,7 +11,7 @@ import { sessionEnded } from '../state/session-events';
  * session ended (expired, signed out elsewhere, user disabled), which the app turns into the
  * sign-in page with a message, keeping the page's URL.
  */
-async function watchedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+export async function watchedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const response = await fetch(input, { ...init, credentials: 'same-origin' });
   if (response.status === 401) {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url, location.href);

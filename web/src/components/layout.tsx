@@ -12,6 +12,8 @@ const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }>
   { href: '/workers', label: 'Workers' },
   { href: '/metrics', label: 'Metrics' },
   { href: '/health', label: 'Health' },
+  { href: '/connections', label: 'Connections' },
+  { href: '/supervisors', label: 'Supervisors' },
   { href: '/audit', label: 'Audit' },
   { href: '/settings', label: 'Settings', adminOnly: true },
 ];

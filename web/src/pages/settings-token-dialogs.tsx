@@ -4,6 +4,7 @@ import { type ApiToken, type CreatedToken, ROLES } from '../api/admin';
 import { api, errorMessage } from '../api/client';
 import { CopyButton } from '../components/copy-button';
 import { ModalDialog } from '../components/modal-dialog';
+import '../components/dialog-form.css';
 import { formatAbsolute } from '../lib/format';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,7 +1,6 @@
-import { useSignal } from '@preact/signals';
-import type { ComponentChildren } from 'preact';
 import { ROLES, type Role, type User } from '../api/admin';
 import { api, errorMessage } from '../api/client';
+import { DialogForm } from '../components/dialog-form';
 import { ModalDialog } from '../components/modal-dialog';
 
 /** The answer of a change: the user as the API now has it, or why it refused, to show in place. */
@@ -22,54 +21,6 @@ async function outcomeOf(send: () => Promise<UserAnswer>): Promise<Outcome> {
 
 function roleOf(value: FormDataEntryValue | null): Role {
   return ROLES.find((role) => role === value) ?? 'viewer';
-}
-
-/** A form in a dialog: its error from the API shown above the buttons, its buttons busy while sent. */
-function DialogForm({
-  titleId,
-  title,
-  submitLabel,
-  danger = false,
-  onSubmit,
-  onCancel,
-  children,
-}: {
-  titleId: string;
-  title: string;
-  submitLabel: string;
-  danger?: boolean;
-  onSubmit: (form: FormData) => Promise<string | null>;
-  onCancel: () => void;
-  children: ComponentChildren;
-}) {
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
-  async function submit(event: SubmitEvent) {
-    event.preventDefault();
-    busy.value = true;
-    error.value = null;
-    error.value = await onSubmit(new FormData(event.currentTarget as HTMLFormElement));
-    busy.value = false;
-  }
-  return (
-    <form class="dialog-form" onSubmit={(event) => void submit(event)}>
-      <h2 id={titleId}>{title}</h2>
-      {children}
-      {error.value !== null && (
-        <p class="form-error" role="alert">
-          {error.value}
-        </p>
-      )}
-      <div class="dialog-actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" class={danger ? 'button-danger' : 'button-primary'} disabled={busy.value}>
-          {submitLabel}
-        </button>
-      </div>
-    </form>
-  );
 }
 
 export function CreateUserDialog({
