@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
@@ -89,19 +89,8 @@ async function adminPage(options: { phone?: boolean } = {}): Promise<Page> {
   await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  lastPage = page;
   return page;
 }
-
-let lastPage: Page | undefined;
-
-// A failed scenario leaves what its page showed, to see why.
-afterEach(async (context) => {
-  if (context.task.result?.state !== 'fail' || !lastPage || lastPage.isClosed()) return;
-  const name = context.task.name.replace(/[^a-z]+/gi, '-').slice(0, 40);
-  await lastPage.screenshot({ path: `${SCREENSHOTS}/config-failure-${name}.png`, fullPage: true });
-  console.log(`${lastPage.url()}\n${await lastPage.locator('body').textContent()}`);
-});
 
 /** Uncaught errors in any page of the file: there must be none. */
 const pageErrors: string[] = [];
