@@ -62,6 +62,12 @@ export interface Env {
   WATCHTOWER_ENCRYPTION_KEY?: string;
   /** Secret, during a key rotation only: the key before WATCHTOWER_ENCRYPTION_KEY, so older secrets still open and get re-sealed. */
   WATCHTOWER_ENCRYPTION_KEY_PREVIOUS?: string;
+  /** Secret, optional: a Resend API key; alert channels of kind `email` send through Resend's API with it. */
+  WATCHTOWER_RESEND_API_KEY?: string;
+  /** The sender of alert emails, e.g. `Watchtower <alerts@example.com>` (a domain verified with Resend). */
+  WATCHTOWER_ALERT_EMAIL_FROM?: string;
+  /** Tests only: a local stand-in for Resend's API (http://127.0.0.1:PORT); any other address is refused. */
+  WATCHTOWER_RESEND_API_URL?: string;
   /** The dashboard's static assets (web/dist). */
   ASSETS: Fetcher;
 }

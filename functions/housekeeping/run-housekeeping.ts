@@ -1,3 +1,5 @@
+import { deliverAlerts } from './deliver-alerts';
+import { evaluateAlertRules } from './evaluate-alerts';
 import { pruneAudit } from './prune-audit';
 import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
@@ -10,9 +12,12 @@ import { rollupMetrics } from './rollup-metrics';
 import type { HousekeepingContext, HousekeepingStep } from './step';
 import { sweepDeadHosts } from './sweep-dead-hosts';
 
-/** In order of urgency: who is dead first, then the bus, then retention, the hourly rollups, a key rotation. */
+/** In order of urgency: who is dead first, alerts, then the bus, then retention, the hourly rollups, a key rotation. */
 export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   sweepDeadHosts,
+  // Alerts right after: they read the hosts' state, and should not wait behind the prunes.
+  evaluateAlertRules,
+  deliverAlerts,
   pruneHosts,
   pruneCommands,
   pruneAuth,
