@@ -17,7 +17,7 @@ import { type AlertEventKind, FRESH_INSTANCE, type InstanceState, transition } f
  * counted and the others still run.
  */
 
-type RuleRow = typeof alertRules.$inferSelect;
+export type RuleRow = typeof alertRules.$inferSelect;
 type AlertRow = typeof alerts.$inferSelect;
 type SilenceRow = typeof alertSilences.$inferSelect;
 
@@ -74,14 +74,24 @@ function stateOf(row: AlertRow | undefined): InstanceState {
   };
 }
 
+/** Every enabled rule. */
 export async function evaluateAlerts(db: StatementDatabase, now = new Date()): Promise<EvaluationSummary> {
+  const rules = await db.select().from(alertRules).where(eq(alertRules.enabled, true));
+  return evaluateRules(db, rules, now);
+}
+
+/** These rules, enabled or not (the cron passes the enabled ones; a test may pass its own). */
+export async function evaluateRules(
+  db: StatementDatabase,
+  rules: readonly RuleRow[],
+  now = new Date(),
+): Promise<EvaluationSummary> {
   const summary: EvaluationSummary = {
     rules: 0,
     failed: [],
     events: { firing: 0, renotify: 0, resolved: 0 },
     silenced: 0,
   };
-  const rules = await db.select().from(alertRules).where(eq(alertRules.enabled, true));
   if (rules.length === 0) return summary;
   const silences = await db
     .select()
