@@ -1,8 +1,12 @@
 import { env } from 'cloudflare:workers';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyRing, sealedKeyId } from '../../core/crypto/sealed-secrets';
 import { rowsOf } from '../../core/db/database';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
+import { alertChannels } from '../../drizzle/schema';
+import { openChannelField, sealChannelField } from '../../functions/alerts/channel-secrets';
+import { resealSecrets } from '../../functions/housekeeping/reseal-secrets';
 import { bearer, type CreatedToken, call, createToken, errorOf, unique } from './support/api';
 import { openTestDatabase } from './support/database';
 
@@ -520,5 +524,39 @@ describe('GET /api/alerts', () => {
     expect((await errorOf(response)).code).toBe('misconfigured');
     expect(await count('watchtower_alert_channels', sql`name = ${name('nokey')}`)).toBe(0);
     expect(env.WATCHTOWER_ENCRYPTION_KEY).toBeTruthy();
+  });
+});
+
+describe('key rotation', () => {
+  it("the cron re-seals a channel's URL and secret with the new key", async () => {
+    const randomKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const keyA = randomKey();
+    const keyB = randomKey();
+    const a = await loadKeyRing({ current: keyA });
+    const b = await loadKeyRing({ current: keyB });
+    if (!a || !b) throw new Error('no key ring');
+    const id = crypto.randomUUID();
+    await database.db.insert(alertChannels).values({
+      id,
+      name: name('rotated'),
+      kind: 'webhook',
+      urlSealed: await sealChannelField(a, id, 'url', HOOK_URL),
+      secretSealed: await sealChannelField(a, id, 'secret', HOOK_SECRET),
+      createdBy: 'test:rotation',
+      updatedBy: 'test:rotation',
+    });
+    const summary = await resealSecrets.run({
+      db: database.db,
+      get bus(): never {
+        throw new Error('the re-sealing step needs no bus');
+      },
+      env: { ...env, WATCHTOWER_ENCRYPTION_KEY: keyB, WATCHTOWER_ENCRYPTION_KEY_PREVIOUS: keyA },
+    });
+    expect(summary).toMatch(/alert channels re-sealed [1-9]/);
+    const [row] = await database.db.select().from(alertChannels).where(eq(alertChannels.id, id));
+    expect(sealedKeyId(row?.urlSealed ?? '')).toBe(b.current.id);
+    expect(sealedKeyId(row?.secretSealed ?? '')).toBe(b.current.id);
+    expect(await openChannelField(b, id, 'url', row?.urlSealed ?? '')).toBe(HOOK_URL);
+    expect(await openChannelField(b, id, 'secret', row?.secretSealed ?? '')).toBe(HOOK_SECRET);
   });
 });
