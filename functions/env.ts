@@ -50,6 +50,8 @@ export interface Env {
   WATCHTOWER_RETENTION_HOSTS_DAYS?: string;
   /** Days to keep audit log rows. 0 keeps them forever. Default 365. */
   WATCHTOWER_RETENTION_AUDIT_DAYS?: string;
+  /** Days to keep alert events, finished alert deliveries and ended silences. 0 keeps them forever. Default 90. */
+  WATCHTOWER_RETENTION_ALERTS_DAYS?: string;
   /** Seconds without a heartbeat after which the cron marks a host and its workers dead. Default 15. */
   WATCHTOWER_HOST_DEAD_AFTER_SECONDS?: string;
   /** Rows one prune statement deletes at most. Default 1000. */

@@ -1,5 +1,6 @@
 import { deliverAlerts } from './deliver-alerts';
 import { evaluateAlertRules } from './evaluate-alerts';
+import { pruneAlerts } from './prune-alerts';
 import { pruneAudit } from './prune-audit';
 import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
@@ -26,6 +27,7 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneFailedJobs,
   pruneMetrics,
   pruneConnectionHealth,
+  pruneAlerts,
   // After the prunes: it only recomputes hours whose minute rows are all still kept.
   rollupMetrics,
   // Only does anything during a key rotation (WATCHTOWER_ENCRYPTION_KEY_PREVIOUS set).

@@ -1,8 +1,18 @@
+import { env } from 'cloudflare:workers';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
-import { type AlertKind, type AlertScope, alertRules, alerts } from '../../drizzle/schema';
+import {
+  type AlertKind,
+  type AlertScope,
+  alertDeliveries,
+  alertEvents,
+  alertRules,
+  alertSilences,
+  alerts,
+} from '../../drizzle/schema';
 import { evaluateRules } from '../../functions/alerts/evaluate';
+import { pruneAlerts } from '../../functions/housekeeping/prune-alerts';
 import { unique } from './support/api';
 import { openTestDatabase } from './support/database';
 import { job, Seed } from './support/seed';
@@ -160,5 +170,87 @@ describe('rule kinds', () => {
     await evaluate(latency, policy);
     expect(await states(latency.id)).toMatchObject({ [slow]: 'firing', [quick]: 'ok' });
     expect(await states(policy.id)).toMatchObject({ [slow]: 'firing', [quick]: 'ok' });
+  });
+});
+
+describe('alert history retention', () => {
+  it('the cron deletes events, finished deliveries and ended silences past the retention, and nothing else', async () => {
+    const old = new Date(Date.now() - 100 * 86_400_000);
+    const ruleId = crypto.randomUUID();
+    const channelId = crypto.randomUUID();
+    const event = (at: Date) => ({
+      at,
+      ruleId,
+      ruleName: `${prefix}-gone`,
+      kind: 'host_down' as const,
+      subject: 'm',
+      event: 'firing' as const,
+      message: 'x',
+    });
+    const events = await database.db
+      .insert(alertEvents)
+      .values([event(old), event(new Date())])
+      .returning();
+    const delivery = (status: 'sent' | 'failed' | 'pending', createdAt: Date) => ({
+      channelId,
+      channelName: `${prefix}-channel`,
+      status,
+      createdAt,
+      // Not due: no cron run of another suite attempts (and finishes) the pending one meanwhile.
+      nextAttemptAt: new Date(Date.now() + 86_400_000),
+      payload: { type: 'test' },
+    });
+    const deliveries = await database.db
+      .insert(alertDeliveries)
+      .values([
+        delivery('sent', old),
+        delivery('failed', old),
+        delivery('pending', old),
+        delivery('sent', new Date()),
+      ])
+      .returning();
+    const silences = await database.db
+      .insert(alertSilences)
+      .values([
+        {
+          ruleId,
+          startsAt: old,
+          endsAt: new Date(old.getTime() + 60_000),
+          reason: `${prefix} old`,
+          createdBy: 't',
+        },
+        { ruleId, endsAt: new Date(Date.now() + 60_000), reason: `${prefix} now`, createdBy: 't' },
+      ])
+      .returning();
+    const summary = await pruneAlerts.run({
+      db: database.db,
+      get bus(): never {
+        throw new Error('pruning needs no bus');
+      },
+      env,
+    });
+    expect(summary).toMatch(/^\d+ events, \d+ deliveries, \d+ silences older than 90 d$/);
+    const left = async <T extends { id: unknown }>(
+      rows: T[],
+      table: 'events' | 'deliveries' | 'silences',
+    ) => {
+      const ids = rows.map((row) => row.id);
+      const query =
+        table === 'events'
+          ? sql`select id from watchtower_alert_events where id in ${ids} order by id`
+          : table === 'deliveries'
+            ? sql`select id from watchtower_alert_deliveries where id in ${ids} order by id`
+            : sql`select id from watchtower_alert_silences where id in ${ids} order by id`;
+      return (await database.db.execute(query)).rows.map((row) => String(row.id));
+    };
+    expect(await left(events, 'events')).toEqual([String(events[1]?.id)]);
+    expect(await left(deliveries, 'deliveries')).toEqual([
+      String(deliveries[2]?.id),
+      String(deliveries[3]?.id),
+    ]);
+    expect(await left(silences, 'silences')).toEqual([String(silences[1]?.id)]);
+    await database.db.execute(sql`delete from watchtower_alert_events where rule_id = ${ruleId}`);
+    await database.db.execute(sql`delete from watchtower_alert_deliveries where channel_id = ${channelId}`);
+    await database.db.execute(sql`delete from watchtower_alert_silences where rule_id = ${ruleId}`);
   });
 });
