@@ -1,8 +1,10 @@
+import { env } from 'cloudflare:workers';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../core/db/database';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
 import { alertDeliveries, alertEvents, alertRules, alerts } from '../../drizzle/schema';
+import { backoffMinutes, MAX_ATTEMPTS, sendDueDeliveries } from '../../functions/alerts/deliver';
 import { evaluateRules } from '../../functions/alerts/evaluate';
 import { bearer, type CreatedToken, call, createToken, unique } from './support/api';
 import { openTestDatabase } from './support/database';
@@ -252,5 +254,42 @@ describe('evaluating a rule', () => {
     const summary = await evaluateRules(database.db, [brokenRow, good]);
     expect(summary.failed).toEqual([{ rule: broken.name, error: expect.stringContaining('waiting') }]);
     expect(await stateOf(good.id)).toBe('firing');
+  });
+});
+
+describe('delivering', () => {
+  it('retries a failed delivery after a backoff and gives up after the last attempt', async () => {
+    expect([1, 2, 3, 4].map(backoffMinutes)).toEqual([1, 2, 4, 8]);
+    const channel = await createChannel();
+    const [row] = await database.db
+      .insert(alertDeliveries)
+      .values({ channelId: channel, channelName: 'refused', payload: { type: 'test', message: 'x' } })
+      .returning();
+    if (!row) throw new Error('no delivery');
+    const read = async () => {
+      const [current] = await database.db
+        .select()
+        .from(alertDeliveries)
+        .where(eq(alertDeliveries.id, row.id));
+      return current;
+    };
+    await sendDueDeliveries(database.db, env);
+    const first = await read();
+    expect(first).toMatchObject({ status: 'pending', attempts: 1, lastStatus: null });
+    expect(first?.lastError).toMatch(/could not send|no answer/);
+    // Not due again before its backoff.
+    expect((first?.nextAttemptAt.getTime() ?? 0) - (first?.lastAttemptAt?.getTime() ?? 0)).toBeGreaterThan(
+      50_000,
+    );
+    await sendDueDeliveries(database.db, env);
+    expect((await read())?.attempts).toBe(1);
+
+    // The last attempt, once due: given up.
+    await database.db
+      .update(alertDeliveries)
+      .set({ attempts: MAX_ATTEMPTS - 1, nextAttemptAt: new Date(Date.now() - 1000) })
+      .where(eq(alertDeliveries.id, row.id));
+    await sendDueDeliveries(database.db, env);
+    expect(await read()).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS });
   });
 });
