@@ -266,12 +266,17 @@ describe('delivering', () => {
       .values({ channelId: channel, channelName: 'refused', payload: { type: 'test', message: 'x' } })
       .returning();
     if (!row) throw new Error('no delivery');
+    // Another suite's cron may be sending it at this moment (it claims due deliveries too): its
+    // outcome is the same, so wait for it rather than for this call's.
     const read = async () => {
-      const [current] = await database.db
-        .select()
-        .from(alertDeliveries)
-        .where(eq(alertDeliveries.id, row.id));
-      return current;
+      for (let tries = 0; ; tries++) {
+        const [current] = await database.db
+          .select()
+          .from(alertDeliveries)
+          .where(eq(alertDeliveries.id, row.id));
+        if (current?.status !== 'sending' || tries > 200) return current;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     };
     await sendDueDeliveries(database.db, env);
     const first = await read();
