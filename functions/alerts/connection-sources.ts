@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
 import { numOrNull, query } from '../queries/sql';
-import { type Observation, param, type RuleToObserve, scopeKey, shown } from './observation';
+import { type Observation, param, type RuleToObserve, type RunReads, scopeKey, shown } from './observation';
 
 /**
  * connection_down, connection_slow and maxmemory_policy, from the health rows hosts write with
@@ -60,9 +60,13 @@ function inScope(rule: RuleToObserve, row: Row): boolean {
   }
 }
 
-export async function observeConnections(db: StatementDatabase, rule: RuleToObserve): Promise<Observation[]> {
+export async function observeConnections(
+  db: StatementDatabase,
+  rule: RuleToObserve,
+  reads: RunReads,
+): Promise<Observation[]> {
   const byName = new Map<string, Row[]>();
-  for (const row of await latestChecks(db)) {
+  for (const row of await reads.once('connection checks', () => latestChecks(db))) {
     if (!inScope(rule, row)) continue;
     const list = byName.get(row.connection) ?? [];
     list.push(row);

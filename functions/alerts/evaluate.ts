@@ -5,7 +5,7 @@ import { observeConnections } from './connection-sources';
 import { observeCrashLoop, observeHostDown } from './host-sources';
 import { type NotificationPayload, queueNotifications } from './notifications';
 import type { Observation } from './observation';
-import { scopeKey } from './observation';
+import { RunReads, scopeKey } from './observation';
 import { observeQueues } from './queue-sources';
 import { type AlertEventKind, FRESH_INSTANCE, type InstanceState, transition } from './transition';
 
@@ -31,23 +31,24 @@ export interface EvaluationSummary {
 async function observe(
   db: StatementDatabase,
   rule: RuleRow,
+  reads: RunReads,
   previous: Map<string, AlertRow>,
   now: Date,
 ): Promise<Observation[]> {
   switch (rule.kind) {
     case 'host_down':
-      return observeHostDown(db, rule);
+      return observeHostDown(db, rule, reads);
     case 'crash_loop':
-      return observeCrashLoop(db, rule, (subject) => previous.get(subject)?.memory, now.getTime());
+      return observeCrashLoop(db, rule, reads, (subject) => previous.get(subject)?.memory, now.getTime());
     case 'queue_wait':
     case 'queue_depth':
     case 'failure_rate':
     case 'queue_stalled':
-      return observeQueues(db, rule, now.getTime());
+      return observeQueues(db, rule, reads, now.getTime());
     case 'connection_down':
     case 'connection_slow':
     case 'maxmemory_policy':
-      return observeConnections(db, rule);
+      return observeConnections(db, rule, reads);
   }
 }
 
@@ -106,13 +107,14 @@ export async function evaluateRules(
         rules.map((rule) => rule.id),
       ),
     );
+  const reads = new RunReads();
   for (const rule of rules) {
     summary.rules++;
     try {
       const previous = new Map(
         instances.filter((row) => row.ruleId === rule.id).map((row) => [row.subject, row]),
       );
-      await evaluateRule(db, rule, previous, silences, now, summary);
+      await evaluateRule(db, rule, reads, previous, silences, now, summary);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       console.error(`watchtower: alert rule "${rule.name}" could not be evaluated: ${message}`);
@@ -125,12 +127,13 @@ export async function evaluateRules(
 async function evaluateRule(
   db: StatementDatabase,
   rule: RuleRow,
+  reads: RunReads,
   previous: Map<string, AlertRow>,
   silences: SilenceRow[],
   now: Date,
   summary: EvaluationSummary,
 ): Promise<void> {
-  const observed = await observe(db, rule, previous, now);
+  const observed = await observe(db, rule, reads, previous, now);
   const seen = new Set(observed.map((observation) => observation.subject));
   // A subject no longer there (a queue gone, a connection no host checks now) counts as ok, so a
   // firing alert on it resolves after the same damping; one that is not firing is forgotten.

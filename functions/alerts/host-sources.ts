@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
 import type { HostStatus } from '../queries/hosts';
 import { num, query } from '../queries/sql';
-import { type Observation, param, type RuleToObserve, scopeKey, shown } from './observation';
+import { type Observation, param, type RuleToObserve, type RunReads, scopeKey, shown } from './observation';
 
 /**
  * host_down and crash_loop, from what hosts write with their heartbeats (watchtower_hosts,
@@ -53,10 +53,14 @@ function hostScopes(row: HostRow): string[] {
  * resolves the alert. The newest host of each machine decides: down when it stopped beating for
  * longer than `seconds` without saying it stopped (a clean stop is `stopped`, not down).
  */
-export async function observeHostDown(db: StatementDatabase, rule: RuleToObserve): Promise<Observation[]> {
+export async function observeHostDown(
+  db: StatementDatabase,
+  rule: RuleToObserve,
+  reads: RunReads,
+): Promise<Observation[]> {
   const seconds = param(rule, 'seconds');
   const newest = new Map<string, HostRow>();
-  for (const row of await recentHosts(db)) {
+  for (const row of await reads.once('hosts', () => recentHosts(db))) {
     if (inScope(rule, row) && !newest.has(row.hostname)) newest.set(row.hostname, row);
   }
   return [...newest.values()].map((row) => {
@@ -94,6 +98,7 @@ function samplesOf(memory: unknown): RestartSamples {
 export async function observeCrashLoop(
   db: StatementDatabase,
   rule: RuleToObserve,
+  reads: RunReads,
   memoryOf: (subject: string) => unknown,
   now: number,
 ): Promise<Observation[]> {
@@ -101,7 +106,7 @@ export async function observeCrashLoop(
   const minutes = param(rule, 'minutes');
   const since = now - minutes * 60_000;
   const observations: Observation[] = [];
-  for (const row of await recentHosts(db)) {
+  for (const row of await reads.once('hosts', () => recentHosts(db))) {
     if (!inScope(rule, row) || row.status === 'dead' || row.status === 'stopped') continue;
     const total = num(row.restarts);
     const kept = samplesOf(memoryOf(row.host_id)).filter(([at, count]) => at >= since && count <= total);

@@ -49,3 +49,20 @@ export function param(rule: RuleToObserve, name: string): number {
 export function shown(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
+
+/**
+ * The reads of one evaluation run, shared by its rules: ten queue rules read the queues once, not
+ * ten times. Keyed by what was read (and its window).
+ */
+export class RunReads {
+  readonly #reads = new Map<string, Promise<unknown>>();
+
+  once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let pending = this.#reads.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = read();
+      this.#reads.set(key, pending);
+    }
+    return pending;
+  }
+}

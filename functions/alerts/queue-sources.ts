@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
 import { listQueues, type QueueRow } from '../queries/queues';
 import { num, query } from '../queries/sql';
-import { type Observation, param, type RuleToObserve, scopeKey, shown } from './observation';
+import { type Observation, param, type RuleToObserve, type RunReads, scopeKey, shown } from './observation';
 
 /**
  * queue_wait, queue_depth, failure_rate and queue_stalled, from the figures GET /api/queues shows
@@ -56,14 +56,17 @@ interface WindowRow {
 /** Completions and failures per queue over the last `minutes` minutes (the current one included). */
 async function windowCounts(
   db: StatementDatabase,
+  reads: RunReads,
   minutes: number,
 ): Promise<Map<string, { completed: number; failed: number }>> {
-  const rows = await query<WindowRow>(
-    db,
-    sql`select connection, queue, sum(completed) as completed, sum(failed) as failed
+  const rows = await reads.once(`metrics window ${minutes}`, () =>
+    query<WindowRow>(
+      db,
+      sql`select connection, queue, sum(completed) as completed, sum(failed) as failed
         from watchtower_metrics
         where minute >= date_trunc('minute', now()) - make_interval(mins => ${Math.max(0, Math.ceil(minutes) - 1)})
         group by connection, queue`,
+    ),
   );
   return new Map(
     rows.map((row) => [
@@ -76,9 +79,10 @@ async function windowCounts(
 export async function observeQueues(
   db: StatementDatabase,
   rule: RuleToObserve,
+  reads: RunReads,
   now: number,
 ): Promise<Observation[]> {
-  const queues = (await listQueues(db)).filter((queue) => inScope(rule, queue));
+  const queues = (await reads.once('queues', () => listQueues(db))).filter((queue) => inScope(rule, queue));
   const base = (queue: QueueRow) => ({ subject: subjectOf(queue), scopes: scopesOf(queue) });
   switch (rule.kind) {
     case 'queue_wait': {
@@ -109,7 +113,7 @@ export async function observeQueues(
       const percent = param(rule, 'percent');
       const minJobs = param(rule, 'minJobs');
       const minutes = param(rule, 'minutes');
-      const counts = await windowCounts(db, minutes);
+      const counts = await windowCounts(db, reads, minutes);
       return queues.map((queue) => {
         const { completed, failed } = counts.get(subjectOf(queue)) ?? { completed: 0, failed: 0 };
         const total = completed + failed;
@@ -124,7 +128,7 @@ export async function observeQueues(
     }
     case 'queue_stalled': {
       const minutes = param(rule, 'minutes');
-      const counts = await windowCounts(db, minutes);
+      const counts = await windowCounts(db, reads, minutes);
       return queues.map((queue) => {
         const completed = counts.get(subjectOf(queue))?.completed ?? 0;
         const waiting = waitingOf(queue);
