@@ -127,7 +127,7 @@ export const alerts = pgTable(
     message: text('message').notNull().default(''),
     firedAt: timestamp('fired_at', { withTimezone: true, mode: 'date' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
-    // When a notification was last queued for it (null: none yet in this firing, e.g. silenced).
+    // When a notification was last due for it, sent or silenced (null: a silenced firing, so far).
     notifiedAt: timestamp('notified_at', { withTimezone: true, mode: 'date' }),
     // What a kind keeps between evaluations (crash_loop: recent restart counts with their times).
     memory: jsonb('memory').$type<unknown>(),

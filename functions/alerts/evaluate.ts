@@ -154,8 +154,14 @@ async function evaluateRule(
     const before = previous.get(observation.subject);
     const { next, event } = transition(stateOf(before), observation.bad, rule, now);
     const silence = event ? silenceFor(silences, rule.id, observation.scopes) : null;
-    // Silenced: recorded, not sent; the renotify clock then starts at the first sent notification.
-    const notifiedAt = event && !silence ? now : event === 'firing' ? null : next.notifiedAt;
+    // The renotify clock restarts at every notification that was due, sent or silenced (so a
+    // silence does not turn into an event a minute); a silenced firing leaves it at firedAt.
+    const notifiedAt =
+      event === 'renotify' || (event !== null && !silence)
+        ? now
+        : event === 'firing'
+          ? null
+          : next.notifiedAt;
     const values = {
       state: next.state,
       badStreak: next.badStreak,

@@ -23,7 +23,8 @@ export async function firingAlerts(db: StatementDatabase) {
     })
     .from(alerts)
     .innerJoin(alertRules, eq(alertRules.id, alerts.ruleId))
-    .where(eq(alerts.state, 'firing'))
+    // A disabled rule is not evaluated: what it last found is not "firing now".
+    .where(and(eq(alerts.state, 'firing'), eq(alertRules.enabled, true)))
     .orderBy(desc(alerts.firedAt))
     .limit(MAX_FIRING);
   const now = new Date();

@@ -60,7 +60,9 @@ export const AlertsQuerySchema = z.object({
 
 export const AlertsAnswerSchema = z
   .object({
-    firing: z.array(FiringAlertSchema).openapi({ description: 'Firing now, newest first (at most 500)' }),
+    firing: z
+      .array(FiringAlertSchema)
+      .openapi({ description: 'Firing now (enabled rules), newest first (at most 500)' }),
     events: z.array(AlertEventSchema).openapi({ description: 'History, newest first' }),
     nextCursor: z.string().nullable(),
   })
