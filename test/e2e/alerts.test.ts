@@ -74,6 +74,12 @@ async function startTheHost(): Promise<HostProcess> {
 beforeAll(async () => {
   await ensureDatabase(databaseUrl);
   await migrateDatabase(databaseUrl);
+  // This file's own database: what an earlier run left (rules, channels to receivers long gone)
+  // would be evaluated and sent to by this run's cron.
+  await database.db.execute(
+    sql`truncate watchtower_alert_rules, watchtower_alerts, watchtower_alert_events, watchtower_alert_silences,
+          watchtower_alert_channels, watchtower_alert_deliveries`,
+  );
   [bundle, stack, spare, hook, refusing, email] = await Promise.all([
     buildWorkerBundle(),
     startLocalStack({
