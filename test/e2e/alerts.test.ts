@@ -260,6 +260,23 @@ describe('alerts end to end', () => {
         to: ['ops@example.test'],
         subject: 'Watchtower: test notification',
       });
+      // Slack's incoming-webhook shape: text, and blocks.
+      const slack = await api200(
+        'POST',
+        '/api/alerts/channels',
+        { kind: 'slack', name: uniqueName('slack'), url: `${hook.url}/slack` },
+        201,
+      );
+      expect(await api200('POST', `/api/alerts/channels/${slack.id}/test`)).toMatchObject({ status: 'sent' });
+      const slackRequest = hook.received.find((request) => request.path === '/slack');
+      const slackBody = JSON.parse(slackRequest?.body ?? '{}');
+      expect(slackBody.text).toMatch(/^Watchtower: test notification\n/);
+      expect(slackBody.blocks).toContainEqual({
+        type: 'section',
+        text: { type: 'mrkdwn', text: '*Watchtower: test notification*' },
+      });
+      expect(slackRequest?.headers['x-watchtower-signature']).toBeUndefined();
+
       const failed = await api200('POST', `/api/alerts/channels/${refusingChannel}/test`);
       expect(failed).toMatchObject({ status: 'failed', lastStatus: 500 });
     },
