@@ -24,6 +24,7 @@ type NumericVariable =
   | 'WATCHTOWER_RETENTION_COMMANDS_DAYS'
   | 'WATCHTOWER_RETENTION_HOSTS_DAYS'
   | 'WATCHTOWER_RETENTION_AUDIT_DAYS'
+  | 'WATCHTOWER_RETENTION_ALERTS_DAYS'
   | 'WATCHTOWER_HOST_DEAD_AFTER_SECONDS'
   | 'WATCHTOWER_PRUNE_BATCH_SIZE'
   | 'WATCHTOWER_PRUNE_MAX_BATCHES'
@@ -37,6 +38,7 @@ export const HOUSEKEEPING_DEFAULTS = {
   commandsDays: 7,
   hostsDays: 7,
   auditDays: 365,
+  alertsDays: 90,
   hostDeadAfterSeconds: 15,
   batchSize: 1000,
   maxBatches: 10,

@@ -50,6 +50,8 @@ export interface Env {
   WATCHTOWER_RETENTION_HOSTS_DAYS?: string;
   /** Days to keep audit log rows. 0 keeps them forever. Default 365. */
   WATCHTOWER_RETENTION_AUDIT_DAYS?: string;
+  /** Days to keep alert events, finished alert deliveries and ended silences. 0 keeps them forever. Default 90. */
+  WATCHTOWER_RETENTION_ALERTS_DAYS?: string;
   /** Seconds without a heartbeat after which the cron marks a host and its workers dead. Default 15. */
   WATCHTOWER_HOST_DEAD_AFTER_SECONDS?: string;
   /** Rows one prune statement deletes at most. Default 1000. */
@@ -62,6 +64,12 @@ export interface Env {
   WATCHTOWER_ENCRYPTION_KEY?: string;
   /** Secret, during a key rotation only: the key before WATCHTOWER_ENCRYPTION_KEY, so older secrets still open and get re-sealed. */
   WATCHTOWER_ENCRYPTION_KEY_PREVIOUS?: string;
+  /** Secret, optional: a Resend API key; alert channels of kind `email` send through Resend's API with it. */
+  WATCHTOWER_RESEND_API_KEY?: string;
+  /** The sender of alert emails, e.g. `Watchtower <alerts@example.com>` (a domain verified with Resend). */
+  WATCHTOWER_ALERT_EMAIL_FROM?: string;
+  /** Tests only: a local stand-in for Resend's API (http://127.0.0.1:PORT); any other address is refused. */
+  WATCHTOWER_RESEND_API_URL?: string;
   /** The dashboard's static assets (web/dist). */
   ASSETS: Fetcher;
 }

@@ -1,5 +1,9 @@
 import { createApp } from './app';
 import type { Env } from './env';
+import { alertChannelsRouter } from './routes/alert-channels';
+import { alertRulesRouter } from './routes/alert-rules';
+import { alertSilencesRouter } from './routes/alert-silences';
+import { alertsRouter } from './routes/alerts';
 import { audit } from './routes/audit';
 import { auth } from './routes/auth';
 import { commands } from './routes/commands';
@@ -53,7 +57,11 @@ const app = createApp()
   .route('/api/queues', queues)
   .route('/api/metrics', metrics)
   .route('/api/commands', commands)
-  .route('/api/recorder', recorder);
+  .route('/api/recorder', recorder)
+  .route('/api/alerts/rules', alertRulesRouter)
+  .route('/api/alerts/channels', alertChannelsRouter)
+  .route('/api/alerts/silences', alertSilencesRouter)
+  .route('/api/alerts', alertsRouter);
 mountOpenApi(app);
 
 export { app };

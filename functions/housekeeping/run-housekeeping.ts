@@ -1,3 +1,6 @@
+import { deliverAlerts } from './deliver-alerts';
+import { evaluateAlertRules } from './evaluate-alerts';
+import { pruneAlerts } from './prune-alerts';
 import { pruneAudit } from './prune-audit';
 import { pruneAuth } from './prune-auth-state';
 import { pruneCommands } from './prune-commands';
@@ -10,9 +13,12 @@ import { rollupMetrics } from './rollup-metrics';
 import type { HousekeepingContext, HousekeepingStep } from './step';
 import { sweepDeadHosts } from './sweep-dead-hosts';
 
-/** In order of urgency: who is dead first, then the bus, then retention, the hourly rollups, a key rotation. */
+/** In order of urgency: who is dead first, alerts, then the bus, then retention, the hourly rollups, a key rotation. */
 export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   sweepDeadHosts,
+  // Alerts right after: they read the hosts' state, and should not wait behind the prunes.
+  evaluateAlertRules,
+  deliverAlerts,
   pruneHosts,
   pruneCommands,
   pruneAuth,
@@ -21,6 +27,7 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneFailedJobs,
   pruneMetrics,
   pruneConnectionHealth,
+  pruneAlerts,
   // After the prunes: it only recomputes hours whose minute rows are all still kept.
   rollupMetrics,
   // Only does anything during a key rotation (WATCHTOWER_ENCRYPTION_KEY_PREVIOUS set).

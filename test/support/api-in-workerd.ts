@@ -37,6 +37,8 @@ export async function buildWorkerBundle(): Promise<WorkerBundle> {
 export interface ApiInWorkerd {
   /** `fetch` against the Cloudflare Worker, with the bootstrap admin token. */
   request(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  /** Runs the cron once (the Worker's `scheduled` handler) and says how it ended. */
+  scheduled(): Promise<{ outcome: string }>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,11 @@ export async function startApiInWorkerd(
         // not JSON: keep the text so a failing assertion shows it
       }
       return { status: response.status, headers: response.headers as unknown as Headers, body: parsed, ms };
+    },
+    async scheduled() {
+      const worker = await mf.getWorker();
+      const result = await worker.scheduled({ cron: '* * * * *' });
+      return { outcome: result.outcome };
     },
     async close() {
       await mf.dispose();

@@ -4,6 +4,13 @@ import { DatabaseCommandBus } from '../../core/bus/database-command-bus';
 import { rowsOf } from '../../core/db/database';
 import type { NeonDatabaseHandle } from '../../core/db/neon-database';
 import {
+  type AlertTargets,
+  alertFuzzRoutes,
+  alertWatches,
+  createAlertTargets,
+  removeAlertTargets,
+} from './support/alert-fuzz';
+import {
   adminHeaders,
   bearer,
   type CreatedToken,
@@ -138,6 +145,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
   let failedJob: SeededJob;
   let commandId: string;
   const commandIds: string[] = [];
+  let alertTargets: AlertTargets;
 
   beforeAll(async () => {
     seed = new Seed(database.db);
@@ -186,6 +194,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
     });
     expect(config.status).toBe(201);
     targetConfig = await config.json<{ id: string }>();
+    alertTargets = await createAlertTargets();
   });
 
   afterAll(async () => {
@@ -193,6 +202,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
     await database.db.execute(sql`delete from watchtower_connections where id = ${targetConnection.id}`);
     await seed.cleanup();
     await database.db.execute(sql`delete from watchtower_commands where id in ${commandIds}`);
+    await removeAlertTargets(database.db, alertTargets);
   });
 
   /** Every operation of GET /api/openapi.json, as `METHOD /api/path/{param}`. */
@@ -729,6 +739,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
           { body: { connection: f.connection }, emptyBodyValid: true },
         ),
       ),
+      ...alertFuzzRoutes(alertTargets),
     ];
     return list;
   }
@@ -808,6 +819,7 @@ describe('the fuzzer on every route of the OpenAPI document', () => {
           query: sql`select (select count(*) from watchtower_users where created_at > now() - interval '1 minute' and email like 'fuzz-%') as users,
                             (select count(*) from watchtower_api_tokens where name like 'fuzz-token-%') as tokens`,
         },
+        ...alertWatches(alertTargets),
       ],
       routes: list,
     });
