@@ -2,13 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import {
-  SCREENSHOTS,
-  screenshotEverywhere,
-  seriousAxeViolations,
-  signInContext,
-  viewerContext,
-} from './support/pages';
+import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContext } from './support/pages';
 
 /**
  * The Connections and Supervisors pages in Chromium, against the real Worker in workerd and its
