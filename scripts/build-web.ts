@@ -36,6 +36,7 @@ export async function buildWeb(): Promise<string> {
     for (const path of await readdir(output, { recursive: true })) {
       if (!(await stat(join(output, path))).isDirectory()) files.push(path);
     }
+    await refuseModuleRunnerLeftovers(output, files);
     files.sort((a, b) => Number(a.endsWith('.html')) - Number(b.endsWith('.html')));
     await mkdir(target, { recursive: true });
     const wanted = new Set<string>();
@@ -58,6 +59,24 @@ export async function buildWeb(): Promise<string> {
     await rm(output, { recursive: true, force: true });
   }
   return target;
+}
+
+/**
+ * Vite loaded through another tool's module runner (vitest's, when a test calls `buildWeb` in its
+ * own process) has its own source rewritten: `import.meta` becomes `__vite_ssr_import_meta__`, and
+ * the chunk-preloading helper Vite copies into the bundle from its own source carries that name
+ * into the browser, where every lazily loaded page then fails ("__vite_ssr_import_meta__ is not
+ * defined"). Such a build is refused before it replaces anything in web/dist.
+ */
+export async function refuseModuleRunnerLeftovers(output: string, files: string[]): Promise<void> {
+  for (const path of files) {
+    if (!path.endsWith('.js')) continue;
+    if ((await readFile(join(output, path), 'utf8')).includes('__vite_ssr_'))
+      throw new Error(
+        `the dashboard build is broken: ${path} refers to __vite_ssr_ names (Vite was loaded through a ` +
+          "module runner, such as a test's; build in a plain Node process: `npm run build:web`)",
+      );
+  }
 }
 
 async function sameBytes(a: string, b: string): Promise<boolean> {

@@ -93,7 +93,7 @@ describe('Test and Discover queues, carried out by a live host', { timeout: 240_
     const result = testResult(page, LIVE);
     await result.getByText(/^Reachable/).waitFor(WAIT);
     const text = (await result.textContent()) ?? '';
-    expect(text).toMatch(/Round trip\s*\d+ ms/);
+    expect(text).toMatch(/Round trip\s*\d+(\.\d+)? ms/);
     expect(text).toContain(facts.version);
     expect(text).toContain(facts.policy);
     // The warning goes with any policy but noeviction, and only then.

@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { staticHeadersFile } from '../../functions/security-headers';
-import { buildWeb, initialBundleSizes } from '../../scripts/build-web';
+import { initialBundleSizes, refuseModuleRunnerLeftovers } from '../../scripts/build-web';
+import { buildWebInChild as buildWeb } from '../support/web-build';
 
 /** Every file under `dir`, as paths relative to it. */
 function filesOf(dir: string): string[] {
@@ -70,4 +72,23 @@ describe('the dashboard assets build', () => {
     expect(sizes.js).toBeLessThanOrEqual(80 * 1024);
     expect(sizes.js + sizes.css + sizes.html).toBeLessThanOrEqual(120 * 1024);
   }, 60_000);
+
+  it('holds no name of a module runner, and a build that does is refused before it is used', async () => {
+    const dist = await buildWeb();
+    const scripts = filesOf(dist).filter((file) => file.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(3);
+    for (const file of scripts) expect(readFileSync(join(dist, file), 'utf8')).not.toContain('__vite_ssr_');
+    // What Vite copied into the bundle when it was loaded through vitest's module runner.
+    const broken = mkdtempSync(join(tmpdir(), 'watchtower-broken-build-'));
+    try {
+      writeFileSync(join(broken, 'preload.js'), 'new URL(e, __vite_ssr_import_meta__.url)');
+      writeFileSync(join(broken, 'fine.js'), 'new URL(e, import.meta.url)');
+      await expect(refuseModuleRunnerLeftovers(broken, ['fine.js'])).resolves.toBeUndefined();
+      await expect(refuseModuleRunnerLeftovers(broken, ['fine.js', 'preload.js'])).rejects.toThrow(
+        /preload\.js refers to __vite_ssr_ names/,
+      );
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { buildWeb } from '../../scripts/build-web';
+import { buildWebInChild } from '../support/web-build';
 import { testEnv } from './test-env';
 import { READY_PREFIX, type StackReady } from './workers-stack-protocol';
 
@@ -25,7 +25,7 @@ const READY_TIMEOUT_MS = 60_000;
  * The bindings pointing at them are provided to the pool, which injects them into Miniflare.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [, { child, ready }] = await Promise.all([buildWeb(), startStack()]);
+  const [, { child, ready }] = await Promise.all([buildWebInChild(), startStack()]);
   project.provide('workersBindings', {
     DATABASE_URL: ready.databaseUrl,
     WATCHTOWER_LOCAL_NEON_RELAY: `127.0.0.1:${ready.relayPort}`,

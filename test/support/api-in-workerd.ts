@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Miniflare } from 'miniflare';
-import { buildWeb } from '../../scripts/build-web';
 import { bundleWorker } from '../../scripts/build-worker';
 import { type NeonHttp, startNeonHttp } from '../../scripts/local-only/neon-http';
+import { buildWebInChild } from './web-build';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -22,7 +22,7 @@ export interface WorkerBundle {
 export async function buildWorkerBundle(): Promise<WorkerBundle> {
   // wrangler checks that the assets directory exists; build it only when missing, so a test does
   // not rewrite web/dist under another run that is reading it.
-  if (!existsSync(join(repoRoot, 'web/dist/index.html'))) await buildWeb();
+  if (!existsSync(join(repoRoot, 'web/dist/index.html'))) await buildWebInChild();
   const outdir = await bundleWorker(mkdtempSync(join(tmpdir(), 'watchtower-e2e-bundle-')));
   const toml = readFileSync(join(repoRoot, 'wrangler.toml'), 'utf8');
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];

@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { migrateDatabase } from '../../../drizzle/migrate';
-import { buildWeb } from '../../../scripts/build-web';
 import { ensureDevAdmin } from '../../../scripts/local-only/dev-admin';
 import { ensureDatabase } from '../../../scripts/local-only/services';
 import { wranglerDevArgs } from '../../../scripts/local-only/wrangler-dev';
 import { createNodeDatabase } from '../../../worker-host/db/node-database';
 import { testEnv } from '../../setup/test-env';
 import { type LocalStack, startLocalStack } from '../../support/local-stack';
+import { buildWebInChild } from '../../support/web-build';
 import {
   cliEnv,
   type HostProcess,
@@ -132,7 +132,7 @@ export async function startDashboardStack(
     await Promise.all([
       recreateDatabase(databaseUrl).then(() => ensureDevAdmin(databaseUrl, { ...admin, generated: false })),
       // Built here so the tests see the current sources; the build never empties web/dist.
-      buildWeb(),
+      buildWebInChild(),
       startLocalStack({
         relayPort: 0,
         upstashPort: 0,
