@@ -30,7 +30,7 @@ export function ChannelTest({ channel, onSent }: { channel: AlertChannel; onSent
     <>
       <button
         type="button"
-        aria-label={`Send a test to ${channel.name}`}
+        aria-label={`Send test to ${channel.name}`}
         disabled={busy.value}
         onClick={() => void send()}
       >

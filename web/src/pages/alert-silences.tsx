@@ -102,7 +102,7 @@ export function AlertSilences() {
                         <td class="stack-bare" data-label="Actions">
                           <button
                             type="button"
-                            aria-label={`End the silence: ${silence.reason}`}
+                            aria-label={`End now: ${silence.reason}`}
                             onClick={() => (open.value = { kind: 'end', silence })}
                           >
                             End now
