@@ -155,7 +155,12 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
     const dialog = page.getByRole('dialog', { name: 'Add an alert rule' });
     await dialog.waitFor(WAIT);
     await dialog.getByLabel('Name', { exact: true }).fill(RULE);
+    // The kind picks the thresholds asked for: three for a failure rate, none for a connection down.
+    await dialog.getByLabel('Kind', { exact: true }).selectOption('failure_rate');
+    await dialog.getByLabel('More failed than (%)', { exact: true }).waitFor(WAIT);
+    expect(await dialog.getByRole('group', { name: 'Thresholds' }).getByRole('spinbutton').count()).toBe(3);
     await dialog.getByLabel('Kind', { exact: true }).selectOption('connection_down');
+    await expect.poll(() => dialog.getByRole('group', { name: 'Thresholds' }).count(), WAIT).toBe(0);
     await dialog.getByLabel('Watches', { exact: true }).selectOption('connection');
     await dialog.getByLabel('Connection', { exact: true }).fill('deadend');
     // Out of range: the API refuses it, and the message sits by the field.
@@ -187,6 +192,25 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
     const row = page.locator(`tr[data-rule="${RULE}"]`);
     await row.waitFor(WAIT);
     expect(await row.textContent()).toContain('connection deadend');
+
+    // Changed through its dialog: the fields come filled in, and only what was changed changes.
+    await row.getByRole('button', { name: `Edit ${RULE}` }).click();
+    const edit = page.getByRole('dialog', { name: `Change rule ${RULE}` });
+    await edit.waitFor(WAIT);
+    expect(await edit.getByLabel('Connection', { exact: true }).inputValue()).toBe('deadend');
+    expect(await edit.getByLabel(CHANNEL, { exact: true }).isChecked()).toBe(true);
+    await edit.getByLabel('Notify again every (minutes)', { exact: true }).fill('30');
+    await edit.getByRole('button', { name: 'Save rule' }).click();
+    await dialogClosed(page);
+    await page.getByText(`Saved rule ${RULE}.`).waitFor(WAIT);
+    const changed = await apiGet<{ rules: Array<Record<string, unknown>> }>('/api/alerts/rules');
+    expect(changed.rules[0]).toMatchObject({
+      renotifyMinutes: 30,
+      forEvaluations: 1,
+      scope: { type: 'connection', connection: 'deadend' },
+      channelIds: [channelId],
+      version: (rules[0]?.version as number) + 1,
+    });
     await page.context().close();
   });
 

@@ -68,9 +68,8 @@ function DeliveryRow({ delivery, now }: { delivery: Delivery; now: number }) {
       </td>
       <td class="cell-text alerts-message" data-label="Answer">
         <span class={delivery.lastError === null ? undefined : 'alerts-error'}>
-          {delivery.lastStatus === null ? '' : `HTTP ${delivery.lastStatus}`}
-          {delivery.lastStatus !== null && delivery.lastError !== null ? ': ' : ''}
-          {delivery.lastError ?? (delivery.lastStatus === null ? '–' : '')}
+          {/* The error names the receiver's status when it had one; a status alone is an answer. */}
+          {delivery.lastError ?? (delivery.lastStatus === null ? '–' : `HTTP ${delivery.lastStatus}`)}
           {delivery.status === 'pending' && delivery.nextAttemptAt !== null && (
             <span class="cell-sub">
               {' '}
