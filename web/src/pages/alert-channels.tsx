@@ -38,7 +38,8 @@ export function AlertChannels() {
     alertRules.refresh();
   }
 
-  // The log is newest first: a channel's first entry is its latest delivery.
+  // The log is newest first: a channel's first entry is its latest delivery. The API says nothing
+  // of a channel's last delivery itself, so one older than the log's newest 50 reads "none recently".
   const lastOf = (channel: AlertChannel): Delivery | undefined =>
     deliveries.find((delivery) => delivery.channelId === channel.id);
 
@@ -96,7 +97,7 @@ export function AlertChannels() {
                         </td>
                         <td class="cell-text" data-label="Last">
                           {last === undefined ? (
-                            <span>none yet</span>
+                            <span>none recently</span>
                           ) : (
                             <span>
                               <span
