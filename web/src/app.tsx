@@ -47,6 +47,7 @@ const Workers = page(() => import('./pages/workers').then((module) => module.Wor
 const Metrics = page(() => import('./pages/metrics').then((module) => module.Metrics));
 const Queues = page(() => import('./pages/queues').then((module) => module.Queues));
 const Health = page(() => import('./pages/health').then((module) => module.Health));
+const Alerts = page(() => import('./pages/alerts').then((module) => module.Alerts));
 const Audit = page(() => import('./pages/audit').then((module) => module.Audit));
 const Connections = page(() => import('./pages/connections').then((module) => module.Connections));
 const SupervisorConfigs = page(() =>
@@ -85,6 +86,7 @@ export function App() {
                 <Route path="/metrics" component={Metrics} />
                 <Route path="/queues" component={Queues} />
                 <Route path="/health" component={Health} />
+                <Route path="/alerts" component={Alerts} />
                 <Route path="/connections" component={Connections} />
                 <Route path="/supervisors" component={SupervisorConfigs} />
                 <Route path="/audit" component={Audit} />

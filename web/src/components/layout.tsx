@@ -3,6 +3,7 @@ import { useLocation } from 'preact-iso';
 import { isAdmin } from '../state/roles';
 import { me, signOut } from '../state/session';
 import { POLL_INTERVALS, pollIntervalSeconds, THEMES, type Theme, theme } from '../state/settings';
+import { AlertsBadge } from './alerts-badge';
 
 const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }> = [
   { href: '/', label: 'Overview' },
@@ -12,6 +13,7 @@ const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }>
   { href: '/workers', label: 'Workers' },
   { href: '/metrics', label: 'Metrics' },
   { href: '/health', label: 'Health' },
+  { href: '/alerts', label: 'Alerts' },
   { href: '/connections', label: 'Connections' },
   { href: '/supervisors', label: 'Supervisors' },
   { href: '/audit', label: 'Audit' },
@@ -38,10 +40,12 @@ export function Layout({ children }: { children: ComponentChildren }) {
         <nav aria-label="Pages">
           <ul>
             {PAGES.filter((page) => !page.adminOnly || isAdmin.value).map((page) => (
-              <li key={page.href}>
+              <li key={page.href} class={page.href === '/alerts' ? 'nav-alerts' : undefined}>
                 <a href={page.href} aria-current={isCurrent(page.href, path) ? 'page' : undefined}>
                   {page.label}
                 </a>
+                {/* The count of firing alerts sits by the Alerts page's link, on every page. */}
+                {page.href === '/alerts' && <AlertsBadge />}
               </li>
             ))}
           </ul>

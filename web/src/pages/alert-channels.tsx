@@ -1,0 +1,157 @@
+import { useSignal } from '@preact/signals';
+import type { AlertChannel, Delivery } from '../api/alerts';
+import { ChannelTest } from '../components/channel-test';
+import { RelativeTime } from '../components/relative-time';
+import { TableScroll } from '../components/table-scroll';
+import { alertChannels, alertDeliveries, alertRules } from '../state/alert-config';
+import { isAdmin } from '../state/roles';
+import { AlertChannelDialog, CHANNEL_KIND_LABELS, DeleteAlertChannelDialog } from './alert-channel-dialogs';
+
+type Open =
+  | { kind: 'create' }
+  | { kind: 'edit'; channel: AlertChannel }
+  | { kind: 'delete'; channel: AlertChannel }
+  | null;
+
+/** Where the target is, without ever showing it: the recipients, or whether a URL and secret are kept. */
+function targetOf(channel: AlertChannel): string {
+  if (channel.kind === 'email') return (channel.to ?? []).join(', ') || 'no recipients';
+  const url = channel.hasUrl ? 'URL set' : 'no URL';
+  if (channel.kind === 'slack') return url;
+  return `${url}, ${channel.hasSecret ? 'secret set' : 'no secret'}`;
+}
+
+/** The channels; admins add, change, delete and test them. */
+export function AlertChannels() {
+  const list = alertChannels.data.value;
+  const error = alertChannels.error.value;
+  const deliveries = alertDeliveries.data.value?.deliveries ?? [];
+  const now = alertDeliveries.serverTime.value ?? Date.now();
+  const open = useSignal<Open>(null);
+  const said = useSignal<string | null>(null);
+  const admin = isAdmin.value;
+
+  function done(text: string) {
+    said.value = text;
+    open.value = null;
+    alertChannels.refresh();
+    alertRules.refresh();
+  }
+
+  // The log is newest first: a channel's first entry is its latest delivery. The API says nothing
+  // of a channel's last delivery itself, so one older than the log's newest 50 reads "none recently".
+  const lastOf = (channel: AlertChannel): Delivery | undefined =>
+    deliveries.find((delivery) => delivery.channelId === channel.id);
+
+  return (
+    <section class="alerts-part" aria-labelledby="alerts-channels-title">
+      <div class="config-head">
+        <h2 id="alerts-channels-title">Channels</h2>
+        {admin && (
+          <button type="button" class="button-primary" onClick={() => (open.value = { kind: 'create' })}>
+            Add channel
+          </button>
+        )}
+      </div>
+      {said.value && (
+        <p class="outcome outcome-ok" role="status">
+          {said.value}
+        </p>
+      )}
+      {error !== null && <p class="alerts-error">Cannot load the channels: {error}</p>}
+      {list !== undefined &&
+        (list.channels.length === 0 ? (
+          <p class="empty card">No channels yet: alerts show on this page only.</p>
+        ) : (
+          <div class="card">
+            <TableScroll label="Alert channels">
+              <table class="stacked-table alerts-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Enabled</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Sends to</th>
+                    <th scope="col">Last delivery</th>
+                    {admin && <th scope="col">Actions</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.channels.map((channel) => {
+                    const last = lastOf(channel);
+                    return (
+                      <tr key={channel.id} data-channel={channel.name}>
+                        <td class="cell-text stack-title" data-label="Name">
+                          <span class="cell-main">{channel.name}</span>
+                        </td>
+                        <td class="stack-aside" data-label="Enabled">
+                          <span class={`status ${channel.enabled ? 'status-running' : 'status-paused'}`}>
+                            {channel.enabled ? 'on' : 'off'}
+                          </span>
+                        </td>
+                        <td data-label="Kind">
+                          <span>{CHANNEL_KIND_LABELS[channel.kind]}</span>
+                        </td>
+                        <td class="cell-text alerts-subject" data-label="Sends to">
+                          <span>{targetOf(channel)}</span>
+                        </td>
+                        <td class="cell-text" data-label="Last">
+                          {last === undefined ? (
+                            <span>none recently</span>
+                          ) : (
+                            <span>
+                              <span
+                                class={`status status-${last.status === 'sent' ? 'completed' : last.status}`}
+                              >
+                                {last.status}
+                              </span>{' '}
+                              <RelativeTime at={last.lastAttemptAt ?? last.createdAt} now={now} />
+                            </span>
+                          )}
+                        </td>
+                        {admin && (
+                          <td class="config-actions stack-bare" data-label="Actions">
+                            <div class="config-buttons">
+                              <ChannelTest channel={channel} onSent={() => alertDeliveries.refresh()} />
+                              <button
+                                type="button"
+                                aria-label={`Edit ${channel.name}`}
+                                onClick={() => (open.value = { kind: 'edit', channel })}
+                              >
+                                Edit
+                              </button>
+                              <button
+                                type="button"
+                                class="button-danger-quiet"
+                                aria-label={`Delete ${channel.name}`}
+                                onClick={() => (open.value = { kind: 'delete', channel })}
+                              >
+                                Delete
+                              </button>
+                            </div>
+                          </td>
+                        )}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </TableScroll>
+          </div>
+        ))}
+      <AlertChannelDialog
+        open={open.value?.kind === 'create' || open.value?.kind === 'edit'}
+        channel={open.value?.kind === 'edit' ? open.value.channel : null}
+        onClose={() => (open.value = null)}
+        onSaved={(channel, created) =>
+          done(created ? `Added channel ${channel.name}.` : `Saved channel ${channel.name}.`)
+        }
+      />
+      <DeleteAlertChannelDialog
+        channel={open.value?.kind === 'delete' ? open.value.channel : null}
+        onClose={() => (open.value = null)}
+        onDeleted={(channel) => done(`Deleted channel ${channel.name}.`)}
+      />
+    </section>
+  );
+}
