@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testEnv } from '../test/setup/test-env';
+import { suffixedDatabaseUrl } from '../test/support/fresh-database';
 import { ensurePostgres, ensureRedis } from './local-only/services';
 
 interface VitestReport {
@@ -88,7 +89,9 @@ async function runSuite(
       ...extra,
     ],
     suite.live,
-    suite.database ? { WATCHTOWER_TEST_DATABASE_URL: suffixed(testEnv.databaseUrl, suite.database) } : {},
+    suite.database
+      ? { WATCHTOWER_TEST_DATABASE_URL: suffixedDatabaseUrl(testEnv.databaseUrl, suite.database) }
+      : {},
   );
   if (!suite.live) process.stdout.write(`\n${title} (ended after ${seconds(started)} s)\n\n${text}\n`);
   let report: VitestReport | undefined;
@@ -106,13 +109,6 @@ async function runSuite(
     failed: report.numFailedTests,
     ok: code === 0 && report.success,
   };
-}
-
-/** `postgres://…/watchtower_test` → `postgres://…/watchtower_test_<suffix>`. */
-function suffixed(databaseUrl: string, suffix: string): string {
-  const url = new URL(databaseUrl);
-  url.pathname = `${url.pathname}_${suffix}`;
-  return url.toString();
 }
 
 function seconds(since: number): number {

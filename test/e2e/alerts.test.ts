@@ -3,8 +3,6 @@ import { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../core/db/database';
-import { migrateDatabase } from '../../drizzle/migrate';
-import { ensureDatabase } from '../../scripts/local-only/services';
 import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { testEnv } from '../setup/test-env';
 import {
@@ -13,6 +11,7 @@ import {
   startApiInWorkerd,
   type WorkerBundle,
 } from '../support/api-in-workerd';
+import { recreateDatabase, suffixedDatabaseUrl } from '../support/fresh-database';
 import { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from '../support/http-receiver';
 import { type LocalStack, startLocalStack } from '../support/local-stack';
 import { type PrivateRedis, startPrivateRedis } from '../worker-host/fixtures/recorder-harness';
@@ -37,11 +36,7 @@ import {
  * Its own database, so no other file's cron evaluates these rules or other hosts count.
  */
 
-const databaseUrl = (() => {
-  const url = new URL(testEnv.databaseUrl);
-  url.pathname = '/watchtower_test_alerts_e2e';
-  return url.toString();
-})();
+const databaseUrl = suffixedDatabaseUrl(testEnv.databaseUrl, 'alerts_e2e');
 const adminToken = 'wt_e2e_alerts_admin_0123456789abcdef0123';
 const secret = `signing-${randomBytes(12).toString('hex')}`;
 const emailKey = `re_test_${randomBytes(8).toString('hex')}`;
@@ -72,14 +67,9 @@ async function startTheHost(): Promise<HostProcess> {
 }
 
 beforeAll(async () => {
-  await ensureDatabase(databaseUrl);
-  await migrateDatabase(databaseUrl);
-  // This file's own database: what an earlier run left (rules, channels to receivers long gone)
-  // would be evaluated and sent to by this run's cron.
-  await database.db.execute(
-    sql`truncate watchtower_alert_rules, watchtower_alerts, watchtower_alert_events, watchtower_alert_silences,
-          watchtower_alert_channels, watchtower_alert_deliveries`,
-  );
+  // This file's own database, made afresh: what an earlier run left (rules, channels to receivers
+  // long gone) would be evaluated and sent to by this run's cron.
+  await recreateDatabase(databaseUrl);
   [bundle, stack, spare, hook, refusing, email] = await Promise.all([
     buildWorkerBundle(),
     startLocalStack({

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { openBrowsers } from './open-browsers';
 
 export const CHROMIUM_PATH = process.env.WATCHTOWER_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -40,9 +40,16 @@ export async function launchChromium(baseURL: string): Promise<TestBrowser> {
   // close, so nothing of an earlier run (cookies, cache) leaks in.
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, timeout: 60_000 });
   const events = new WeakMap<Page, string[]>();
+  // Requests a page sent and got no answer to yet, with when: a page left blank is often waiting.
+  const inFlight = new WeakMap<Page, Map<Request, number>>();
   const watch = (page: Page) => {
     const log: string[] = [];
     events.set(page, log);
+    const pending = new Map<Request, number>();
+    inFlight.set(page, pending);
+    page.on('request', (request) => pending.set(request, Date.now()));
+    page.on('requestfinished', (request) => pending.delete(request));
+    page.on('requestfailed', (request) => pending.delete(request));
     const note = (line: string) => {
       log.push(`${new Date().toISOString().slice(11, 23)} ${line.slice(0, 500)}`);
       if (log.length > 40) log.shift();
@@ -65,7 +72,14 @@ export async function launchChromium(baseURL: string): Promise<TestBrowser> {
     describe: () =>
       pages()
         .map((page) =>
-          [`page ${page.url()}`, ...(events.get(page) ?? []).map((line) => `  ${line}`)].join('\n'),
+          [
+            `page ${page.url()}`,
+            ...(events.get(page) ?? []).map((line) => `  ${line}`),
+            ...[...(inFlight.get(page) ?? new Map<Request, number>())].map(
+              ([request, since]) =>
+                `  no answer yet after ${Date.now() - since} ms: ${request.method()} ${request.url()}`,
+            ),
+          ].join('\n'),
         )
         .join('\n'),
     async screenshot(directory: string, prefix: string) {

@@ -10,13 +10,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import pg from 'pg';
-import { migrateDatabase } from '../../../drizzle/migrate';
 import { ensureDevAdmin } from '../../../scripts/local-only/dev-admin';
-import { ensureDatabase } from '../../../scripts/local-only/services';
 import { wranglerDevArgs } from '../../../scripts/local-only/wrangler-dev';
 import { createNodeDatabase } from '../../../worker-host/db/node-database';
 import { testEnv } from '../../setup/test-env';
+import { recreateDatabase } from '../../support/fresh-database';
 import { type LocalStack, startLocalStack } from '../../support/local-stack';
 import { buildWebInChild } from '../../support/web-build';
 import {
@@ -52,21 +50,6 @@ function browserDatabaseUrl(name: string): string {
   const url = new URL(testEnv.databaseUrl);
   url.pathname = `${url.pathname}_${name}`;
   return url.toString();
-}
-
-async function recreateDatabase(databaseUrl: string): Promise<void> {
-  const maintenance = new URL(databaseUrl);
-  const name = decodeURIComponent(maintenance.pathname.slice(1));
-  maintenance.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: maintenance.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-  await ensureDatabase(databaseUrl);
-  await migrateDatabase(databaseUrl);
 }
 
 export function freePort(): Promise<number> {

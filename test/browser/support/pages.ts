@@ -81,12 +81,20 @@ export async function screenshotEverywhere(
   for (const colorScheme of ['light', 'dark'] as const) {
     for (const phone of [false, true]) {
       const context = await browser.newContext({ colorScheme, phone });
+      const page = await context.newPage();
+      const shot = `${name}-${colorScheme}-${phone ? 'phone' : 'desktop'}.png`;
       try {
-        const page = await context.newPage();
         await open(page, context);
-        const path = join(SCREENSHOTS, `${name}-${colorScheme}-${phone ? 'phone' : 'desktop'}.png`);
+        const path = join(SCREENSHOTS, shot);
         await page.screenshot({ path, fullPage: true });
         written.push(path);
+      } catch (error) {
+        // The context closes below, before the failure report could see it: keep the page now.
+        const path = join(SCREENSHOTS, 'failed', shot);
+        mkdirSync(join(SCREENSHOTS, 'failed'), { recursive: true });
+        await page.screenshot({ path, timeout: 10_000 }).catch(() => undefined);
+        if (error instanceof Error) error.message += `\n(what ${page.url()} showed: ${path})`;
+        throw error;
       } finally {
         await context.close();
       }
