@@ -12,12 +12,19 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { testEnv } from '../test/setup/test-env';
 import { suffixedDatabaseUrl } from '../test/support/fresh-database';
 import { ensurePostgres, ensureRedis } from './local-only/services';
 
 interface VitestReport {
+  testResults?: Array<{
+    name: string;
+    /** A file that failed to load or whose hooks failed has a message and no failed assertion. */
+    message?: string;
+    status?: string;
+    assertionResults?: Array<{ fullName: string; status: string; failureMessages?: string[] }>;
+  }>;
   numPassedTests: number;
   numFailedTests: number;
   numPendingTests: number;
@@ -41,6 +48,8 @@ interface SuiteResult {
   passed: number;
   failed: number;
   ok: boolean;
+  /** One line per failed test (or failed file): where, and the first line of why. */
+  failures: string[];
 }
 
 async function main(): Promise<void> {
@@ -63,6 +72,9 @@ async function main(): Promise<void> {
     console.error('No test ran.');
     exitCode = 1;
   }
+  // Repeated at the very end: a log cut to its last lines still says what failed.
+  const failures = results.flatMap((result) => result.failures);
+  if (failures.length > 0) console.log(`\nFailed:\n${failures.join('\n')}`);
   console.log(`\n${passed} passed, ${failed} failed (${seconds(started)} s)`);
   process.exit(exitCode);
 }
@@ -95,13 +107,28 @@ async function runSuite(suite: Suite, reports: string, extra: string[]): Promise
   }
   if (!report) {
     console.error(`The ${suite.name} suites wrote no report (exit code ${code}).`);
-    return { passed: 0, failed: 0, ok: false };
+    return { passed: 0, failed: 0, ok: false, failures: [`${suite.name}: no report`] };
   }
   return {
     passed: report.numPassedTests,
     failed: report.numFailedTests,
     ok: code === 0 && report.success,
+    failures: failuresOf(suite.name, report),
   };
+}
+
+function failuresOf(suite: string, report: VitestReport): string[] {
+  const firstLine = (text: string | undefined) => (text ?? '').trim().split('\n')[0]?.slice(0, 300) ?? '';
+  const lines: string[] = [];
+  for (const file of report.testResults ?? []) {
+    const where = relative(process.cwd(), file.name);
+    const failed = (file.assertionResults ?? []).filter((test) => test.status === 'failed');
+    for (const test of failed)
+      lines.push(`  ${suite} ${where} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+    if (failed.length === 0 && file.status === 'failed')
+      lines.push(`  ${suite} ${where}: ${firstLine(file.message)}`);
+  }
+  return lines;
 }
 
 function seconds(since: number): number {

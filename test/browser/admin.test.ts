@@ -356,28 +356,40 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
       ['settings-users', '/settings/users', NEW_USER.email],
       ['settings-tokens', '/settings/tokens?includeRevoked=true', 'ci pipeline'],
     ] as const) {
-      const written = await screenshotEverywhere(browser, name, async (page, context) => {
-        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-        await page.goto(path);
-        await page.getByText(ready).first().waitFor(WAIT);
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
-      });
+      const written = await screenshotEverywhere(
+        browser,
+        name,
+        async (page, context) => {
+          await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+          await page.goto(path);
+          await page.getByText(ready).first().waitFor(WAIT);
+        },
+        async (page, where) => {
+          for (const violation of await seriousAxeViolations(page))
+            violations.push({ ...violation, where: `${name} ${where}` });
+        },
+      );
       expect(written).toHaveLength(4);
     }
     // The secret shown once, in its dialog.
     let made = 0;
-    const shots = await screenshotEverywhere(browser, 'settings-token-created', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto('/settings/tokens');
-      await page.getByRole('button', { name: 'Create token' }).click();
-      const dialog = page.getByRole('dialog', { name: /token/i });
-      await dialog.getByLabel('Name').fill(`deploy pipeline ${++made}`);
-      await dialog.getByRole('button', { name: 'Create token' }).click();
-      await dialog.getByText('You will not see this token again.').waitFor(WAIT);
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: `token dialog ${page.viewportSize()?.width}` });
-    });
+    const shots = await screenshotEverywhere(
+      browser,
+      'settings-token-created',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto('/settings/tokens');
+        await page.getByRole('button', { name: 'Create token' }).click();
+        const dialog = page.getByRole('dialog', { name: /token/i });
+        await dialog.getByLabel('Name').fill(`deploy pipeline ${++made}`);
+        await dialog.getByRole('button', { name: 'Create token' }).click();
+        await dialog.getByText('You will not see this token again.').waitFor(WAIT);
+      },
+      async (page, where) => {
+        for (const violation of await seriousAxeViolations(page))
+          violations.push({ ...violation, where: `token dialog ${where}` });
+      },
+    );
     expect(shots).toHaveLength(4);
     // A form dialog open, in both themes.
     for (const colorScheme of ['light', 'dark'] as const) {

@@ -361,18 +361,24 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
       ['alerts', null],
       ['alert-rule-dialog', `Edit ${RULE}`],
     ] as const) {
-      const written = await screenshotEverywhere(browser, name, async (page, context) => {
-        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-        await page.goto('/alerts');
-        await page.locator('tr[data-alert]').filter({ hasText: RULE }).waitFor(WAIT);
-        await page.locator(`tr[data-delivery="${BROKEN}"]`).first().waitFor(WAIT);
-        if (dialog) {
-          await page.getByRole('button', { name: dialog }).click();
-          await page.locator('dialog[open] form').waitFor(WAIT);
-        }
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
-      });
+      const written = await screenshotEverywhere(
+        browser,
+        name,
+        async (page, context) => {
+          await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+          await page.goto('/alerts');
+          await page.locator('tr[data-alert]').filter({ hasText: RULE }).waitFor(WAIT);
+          await page.locator(`tr[data-delivery="${BROKEN}"]`).first().waitFor(WAIT);
+          if (dialog) {
+            await page.getByRole('button', { name: dialog }).click();
+            await page.locator('dialog[open] form').waitFor(WAIT);
+          }
+        },
+        async (page, where) => {
+          for (const violation of await seriousAxeViolations(page))
+            violations.push({ ...violation, where: `${name} ${where}` });
+        },
+      );
       expect(written).toHaveLength(4);
     }
     expect(violations).toEqual([]);

@@ -414,23 +414,29 @@ describe('the Connections and Supervisors pages in Chromium', { timeout: 180_000
       ['connection-dialog', '/connections', `${CONNECTION}-sentinel`, `Edit ${CONNECTION}-sentinel`],
       ['supervisor-dialog', '/supervisors', `${SUPERVISOR}-seen`, `Edit ${SUPERVISOR}-seen`],
     ] as const) {
-      const written = await screenshotEverywhere(browser, name, async (page, context) => {
-        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-        await page.goto(path);
-        await page.getByText(ready, { exact: true }).first().waitFor(WAIT);
-        if (dialog) {
-          await page.getByRole('button', { name: dialog }).click();
-          await page.locator('dialog[open] form').waitFor(WAIT);
-          if (name === 'supervisor-dialog') {
-            // Wait for the connections list, so the screenshot shows the dialog as used.
-            await expect
-              .poll(() => page.locator('#supervisor-connection option').count(), WAIT)
-              .toBeGreaterThan(1);
+      const written = await screenshotEverywhere(
+        browser,
+        name,
+        async (page, context) => {
+          await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+          await page.goto(path);
+          await page.getByText(ready, { exact: true }).first().waitFor(WAIT);
+          if (dialog) {
+            await page.getByRole('button', { name: dialog }).click();
+            await page.locator('dialog[open] form').waitFor(WAIT);
+            if (name === 'supervisor-dialog') {
+              // Wait for the connections list, so the screenshot shows the dialog as used.
+              await expect
+                .poll(() => page.locator('#supervisor-connection option').count(), WAIT)
+                .toBeGreaterThan(1);
+            }
           }
-        }
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
-      });
+        },
+        async (page, where) => {
+          for (const violation of await seriousAxeViolations(page))
+            violations.push({ ...violation, where: `${name} ${where}` });
+        },
+      );
       expect(written).toHaveLength(4);
     }
     expect(violations).toEqual([]);

@@ -101,20 +101,26 @@ describe('Test and Discover queues, carried out by a live host', { timeout: 240_
     await page.context().close();
 
     const violations: unknown[] = [];
-    const shots = await screenshotEverywhere(browser, 'connection-test', async (view, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await view.goto('/connections');
-      await view.getByRole('button', { name: `Test ${LIVE}` }).click();
-      await testResult(view, LIVE)
-        .getByText(/^Reachable/)
-        .waitFor(WAIT);
-      await view.getByRole('button', { name: `Test ${DEAD}` }).click();
-      await testResult(view, DEAD)
-        .getByText(/^(Unreachable|Test failed): ./)
-        .waitFor(WAIT);
-      for (const violation of await seriousAxeViolations(view))
-        violations.push({ ...violation, where: `connection-test ${view.viewportSize()?.width}` });
-    });
+    const shots = await screenshotEverywhere(
+      browser,
+      'connection-test',
+      async (view, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await view.goto('/connections');
+        await view.getByRole('button', { name: `Test ${LIVE}` }).click();
+        await testResult(view, LIVE)
+          .getByText(/^Reachable/)
+          .waitFor(WAIT);
+        await view.getByRole('button', { name: `Test ${DEAD}` }).click();
+        await testResult(view, DEAD)
+          .getByText(/^(Unreachable|Test failed): ./)
+          .waitFor(WAIT);
+      },
+      async (view, where) => {
+        for (const violation of await seriousAxeViolations(view))
+          violations.push({ ...violation, where: `connection-test ${where}` });
+      },
+    );
     expect(shots).toHaveLength(4);
     expect(violations).toEqual([]);
   });

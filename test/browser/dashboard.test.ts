@@ -212,21 +212,29 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
     const check = async (where: string, page: Parameters<typeof seriousAxeViolations>[0]) => {
       for (const violation of await seriousAxeViolations(page)) violations.push({ ...violation, where });
     };
-    const signIn = await screenshotEverywhere(browser, 'sign-in', async (page) => {
-      await page.goto('/');
-      await page.getByRole('heading', { name: 'Sign in to Watchtower' }).waitFor(WAIT);
-      await check(`sign-in ${page.viewportSize()?.width}`, page);
-    });
-    const overview = await screenshotEverywhere(browser, 'overview', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto('/');
-      await page
-        .getByRole('cell', { name: /render-invoice/ })
-        .first()
-        .waitFor(WAIT);
-      await page.locator('.chart canvas').first().waitFor(WAIT);
-      await check(`overview ${page.viewportSize()?.width}`, page);
-    });
+    const signIn = await screenshotEverywhere(
+      browser,
+      'sign-in',
+      async (page) => {
+        await page.goto('/');
+        await page.getByRole('heading', { name: 'Sign in to Watchtower' }).waitFor(WAIT);
+      },
+      (page, where) => check(`sign-in ${where}`, page),
+    );
+    const overview = await screenshotEverywhere(
+      browser,
+      'overview',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto('/');
+        await page
+          .getByRole('cell', { name: /render-invoice/ })
+          .first()
+          .waitFor(WAIT);
+        await page.locator('.chart canvas').first().waitFor(WAIT);
+      },
+      (page, where) => check(`overview ${where}`, page),
+    );
     expect(signIn).toHaveLength(4);
     expect(overview).toHaveLength(4);
     expect(violations).toEqual([]);

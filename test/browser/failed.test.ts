@@ -301,25 +301,33 @@ describe('the Failed page in Chromium', { timeout: 180_000 }, () => {
 
   it('passes axe-core on the list and the confirmation, light and dark, desktop and phone, and screenshots them', async () => {
     const violations: unknown[] = [];
-    const check = async (page: Page, name: string) => {
+    const check = (name: string) => async (page: Page, where: string) => {
       for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
+        violations.push({ ...violation, where: `${name} ${where}` });
     };
-    const list = await screenshotEverywhere(browser, 'failed', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto('/failed');
-      await page.getByText(HOSTILE_NAME).first().waitFor(WAIT);
-      await page.locator('[data-matching-count]').waitFor(WAIT);
-      await check(page, 'failed');
-    });
-    const confirm = await screenshotEverywhere(browser, 'failed-confirm', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto('/failed?search=declined');
-      await expect.poll(() => page.locator('[data-matching-count]').textContent(), WAIT).toBe('1');
-      await page.getByRole('button', { name: 'Delete 1 matching job…' }).click();
-      await page.getByRole('dialog', { name: 'Delete 1 failed job?' }).waitFor(WAIT);
-      await check(page, 'failed-confirm');
-    });
+    const list = await screenshotEverywhere(
+      browser,
+      'failed',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto('/failed');
+        await page.getByText(HOSTILE_NAME).first().waitFor(WAIT);
+        await page.locator('[data-matching-count]').waitFor(WAIT);
+      },
+      check('failed'),
+    );
+    const confirm = await screenshotEverywhere(
+      browser,
+      'failed-confirm',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto('/failed?search=declined');
+        await expect.poll(() => page.locator('[data-matching-count]').textContent(), WAIT).toBe('1');
+        await page.getByRole('button', { name: 'Delete 1 matching job…' }).click();
+        await page.getByRole('dialog', { name: 'Delete 1 failed job?' }).waitFor(WAIT);
+      },
+      check('failed-confirm'),
+    );
     expect([...list, ...confirm]).toHaveLength(8);
     expect(violations).toEqual([]);
   });

@@ -122,14 +122,20 @@ describe('the Health page in Chromium', { timeout: 180_000 }, () => {
 
   it('passes axe-core in light and dark, desktop and phone, and screenshots the page', async () => {
     const violations: Array<AxeViolation & { where: string }> = [];
-    const written = await screenshotEverywhere(browser, 'health', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await openHealth(page);
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: `health ${page.viewportSize()?.width}` });
-      const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
-      expect(overflow, `health ${page.viewportSize()?.width}`).toBe(0);
-    });
+    const written = await screenshotEverywhere(
+      browser,
+      'health',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await openHealth(page);
+      },
+      async (page, where) => {
+        for (const violation of await seriousAxeViolations(page))
+          violations.push({ ...violation, where: `health ${where}` });
+        const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+        expect(overflow, `health ${where}`).toBe(0);
+      },
+    );
     expect(written).toHaveLength(4);
     expect(violations).toEqual([]);
   });

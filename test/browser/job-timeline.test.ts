@@ -256,23 +256,34 @@ describe('the Jobs page kept current, and a job timeline', { timeout: 180_000 },
 
   it('passes axe-core with new jobs announced and on the timeline, and screenshots them', async () => {
     const violations: unknown[] = [];
-    const where = (name: string, page: Page) => `${name} ${page.viewportSize()?.width}`;
-    const jobs = await screenshotEverywhere(browser, 'job-timeline-jobs', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto(listUrl());
-      await page.locator('tbody tr').first().waitFor(WAIT);
-      await recorded(await stack.queue.add('screenshot-job', {}), 'completed');
-      await page.getByText(/^1 new job$/).waitFor(WAIT);
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: where('jobs', page) });
-    });
-    const job = await screenshotEverywhere(browser, 'job-timeline-job', async (page, context) => {
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto(`/jobs/${flakyRowId}`);
-      await page.getByRole('list', { name: 'Timeline' }).waitFor(WAIT);
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: where('job', page) });
-    });
+    const jobs = await screenshotEverywhere(
+      browser,
+      'job-timeline-jobs',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto(listUrl());
+        await page.locator('tbody tr').first().waitFor(WAIT);
+        await recorded(await stack.queue.add('screenshot-job', {}), 'completed');
+        await page.getByText(/^1 new job$/).waitFor(WAIT);
+      },
+      async (page, where) => {
+        for (const violation of await seriousAxeViolations(page))
+          violations.push({ ...violation, where: `jobs ${where}` });
+      },
+    );
+    const job = await screenshotEverywhere(
+      browser,
+      'job-timeline-job',
+      async (page, context) => {
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto(`/jobs/${flakyRowId}`);
+        await page.getByRole('list', { name: 'Timeline' }).waitFor(WAIT);
+      },
+      async (page, where) => {
+        for (const violation of await seriousAxeViolations(page))
+          violations.push({ ...violation, where: `job ${where}` });
+      },
+    );
     expect([...jobs, ...job]).toHaveLength(8);
     expect(violations).toEqual([]);
   });

@@ -246,13 +246,19 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
       ['jobs', '/jobs'],
       ['job', `/jobs/${rowIds.get('hostile')}`],
     ] as const) {
-      const written = await screenshotEverywhere(browser, name, async (page, context) => {
-        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-        await page.goto(path);
-        await page.getByText('<img src=x onerror=alert(7)>').first().waitFor(WAIT);
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
-      });
+      const written = await screenshotEverywhere(
+        browser,
+        name,
+        async (page, context) => {
+          await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+          await page.goto(path);
+          await page.getByText('<img src=x onerror=alert(7)>').first().waitFor(WAIT);
+        },
+        async (page, where) => {
+          for (const violation of await seriousAxeViolations(page))
+            violations.push({ ...violation, where: `${name} ${where}` });
+        },
+      );
       expect(written).toHaveLength(4);
     }
     expect(violations).toEqual([]);

@@ -228,19 +228,25 @@ describe('the Metrics page in Chromium', { timeout: 180_000 }, () => {
       ['metrics', queuePath('1h'), false],
       ['metrics-all-24h-table', '/metrics?range=24h', true],
     ] as const) {
-      const written = await screenshotEverywhere(browser, name, async (page, context) => {
-        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-        await page.goto(path);
-        await expect
-          .poll(() => page.locator('[data-stat="completed"] dd').textContent(), WAIT)
-          .toBe(`${COMPLETED}`);
-        await page.locator('.chart canvas').first().waitFor(WAIT);
-        if (open) await pointsOf(page);
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
-        const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
-        expect(overflow, `${name} ${page.viewportSize()?.width}`).toBe(0);
-      });
+      const written = await screenshotEverywhere(
+        browser,
+        name,
+        async (page, context) => {
+          await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+          await page.goto(path);
+          await expect
+            .poll(() => page.locator('[data-stat="completed"] dd').textContent(), WAIT)
+            .toBe(`${COMPLETED}`);
+          await page.locator('.chart canvas').first().waitFor(WAIT);
+          if (open) await pointsOf(page);
+        },
+        async (page, where) => {
+          for (const violation of await seriousAxeViolations(page))
+            violations.push({ ...violation, where: `${name} ${where}` });
+          const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+          expect(overflow, `${name} ${where}`).toBe(0);
+        },
+      );
       expect(written).toHaveLength(4);
     }
     expect(violations).toEqual([]);

@@ -239,20 +239,26 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
       ['queues', '/queues'],
       ['overview', '/'],
     ] as const) {
-      const written = await screenshotEverywhere(browser, name, async (page, context) => {
-        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-        await page.goto(path);
-        await page.locator(`tr[data-queue="${stack.queue.name}"]`).first().waitFor(WAIT);
-        if (name === 'overview') {
-          await page.locator(`tr[data-host-id="${stack.host.hostId}"]`).waitFor(WAIT);
-          await page.locator('.chart canvas').first().waitFor(WAIT);
-        }
-        // Nothing widens the page on a phone: wide tables scroll inside their card.
-        const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
-        expect(width, `${name} page width`).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `${name} ${page.viewportSize()?.width}` });
-      });
+      const written = await screenshotEverywhere(
+        browser,
+        name,
+        async (page, context) => {
+          await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+          await page.goto(path);
+          await page.locator(`tr[data-queue="${stack.queue.name}"]`).first().waitFor(WAIT);
+          if (name === 'overview') {
+            await page.locator(`tr[data-host-id="${stack.host.hostId}"]`).waitFor(WAIT);
+            await page.locator('.chart canvas').first().waitFor(WAIT);
+          }
+          // Nothing widens the page on a phone: wide tables scroll inside their card.
+          const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+          expect(width, `${name} page width`).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
+        },
+        async (page, where) => {
+          for (const violation of await seriousAxeViolations(page))
+            violations.push({ ...violation, where: `${name} ${where}` });
+        },
+      );
       expect(written).toHaveLength(4);
     }
     expect(violations).toEqual([]);

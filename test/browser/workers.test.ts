@@ -375,16 +375,21 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
   it('passes axe-core light and dark, desktop and phone, and screenshots the page', async () => {
     const worker = await onlyRunningWorker();
     const violations: Array<AxeViolation & { where: string }> = [];
-    const written = await screenshotEverywhere(browser, 'workers', async (page, context) => {
-      watchPage(page);
-      await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
-      await page.goto(`/workers?host=${stack.host.hostId}&worker=${worker.workerId}`);
-      await waitForRowState(page, worker.workerId, 'running');
-      // The page never scrolls sideways (only the table does, inside its own region).
-      expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBe(0);
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: `${page.viewportSize()?.width}` });
-    });
+    const written = await screenshotEverywhere(
+      browser,
+      'workers',
+      async (page, context) => {
+        watchPage(page);
+        await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
+        await page.goto(`/workers?host=${stack.host.hostId}&worker=${worker.workerId}`);
+        await waitForRowState(page, worker.workerId, 'running');
+        // The page never scrolls sideways (only the table does, inside its own region).
+        expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBe(0);
+      },
+      async (page, where) => {
+        for (const violation of await seriousAxeViolations(page)) violations.push({ ...violation, where });
+      },
+    );
     expect(written).toHaveLength(4);
     expect(violations).toEqual([]);
   });

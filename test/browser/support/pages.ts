@@ -69,35 +69,50 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
 
 /**
  * Screenshots of one page, light and dark, desktop (1366×768) and phone (390×844), into
- * .build/screenshots/<name>-<theme>-<device>.png. `open` brings a fresh page to the state to show.
+ * .build/screenshots/<name>-<theme>-<device>.png. `open` brings a fresh page of each device to the
+ * state to show, once; the page is then shown light and dark by switching the system's colour
+ * scheme in place (as a laptop does at sunset), which also checks that the page follows it: charts
+ * are redrawn (their `data-drawn-theme`). `inspect` runs on each of the four, after its screenshot
+ * (axe, overflow), with where it is ("dark phone").
  */
 export async function screenshotEverywhere(
   browser: TestBrowser,
   name: string,
   open: (page: Page, context: BrowserContext) => Promise<void>,
+  inspect?: (page: Page, where: string) => Promise<void>,
 ): Promise<string[]> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const written: string[] = [];
-  for (const colorScheme of ['light', 'dark'] as const) {
-    for (const phone of [false, true]) {
-      const context = await browser.newContext({ colorScheme, phone });
-      const page = await context.newPage();
-      const shot = `${name}-${colorScheme}-${phone ? 'phone' : 'desktop'}.png`;
-      try {
-        await open(page, context);
+  for (const phone of [false, true]) {
+    const device = phone ? 'phone' : 'desktop';
+    const context = await browser.newContext({ colorScheme: 'light', phone });
+    const page = await context.newPage();
+    let shot = `${name}-light-${device}.png`;
+    try {
+      await open(page, context);
+      for (const colorScheme of ['light', 'dark'] as const) {
+        shot = `${name}-${colorScheme}-${device}.png`;
+        await page.emulateMedia({ colorScheme });
+        // Every chart on the page drawn again in the scheme's colours (none: nothing to wait for).
+        // (A locator, not a function: the page's Content-Security-Policy refuses evaluated strings.)
+        await page
+          .locator(`[data-drawn-theme]:not([data-drawn-theme="${colorScheme}"])`)
+          .first()
+          .waitFor({ state: 'detached', timeout: 10_000 });
         const path = join(SCREENSHOTS, shot);
         await page.screenshot({ path, fullPage: true });
         written.push(path);
-      } catch (error) {
-        // The context closes below, before the failure report could see it: keep the page now.
-        const path = join(SCREENSHOTS, 'failed', shot);
-        mkdirSync(join(SCREENSHOTS, 'failed'), { recursive: true });
-        await page.screenshot({ path, timeout: 10_000 }).catch(() => undefined);
-        if (error instanceof Error) error.message += `\n(what ${page.url()} showed: ${path})`;
-        throw error;
-      } finally {
-        await context.close();
+        await inspect?.(page, `${colorScheme} ${device}`);
       }
+    } catch (error) {
+      // The context closes below, before the failure report could see it: keep the page now.
+      const path = join(SCREENSHOTS, 'failed', shot);
+      mkdirSync(join(SCREENSHOTS, 'failed'), { recursive: true });
+      await page.screenshot({ path, timeout: 10_000 }).catch(() => undefined);
+      if (error instanceof Error) error.message += `\n(what ${page.url()} showed: ${path})`;
+      throw error;
+    } finally {
+      await context.close();
     }
   }
   return written;

@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './time-chart.css';
-import { theme } from '../state/settings';
+import { shownTheme } from '../state/settings';
 import { TableScroll } from './table-scroll';
 
 export interface ChartSeries {
@@ -73,7 +73,8 @@ export function TimeChart(props: TimeChartProps) {
   const height = props.height ?? 200;
   const box = useRef<HTMLDivElement>(null);
   const showTable = useSignal(false);
-  const themeName = theme.value;
+  // The theme on screen, the system's included: the canvas keeps the colours it was drawn with.
+  const themeName = shownTheme.value;
 
   useEffect(() => {
     const element = box.current;
@@ -134,7 +135,7 @@ export function TimeChart(props: TimeChartProps) {
   }, [times, series, themeName, height, step, format]);
 
   return (
-    <figure class="chart">
+    <figure class="chart" data-drawn-theme={themeName}>
       <div ref={box} class="chart-canvas" aria-hidden="true" />
       <figcaption>
         {summary}{' '}

@@ -1,4 +1,4 @@
-import { effect, signal } from '@preact/signals';
+import { computed, effect, signal } from '@preact/signals';
 
 /** Choices the user makes once and keeps: kept in localStorage, read defensively. */
 function stored<T extends string>(key: string, allowed: readonly T[], fallback: T) {
@@ -36,3 +36,19 @@ effect(() => {
   if (theme.value === 'system') delete root.dataset.theme;
   else root.dataset.theme = theme.value;
 });
+
+/**
+ * Whether the system asks for dark now. It changes while a page is open (a laptop switching to dark
+ * at sunset): CSS follows on its own, canvases drawn with the colours of the moment (charts) read
+ * this to redraw.
+ */
+const darkQuery = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+const systemDark = signal(darkQuery?.matches ?? false);
+darkQuery?.addEventListener('change', (event) => {
+  systemDark.value = event.matches;
+});
+
+/** The theme on screen: the user's choice, or the system's under "system". */
+export const shownTheme = computed<'light' | 'dark'>(() =>
+  theme.value === 'system' ? (systemDark.value ? 'dark' : 'light') : theme.value,
+);
