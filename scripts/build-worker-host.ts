@@ -27,33 +27,10 @@ const pkgDir = join(root, 'worker-host');
 const target = join(pkgDir, 'dist');
 
 export async function buildWorkerHost(): Promise<string> {
-  const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
   // Staged in the repository's .build, not worker-host/.build where hosts compile their worker entry.
   const staging = join(root, '.build', 'worker-host-package', `dist-${randomUUID()}`);
-  mkdirSync(staging, { recursive: true });
   try {
-    const esbuild = createRequire(join(pkgDir, 'package.json'))('esbuild') as typeof import('esbuild');
-    await esbuild.build({
-      entryPoints: { cli: join(pkgDir, 'cli.ts'), index: join(pkgDir, 'index.ts') },
-      outdir: staging,
-      // Chunks flat beside cli.mjs: worker-entry.ts names `./cli.mjs` from whichever chunk holds it.
-      entryNames: '[name]',
-      chunkNames: '[name]-[hash]',
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      define: { WATCHTOWER_PACKAGE_VERSION: JSON.stringify(version) },
-      logLevel: 'warning',
-    });
-    // The migrator reads the journal and the SQL; the snapshots are drizzle-kit's, for generating.
-    cpSync(join(root, 'drizzle/migrations'), join(staging, 'migrations'), {
-      recursive: true,
-      filter: (from) => !/_snapshot\.json$/.test(from),
-    });
+    await bundleWorkerHost(staging);
     emitTypes(join(staging, 'types'));
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
@@ -61,6 +38,38 @@ export async function buildWorkerHost(): Promise<string> {
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * The package's code without its declarations, into `outdir`: the CLI and the public API with
+ * their chunks, and the migrations. The tests run their hosts and CLI commands from such a bundle
+ * (test/setup/test-cli.ts), the very code the package ships.
+ */
+export async function bundleWorkerHost(outdir: string): Promise<void> {
+  const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  mkdirSync(outdir, { recursive: true });
+  const esbuild = createRequire(join(pkgDir, 'package.json'))('esbuild') as typeof import('esbuild');
+  await esbuild.build({
+    entryPoints: { cli: join(pkgDir, 'cli.ts'), index: join(pkgDir, 'index.ts') },
+    outdir,
+    // Chunks flat beside cli.mjs: worker-entry.ts names `./cli.mjs` from whichever chunk holds it.
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    define: { WATCHTOWER_PACKAGE_VERSION: JSON.stringify(version) },
+    logLevel: 'warning',
+  });
+  // The migrator reads the journal and the SQL; the snapshots are drizzle-kit's, for generating.
+  cpSync(join(root, 'drizzle/migrations'), join(outdir, 'migrations'), {
+    recursive: true,
+    filter: (from) => !/_snapshot\.json$/.test(from),
+  });
 }
 
 /** tsc's declarations of worker-host/index.ts, only the files it reaches. */

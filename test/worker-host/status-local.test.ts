@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  cliArgs,
   cliEnv,
-  cliPath,
   HostProcess,
   killAllHosts,
   openTestDatabase,
@@ -163,7 +163,7 @@ describe('watchtower status --local', () => {
     const config = writeConfig(scratch.dir, [{ name: uniqueName('nopg-sup'), queues: [queue] }]);
     // Not startHost: it waits for the host's row in Postgres, which this host cannot write.
     const host = new HostProcess(
-      spawn(process.execPath, ['--import', 'tsx', cliPath, 'supervisor', `--config=${config}`], {
+      spawn(process.execPath, [...cliArgs(), 'supervisor', `--config=${config}`], {
         cwd: repoRoot,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

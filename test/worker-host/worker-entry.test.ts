@@ -58,9 +58,11 @@ describe('the worker processes’ entry', () => {
       database.db,
       {
         env: { ...cliEnv(), WATCHTOWER_WORKER_NODE_OPTIONS: ' --max-old-space-size=200  --stack-size=900 ' },
+        // The entry a host compiles from the sources (the package's bundle is its own entry).
+        fromSources: true,
       },
     );
-    const ts = await startHost(configFor(tsQueue, tsSource), database.db);
+    const ts = await startHost(configFor(tsQueue, tsSource), database.db, { fromSources: true });
     const [jsWorker] = await workersOf(database.db, js.hostId);
     const [tsWorker] = await workersOf(database.db, ts.hostId);
     const jsArgs = commandLine(jsWorker!.pid!);
