@@ -166,12 +166,9 @@ const LastTestSchema = z
     at: TimestampSchema.openapi({ description: 'When the host ran it' }),
     hostId: z.string().openapi({ description: 'The host that ran it' }),
     ok: z.boolean().openapi({ description: 'The host reached the server (and signed in)' }),
-    latencyMs: z
-      .number()
-      .nullable()
-      .openapi({
-        description: 'The round trip of a PING (Redis) or `select 1` (Postgres); null when it failed',
-      }),
+    latencyMs: z.number().nullable().openapi({
+      description: 'The round trip of a PING (Redis) or `select 1` (Postgres); null when it failed',
+    }),
     serverVersion: z.string().nullable(),
     authenticated: z.boolean().nullable(),
     error: z
