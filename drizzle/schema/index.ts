@@ -1,6 +1,7 @@
 export * from './alerts';
 export * from './commands';
 export * from './connection-health';
+export * from './connection-tests';
 export * from './connections';
 export * from './hosts';
 export * from './jobs';

@@ -1,12 +1,21 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
 import { rowsOf, type StatementDatabase } from '../../core/db/database';
-import { connections } from '../../drizzle/schema';
+import { connections, connectionTests } from '../../drizzle/schema';
 import type { Actor } from '../auth/actor';
 import { HttpError } from '../http-error';
 
 /** The statements of /api/connections (functions/routes/connections.ts). */
 
 export type ConnectionRow = typeof connections.$inferSelect;
+
+/** A connection's last `connection.test`, as the host that ran it kept it. */
+export type ConnectionTestRow = typeof connectionTests.$inferSelect;
+
+/** A connection with its last test (null: never tested), for the reads of the API. */
+export interface ConnectionWithTest {
+  connection: ConnectionRow;
+  lastTest: ConnectionTestRow | null;
+}
 
 /** The columns a create or a change writes (secrets already sealed by the caller). */
 export type ConnectionValues = Omit<
@@ -29,6 +38,39 @@ export async function listConnections(
     .where(options.after === undefined ? undefined : gt(connections.name, options.after))
     .orderBy(asc(connections.name))
     .limit(options.limit);
+}
+
+/** listConnections with each connection's last test, in the same statement. */
+export async function listConnectionsWithTests(
+  db: StatementDatabase,
+  options: { after?: string | undefined; limit: number },
+): Promise<ConnectionWithTest[]> {
+  return db
+    .select({ connection: connections, lastTest: connectionTests })
+    .from(connections)
+    .leftJoin(connectionTests, eq(connectionTests.connectionId, connections.id))
+    .where(options.after === undefined ? undefined : gt(connections.name, options.after))
+    .orderBy(asc(connections.name))
+    .limit(options.limit);
+}
+
+/** One connection with its last test; null for an unknown id. */
+export async function getConnectionWithTest(
+  db: StatementDatabase,
+  id: string,
+): Promise<ConnectionWithTest | null> {
+  const [row] = await db
+    .select({ connection: connections, lastTest: connectionTests })
+    .from(connections)
+    .leftJoin(connectionTests, eq(connectionTests.connectionId, connections.id))
+    .where(eq(connections.id, id));
+  return row ?? null;
+}
+
+/** The connection's last test; null when it was never tested. */
+export async function getLastTest(db: StatementDatabase, id: string): Promise<ConnectionTestRow | null> {
+  const [row] = await db.select().from(connectionTests).where(eq(connectionTests.connectionId, id));
+  return row ?? null;
 }
 
 /** `lock`: `for update`, inside a transaction that changes the row. */

@@ -18,8 +18,10 @@ import {
   connectionUsers,
   deleteConnection,
   getConnection,
+  getConnectionWithTest,
+  getLastTest,
   insertConnection,
-  listConnections,
+  listConnectionsWithTests,
   updateConnection,
 } from '../queries/connections';
 import { errorResponses, jsonBody, jsonResponse, UuidParams } from '../schemas/common';
@@ -142,11 +144,14 @@ export const connections = createRouter()
       }
       after = parts[0];
     }
-    const rows = await listConnections(c.get('services').db, { after, limit: query.limit + 1 });
+    const rows = await listConnectionsWithTests(c.get('services').db, { after, limit: query.limit + 1 });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.name]) : null;
-    return c.json({ connections: page.map(connectionBody), nextCursor }, 200);
+    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.connection.name]) : null;
+    return c.json(
+      { connections: page.map((row) => connectionBody(row.connection, row.lastTest)), nextCursor },
+      200,
+    );
   })
   .openapi(createConnectionRoute, async (c) => {
     const body = c.req.valid('json');
@@ -180,13 +185,13 @@ export const connections = createRouter()
       );
       return created;
     });
-    return c.json(connectionBody(row), 201);
+    return c.json(connectionBody(row, null), 201);
   })
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await getConnection(c.get('services').db, id);
+    const row = await getConnectionWithTest(c.get('services').db, id);
     if (!row) throw notFound(id);
-    return c.json(connectionBody(row), 200);
+    return c.json(connectionBody(row.connection, row.lastTest), 200);
   })
   .openapi(updateRoute, async (c) => {
     const { id } = c.req.valid('param');
@@ -236,9 +241,9 @@ export const connections = createRouter()
         },
         { db: tx },
       );
-      return updated;
+      return { updated, lastTest: await getLastTest(tx, id) };
     });
-    return c.json(connectionBody(row), 200);
+    return c.json(connectionBody(row.updated, row.lastTest), 200);
   })
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { CONNECTION_KINDS } from '../../drizzle/schema';
-import type { ConnectionRow } from '../queries/connections';
+import type { ConnectionRow, ConnectionTestRow } from '../queries/connections';
 import { iso, LimitSchema, singleLineText, TimestampSchema } from './common';
 import { CursorSchema } from './security';
 
@@ -161,6 +161,26 @@ export const UpdateConnectionBodySchema = z
 
 export type ConnectionPatch = z.output<typeof UpdateConnectionBodySchema>;
 
+const LastTestSchema = z
+  .object({
+    at: TimestampSchema.openapi({ description: 'When the host ran it' }),
+    hostId: z.string().openapi({ description: 'The host that ran it' }),
+    ok: z.boolean().openapi({ description: 'The host reached the server (and signed in)' }),
+    latencyMs: z.number().nullable().openapi({
+      description: 'The round trip of a PING (Redis) or `select 1` (Postgres); null when it failed',
+    }),
+    serverVersion: z.string().nullable(),
+    authenticated: z.boolean().nullable(),
+    error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why it failed, one line of at most 500 characters, never the secret' }),
+  })
+  .openapi('ConnectionLastTest', {
+    description:
+      'The result of the last `POST /api/connections/{id}/test` (command connection.test), kept by the host that ran it; null when never tested. Not configuration: config export leaves it out.',
+  });
+
 export const ConnectionSchema = z
   .object({
     id: z.uuid(),
@@ -181,13 +201,17 @@ export const ConnectionSchema = z
     createdBy: z.string(),
     updatedAt: TimestampSchema,
     updatedBy: z.string(),
+    lastTest: LastTestSchema.nullable(),
   })
   .openapi('Connection');
 
 export type ConnectionBody = z.infer<typeof ConnectionSchema>;
 
-/** What a client sees of a row: never a sealed value, not even sealed. */
-export function connectionBody(row: ConnectionRow): ConnectionBody {
+/**
+ * What a client sees of a row: never a sealed value, not even sealed. `lastTest`: the row of
+ * watchtower_connection_tests, null when the connection was never tested.
+ */
+export function connectionBody(row: ConnectionRow, lastTest: ConnectionTestRow | null): ConnectionBody {
   return {
     id: row.id,
     name: row.name,
@@ -207,6 +231,18 @@ export function connectionBody(row: ConnectionRow): ConnectionBody {
     createdBy: row.createdByName,
     updatedAt: iso(row.updatedAt),
     updatedBy: row.updatedByName,
+    lastTest:
+      lastTest === null
+        ? null
+        : {
+            at: iso(lastTest.testedAt),
+            hostId: lastTest.hostId,
+            ok: lastTest.ok,
+            latencyMs: lastTest.latencyMs,
+            serverVersion: lastTest.serverVersion,
+            authenticated: lastTest.authenticated,
+            error: lastTest.error,
+          },
   };
 }
 

@@ -25,6 +25,7 @@ const PREFIX = uniqueName('probe');
 const QUEUE = uniqueName('found');
 const LIVE = `probe-live-${process.pid}`;
 const DEAD = `probe-dead-${process.pid}`;
+const FRESH = `probe-fresh-${process.pid}`;
 
 async function adminApi(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${stack.baseURL}${path}`, {
@@ -58,6 +59,7 @@ beforeAll(async () => {
   for (const [name, port] of [
     [LIVE, Number(redis.port || 6379)],
     [DEAD, closedPort],
+    [FRESH, closedPort],
   ] as const) {
     const created = await adminApi('/api/connections', {
       method: 'POST',
@@ -82,6 +84,11 @@ async function adminPage(): Promise<Page> {
 
 function testResult(page: Page, name: string) {
   return page.getByRole('status', { name: `Test of ${name}` });
+}
+
+/** The "Last test" cell of a connection's row (a labelled cell of the stacked table on phones). */
+function lastTestCell(page: Page, name: string) {
+  return page.locator(`tr[data-connection="${name}"] td[data-label="Last test"]`);
 }
 
 describe('Test and Discover queues, carried out by a live host', { timeout: 240_000 }, () => {
@@ -115,6 +122,9 @@ describe('Test and Discover queues, carried out by a live host', { timeout: 240_
         await testResult(view, DEAD)
           .getByText(/^(Unreachable|Test failed): ./)
           .waitFor(WAIT);
+        await lastTestCell(view, DEAD)
+          .getByText(/^Failed: /)
+          .waitFor(WAIT);
       },
       async (view, where) => {
         for (const violation of await seriousAxeViolations(view))
@@ -123,6 +133,38 @@ describe('Test and Discover queues, carried out by a live host', { timeout: 240_
     );
     expect(shots).toHaveLength(4);
     expect(violations).toEqual([]);
+  });
+
+  it('keeps the last test of each connection: the table shows it after Test and after a reload', async () => {
+    const page = await adminPage();
+    await page.goto('/connections');
+    const host = stack.host.hostId;
+    // Never tested yet; its test fails (nothing listens on its port), and the row says so without a reload.
+    const fresh = lastTestCell(page, FRESH);
+    await fresh.getByText('never', { exact: true }).waitFor(WAIT);
+    await page.getByRole('button', { name: `Test ${FRESH}` }).click();
+    await fresh.getByText(/^Failed: connection refused by /).waitFor(WAIT);
+
+    // Tested before (by the first test here): a new test replaces the time it shows.
+    const live = lastTestCell(page, LIVE);
+    await live.getByText(/^Reachable · /).waitFor(WAIT);
+    const before = await live.locator('time').getAttribute('datetime');
+    await page.getByRole('button', { name: `Test ${LIVE}` }).click();
+    await expect.poll(() => live.locator('time').getAttribute('datetime'), WAIT).not.toBe(before);
+
+    await page.reload();
+    await live.getByText(/^Reachable/).waitFor(WAIT);
+    const liveText = (await live.textContent()) ?? '';
+    expect(liveText).toMatch(/^Reachable · \d+(\.\d)? ms/);
+    expect(liveText.endsWith(` from ${host}`)).toBe(true);
+    expect(await live.locator('time').count()).toBe(1);
+    for (const cell of [fresh, lastTestCell(page, DEAD)]) {
+      const text = (await cell.textContent()) ?? '';
+      expect(text).toMatch(/^Failed: connection refused by \S+:\d+/);
+      expect(text.endsWith(` from ${host}`)).toBe(true);
+      expect(await cell.locator('time').count()).toBe(1);
+    }
+    await page.context().close();
   });
 
   it('says why a Redis nobody listens on cannot be reached', async () => {

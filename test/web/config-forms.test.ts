@@ -139,6 +139,7 @@ const stored: Connection = {
   createdBy: 'admin',
   updatedAt: '2026-01-01T00:00:00.000Z',
   updatedBy: 'admin',
+  lastTest: null,
 };
 
 describe('the connection form', () => {

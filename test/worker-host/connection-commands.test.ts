@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '../../core/bus/command-bus';
@@ -13,7 +13,11 @@ import { bumpConfigVersion, readConfigVersion } from '../../core/config/config-v
 import { connectionSecretContext } from '../../core/crypto/reseal-connections';
 import { loadKeyRing, sealSecret } from '../../core/crypto/sealed-secrets';
 import { rowsOf } from '../../core/db/database';
-import { connections } from '../../drizzle/schema';
+import { connections, connectionTests } from '../../drizzle/schema';
+import {
+  MAX_TEST_ERROR_CHARS,
+  recordConnectionTest,
+} from '../../worker-host/commands/connection-test-record';
 import { testEnv } from '../setup/test-env';
 import {
   cliEnv,
@@ -212,6 +216,11 @@ async function testOf(connectionId: string): Promise<ConnectionTestResult> {
   return command.result as ConnectionTestResult;
 }
 
+async function lastTestOf(connectionId: string) {
+  const rows = await db.select().from(connectionTests).where(eq(connectionTests.connectionId, connectionId));
+  return rows[0];
+}
+
 function expectNoSecret(command: Command) {
   const text = JSON.stringify(command);
   expect(text).not.toContain(password);
@@ -287,6 +296,93 @@ describe('connection.test', () => {
 
   it('never logs the password', () => {
     expect(host.output).not.toContain(password);
+  });
+});
+
+describe('the last test of a connection', () => {
+  it('is kept by the host that ran it, and replaced by the next test', async () => {
+    const before = new Date();
+    const result = await testOf(ids.good);
+    const first = await lastTestOf(ids.good);
+    expect(first).toMatchObject({
+      connectionId: ids.good,
+      hostId: host.hostId,
+      ok: true,
+      latencyMs: result.latencyMs,
+      serverVersion: result.serverVersion,
+      authenticated: true,
+      error: null,
+    });
+    expect(first?.latencyMs).toEqual(expect.any(Number));
+    expect(first?.testedAt.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    await testOf(ids.good);
+    const rows = await db.select().from(connectionTests).where(eq(connectionTests.connectionId, ids.good));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.testedAt.getTime()).toBeGreaterThanOrEqual(first?.testedAt.getTime() ?? 0);
+  });
+
+  it('keeps a failure with its reason and no latency', async () => {
+    const result = await testOf(ids.closed);
+    expect(result.ok).toBe(false);
+    expect(await lastTestOf(ids.closed)).toMatchObject({
+      hostId: host.hostId,
+      ok: false,
+      latencyMs: null,
+      serverVersion: null,
+      authenticated: false,
+      error: result.error,
+    });
+    expect((await lastTestOf(ids.closed))?.error).toMatch(/connection refused by/);
+  });
+
+  it('keeps a wrong password as a failure, without the password', async () => {
+    await testOf(ids.wrongPassword);
+    const row = await lastTestOf(ids.wrongPassword);
+    expect(row).toMatchObject({ ok: false, authenticated: false });
+    expect(row?.error).toMatch(/authentication failed/);
+    expect(JSON.stringify(row)).not.toContain(password);
+  });
+
+  it('stores an error cut and cleaned of NUL and lone surrogates', async () => {
+    const text = `bad\u0000reply \ud800 ${'x'.repeat(2000)}`;
+    await recordConnectionTest(db, ids.noPassword, 'test-host', {
+      ok: false,
+      latencyMs: null,
+      serverVersion: 'v\u00001',
+      usedMemoryBytes: null,
+      maxmemoryPolicy: null,
+      authenticated: false,
+      error: text,
+    });
+    const row = await lastTestOf(ids.noPassword);
+    expect(row?.error).toHaveLength(MAX_TEST_ERROR_CHARS);
+    expect(row?.error?.startsWith('bad\ufffdreply \ufffd x')).toBe(true);
+    expect(row?.serverVersion).toBe('v\ufffd1');
+  });
+
+  it('never fails the test when the row cannot be written', async () => {
+    const gone = randomUUID();
+    await expect(
+      recordConnectionTest(db, gone, 'test-host', {
+        ok: true,
+        latencyMs: 1,
+        serverVersion: null,
+        usedMemoryBytes: null,
+        maxmemoryPolicy: null,
+        authenticated: true,
+        error: null,
+      }),
+    ).resolves.toBeUndefined();
+    expect(await lastTestOf(gone)).toBeUndefined();
+  });
+
+  it('goes with its connection', async () => {
+    const id = randomUUID();
+    await insertRedis(id, { port: closedPort });
+    await testOf(id);
+    expect(await lastTestOf(id)).toMatchObject({ ok: false });
+    await db.delete(connections).where(eq(connections.id, id));
+    expect(await lastTestOf(id)).toBeUndefined();
   });
 });
 

@@ -35,6 +35,15 @@ interface ConnectionBody {
   version: number;
   createdBy: string;
   updatedBy: string;
+  lastTest: {
+    at: string;
+    hostId: string;
+    ok: boolean;
+    latencyMs: number | null;
+    serverVersion: string | null;
+    authenticated: boolean | null;
+    error: string | null;
+  } | null;
 }
 
 let database: NeonDatabaseHandle;
@@ -193,6 +202,92 @@ describe('connections', () => {
     });
     expect(JSON.stringify(entries)).not.toContain(password);
     expect(JSON.stringify(entries)).not.toContain(stored?.passwordSealed ?? 'none');
+  });
+
+  it('show their last test, one and all, and lose it with the connection; config export leaves it out', async () => {
+    const good = await created({ kind: 'redis', name: name('tested-a'), host: 'redis.internal' });
+    const bad = await created({ kind: 'redis', name: name('tested-b'), host: 'redis.gone' });
+    const never = await created({ kind: 'redis', name: name('tested-c'), host: 'redis.new' });
+    expect(good.lastTest).toBeNull();
+    const fresh = await call(`/api/connections/${good.id}`, { headers: bearer(viewer.token) });
+    expect((await fresh.json<ConnectionBody>()).lastTest).toBeNull();
+
+    // As a host writes them (worker-host/commands/connection-test-record.ts).
+    await database.db.execute(sql`
+      insert into watchtower_connection_tests
+        (connection_id, tested_at, host_id, ok, latency_ms, server_version, authenticated, error)
+      values
+        (${good.id}, '2026-03-01T10:00:00Z', 'host-a', true, 0.42, '7.2.4', true, null),
+        (${bad.id}, '2026-03-01T10:05:00Z', 'host-b', false, null, null, false,
+         'connection refused by redis.gone:6379: nothing accepts connections there')`);
+    const goodTest = {
+      at: '2026-03-01T10:00:00.000Z',
+      hostId: 'host-a',
+      ok: true,
+      latencyMs: 0.42,
+      serverVersion: '7.2.4',
+      authenticated: true,
+      error: null,
+    };
+    const badTest = {
+      at: '2026-03-01T10:05:00.000Z',
+      hostId: 'host-b',
+      ok: false,
+      latencyMs: null,
+      serverVersion: null,
+      authenticated: false,
+      error: 'connection refused by redis.gone:6379: nothing accepts connections there',
+    };
+    const one = await call(`/api/connections/${good.id}`, { headers: bearer(viewer.token) });
+    expect(one.status).toBe(200);
+    expect((await one.json<ConnectionBody>()).lastTest).toEqual(goodTest);
+
+    // The list reads every page's tests with its connections, each with its own.
+    const byName = new Map<string, ConnectionBody>();
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const page = await call(`/api/connections?limit=2${query}`, { headers: bearer(viewer.token) });
+      expect(page.status).toBe(200);
+      const body = await page.json<{ connections: ConnectionBody[]; nextCursor: string | null }>();
+      for (const connection of body.connections) byName.set(connection.name, connection);
+      cursor = body.nextCursor;
+    } while (cursor !== null);
+    expect(byName.get(name('tested-a'))?.lastTest).toEqual(goodTest);
+    expect(byName.get(name('tested-b'))?.lastTest).toEqual(badTest);
+    expect(byName.get(name('tested-c'))?.lastTest).toBeNull();
+
+    // A change keeps it (it says how the server answered, whatever the settings were then).
+    const changed = await call(`/api/connections/${good.id}`, {
+      method: 'PATCH',
+      headers: bearer(admin.token),
+      json: { port: 6390 },
+    });
+    expect(changed.status).toBe(200);
+    expect((await changed.json<ConnectionBody>()).lastTest).toEqual(goodTest);
+
+    // Not configuration: the export has the connection, not its test.
+    const exported = await call('/api/config/export', { headers: bearer(admin.token) });
+    expect(exported.status).toBe(200);
+    const document = await exported.json<{ connections: Record<string, unknown>[] }>();
+    const entry = document.connections.find((connection) => connection.name === name('tested-a'));
+    expect(entry).toMatchObject({ name: name('tested-a'), port: 6390 });
+    expect(Object.keys(entry ?? {})).not.toContain('lastTest');
+    expect(JSON.stringify(document)).not.toContain('host-a');
+
+    for (const connection of [good, bad, never]) {
+      const deleted = await call(`/api/connections/${connection.id}`, {
+        method: 'DELETE',
+        headers: bearer(admin.token),
+      });
+      expect(deleted.status).toBe(204);
+    }
+    const left = rowsOf<{ n: number }>(
+      await database.db.execute(
+        sql`select count(*)::int as n from watchtower_connection_tests where connection_id in (${good.id}, ${bad.id})`,
+      ),
+    );
+    expect(left[0]?.n).toBe(0);
   });
 
   it('keep, replace or clear a password on change', async () => {

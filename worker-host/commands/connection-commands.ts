@@ -14,17 +14,25 @@ import {
   withinTime,
 } from './connection-client';
 import { describeFailure, testConnection } from './connection-test';
+import { recordConnectionTest } from './connection-test-record';
 import { discoverQueues } from './queue-discovery';
 
 /** How long a whole discovery may take: dozens of SCAN round trips on a slow link. */
 const DISCOVER_TIMEOUT_MS = 30_000;
 
-/** `connection.test`: the connection's row read now, so the test sees its latest settings. */
+/**
+ * `connection.test`: the connection's row read now, so the test sees its latest settings. Its
+ * result is kept as the connection's last test before the answer goes back, so a page that
+ * reloads on the answer already shows it.
+ */
 export async function connectionTest(
   host: HostControl,
   args: CommandArgs<'connection.test'>,
 ): Promise<ConnectionTestResult> {
-  return testConnection(await readConnection(host.db, args.connectionId), host.env);
+  const row = await readConnection(host.db, args.connectionId);
+  const result = await testConnection(row, host.env);
+  await recordConnectionTest(host.db, row.id, host.hostId, result);
+  return result;
 }
 
 /**

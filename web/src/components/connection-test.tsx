@@ -9,9 +9,17 @@ type Shown = { phase: 'testing' } | { phase: 'answered'; outcome: ProbeOutcome<T
 /**
  * "Test": a live host reaches the connection now and says what it found (round trip, server
  * version, memory, eviction policy) or why it could not, inline under the row. Any signed-in
- * user may ask; only hosts hold the connection's secrets.
+ * user may ask; only hosts hold the connection's secrets. `onTested` refreshes the table, whose
+ * "Last test" cell then shows the host's record of this test.
  */
-export function ConnectionTest({ connection }: { connection: Connection }) {
+export function ConnectionTest({
+  connection,
+  onTested,
+}: {
+  connection: Connection;
+  /** Called once a host answered: the host kept the result as the connection's last test. */
+  onTested?: () => void;
+}) {
   const shown = useSignal<Shown | null>(null);
   const abort = useRef<AbortController | null>(null);
   useEffect(() => () => abort.current?.abort(), []);
@@ -22,7 +30,9 @@ export function ConnectionTest({ connection }: { connection: Connection }) {
     abort.current = controller;
     shown.value = { phase: 'testing' };
     const outcome = await testConnection(connection.id, controller.signal);
-    if (!controller.signal.aborted) shown.value = { phase: 'answered', outcome };
+    if (controller.signal.aborted) return;
+    shown.value = { phase: 'answered', outcome };
+    if (outcome.ok) onTested?.();
   }
 
   const state = shown.value;

@@ -4,6 +4,7 @@ import { useLocation } from 'preact-iso';
 import { api } from '../api/client';
 import { addressOf, type Connection, type ConnectionList, KIND_LABELS } from '../api/config';
 import { Banner } from '../components/banner';
+import { ConnectionLastTest } from '../components/connection-last-test';
 import { ConnectionTest } from '../components/connection-test';
 import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
@@ -22,7 +23,7 @@ type Open =
 /**
  * Connections: the queue backends hosts reach, kept centrally (GET /api/connections). Everyone
  * reads them, never their secrets; admins add, change and delete them; "Test" asks a live host to
- * reach one now.
+ * reach one now, and "Last test" shows what the latest test found, whoever ran it.
  */
 export function Connections() {
   const location = useLocation();
@@ -94,6 +95,7 @@ export function Connections() {
                     <th scope="col">Password</th>
                     <th scope="col">Version</th>
                     <th scope="col">Updated</th>
+                    <th scope="col">Last test</th>
                     {canOperate.value && <th scope="col">Actions</th>}
                   </tr>
                 </thead>
@@ -107,6 +109,7 @@ export function Connections() {
                       operate={canOperate.value}
                       onEdit={() => (open.value = { kind: 'edit', connection })}
                       onDelete={() => (open.value = { kind: 'delete', connection })}
+                      onTested={() => poller.refresh()}
                     />
                   ))}
                 </tbody>
@@ -159,6 +162,7 @@ function ConnectionRow({
   operate,
   onEdit,
   onDelete,
+  onTested,
 }: {
   connection: Connection;
   now: number;
@@ -166,6 +170,7 @@ function ConnectionRow({
   operate: boolean;
   onEdit: () => void;
   onDelete: () => void;
+  onTested: () => void;
 }) {
   const secretSet = connection.kind === 'postgres' ? connection.hasUrl : connection.hasPassword;
   return (
@@ -195,10 +200,13 @@ function ConnectionRow({
           <span class="cell-sub"> by {connection.updatedBy}</span>
         </span>
       </td>
+      <td class="cell-text config-last-test" data-label="Last test">
+        <ConnectionLastTest test={connection.lastTest} now={now} />
+      </td>
       {operate && (
         <td class="config-actions stack-bare" data-label="Actions">
           <div class="config-buttons">
-            <ConnectionTest connection={connection} />
+            <ConnectionTest connection={connection} onTested={onTested} />
             {admin && (
               <>
                 <button type="button" aria-label={`Edit ${connection.name}`} onClick={onEdit}>
