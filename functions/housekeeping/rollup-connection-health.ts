@@ -2,7 +2,11 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../core/db/database';
 import { HOUSEKEEPING_DEFAULTS, retentionDays } from '../config';
 import { ROLLUP_GRACE_MINUTES } from '../queries/metrics';
-import { ROLLUP_CATCH_UP_PER_RUN, ROLLUP_CATCH_UP_WINDOW_HOURS, ROLLUP_LOOKBACK_HOURS } from './rollup-metrics';
+import {
+  ROLLUP_CATCH_UP_PER_RUN,
+  ROLLUP_CATCH_UP_WINDOW_HOURS,
+  ROLLUP_LOOKBACK_HOURS,
+} from './rollup-metrics';
 import { daysToSeconds, type HousekeepingStep } from './step';
 
 /**

@@ -183,7 +183,9 @@ describe('the connection health rollup', () => {
     await rollupConnectionHealth.run(housekeepingContext());
     await database.db
       .insert(connectionHealth)
-      .values(minuteRow(connRolled, minuteOf(rolledHour, 40), { checks: 4, latencyP50Ms: 5, latencyP95Ms: 40 }));
+      .values(
+        minuteRow(connRolled, minuteOf(rolledHour, 40), { checks: 4, latencyP50Ms: 5, latencyP95Ms: 40 }),
+      );
     // The trigger marked the hour untrusted: it is read from the minutes again.
     const stale = rowsOf<{ stale: boolean }>(
       await database.db.execute(sql`
@@ -220,7 +222,11 @@ describe('the connection health rollup', () => {
       .insert(connectionHealthHourly)
       .values(hourRow(connRolled, thisHour, { checks: 1000, rolledAt: new Date(thisHour + 2 * HOUR) }))
       .onConflictDoUpdate({
-        target: [connectionHealthHourly.hour, connectionHealthHourly.hostId, connectionHealthHourly.connection],
+        target: [
+          connectionHealthHourly.hour,
+          connectionHealthHourly.hostId,
+          connectionHealthHourly.connection,
+        ],
         set: { checks: 1000, rolledAt: new Date(thisHour + 2 * HOUR) },
       });
     try {
@@ -231,7 +237,9 @@ describe('the connection health rollup', () => {
         p50Ms: 4,
         p95Ms: 8,
       });
-      expect(old?.series.find((p) => p.at === new Date(untrusted).toISOString())).toMatchObject({ checks: 0 });
+      expect(old?.series.find((p) => p.at === new Date(untrusted).toISOString())).toMatchObject({
+        checks: 0,
+      });
       expect(old?.checks).toBe(70);
       const current = find(day, connRolled)?.series.at(-1);
       expect(current).toMatchObject({ at: new Date(thisHour).toISOString(), checks: 1 });
@@ -293,10 +301,9 @@ describe('the connection health rollup', () => {
     const old = new Date(row?.m ?? 0);
     const h31 = new Date(row?.h31 ?? 0).getTime();
     const h91 = new Date(row?.h91 ?? 0).getTime();
-    await database.db.insert(connectionHealth).values([
-      minuteRow(connPrune, old),
-      minuteRow(connPrune, new Date(thisHour - 29 * DAY)),
-    ]);
+    await database.db
+      .insert(connectionHealth)
+      .values([minuteRow(connPrune, old), minuteRow(connPrune, new Date(thisHour - 29 * DAY))]);
     await database.db
       .insert(connectionHealthHourly)
       .values([hourRow(connPrune, h31, { checks: 31 }), hourRow(connPrune, h91, { checks: 91 })]);
