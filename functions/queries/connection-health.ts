@@ -253,7 +253,7 @@ export async function connectionHealthFor(db: StatementDatabase, range: HealthRa
   const series = await query<PointRow>(
     db,
     sql`with ${source}, steps as (
-          select generate_series(${since}, date_trunc(${unit}, now()), ${stepInterval}) as at
+          select g.at from generate_series(${since}, date_trunc(${unit}, now()), ${stepInterval}) as g(at)
         ), agg as (
           select connection, at,
                  percentile_cont(0.5) within group (order by latency_p50_ms) as p50,
