@@ -42,7 +42,7 @@ export interface Env {
   WATCHTOWER_RETENTION_FAILED_DAYS?: string;
   /** Days to keep the per-minute metrics rollups. 0 keeps them forever. Default 30. */
   WATCHTOWER_RETENTION_METRICS_DAYS?: string;
-  /** Days to keep the connections' per-minute health rows (watchtower_connection_health). 0 keeps them forever. Default 30. */
+  /** Days to keep the connections' per-minute health rows (watchtower_connection_health); their hourly rollups are kept the longer of this and 90 days. 0 keeps both forever. Default 30. */
   WATCHTOWER_RETENTION_HEALTH_DAYS?: string;
   /** Days to keep finished commands (done, failed, expired). 0 keeps them forever. Default 7 (as the command routes promise). */
   WATCHTOWER_RETENTION_COMMANDS_DAYS?: string;

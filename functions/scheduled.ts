@@ -7,7 +7,8 @@ import { Services } from './services';
  * one run never holds the database for long however much has piled up; the next run carries on.
  * Steps are independent: one that fails is logged, the others still run, and the run then throws
  * so that the Cloudflare dashboard shows it as failed. Besides pruning, the cron keeps the hourly
- * metrics rollups (watchtower_metrics_hourly) up to date from the per-minute rows.
+ * metrics and connection health rollups (watchtower_metrics_hourly,
+ * watchtower_connection_health_hourly) up to date from the per-minute rows.
  */
 export async function scheduled(
   _controller: ScheduledController,

@@ -9,6 +9,7 @@ import { pruneHosts } from './prune-hosts';
 import { pruneCompletedJobs, pruneFailedJobs } from './prune-jobs';
 import { pruneMetrics } from './prune-metrics';
 import { resealSecrets } from './reseal-secrets';
+import { rollupConnectionHealth } from './rollup-connection-health';
 import { rollupMetrics } from './rollup-metrics';
 import type { HousekeepingContext, HousekeepingStep } from './step';
 import { sweepDeadHosts } from './sweep-dead-hosts';
@@ -28,8 +29,9 @@ export const HOUSEKEEPING_STEPS: readonly HousekeepingStep[] = [
   pruneMetrics,
   pruneConnectionHealth,
   pruneAlerts,
-  // After the prunes: it only recomputes hours whose minute rows are all still kept.
+  // After the prunes: they only recompute hours whose minute rows are all still kept.
   rollupMetrics,
+  rollupConnectionHealth,
   // Only does anything during a key rotation (WATCHTOWER_ENCRYPTION_KEY_PREVIOUS set).
   resealSecrets,
 ];

@@ -3,11 +3,13 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
 import { TimestampSchema } from '../schemas/common';
 import { HOST_STATUSES, type HostStatus, isLiveHost } from './hosts';
+import { ROLLUP_GRACE_MINUTES } from './metrics';
 import { isoText, num, numOrNull, query } from './sql';
 
 /**
- * Connections' and hosts' health over 1 h, 24 h or 7 d, from the per-minute rows the hosts write
- * with their heartbeats (watchtower_connection_health) and from watchtower_hosts.
+ * Connections' and hosts' health over 1 h, 24 h, 7 d, 30 d or 90 d, from the per-minute rows the
+ * hosts write with their heartbeats (watchtower_connection_health), their hourly rollups
+ * (watchtower_connection_health_hourly, kept by the cron) and watchtower_hosts.
  *
  * A connection's state now comes from the newest row of each live host (running, paused or
  * terminating) that still has it in its configuration (its heartbeat's `connections`): `down` as soon as one of them saw it down in its last check (a
@@ -15,17 +17,31 @@ import { isoText, num, numOrNull, query } from './sql';
  * of them saw it up, `unknown` when no live host has checked it in the range (it is shown with the
  * hosts that did).
  *
- * Series: per minute for 1h; per hour for 24h and 7d, computed from the minute rows (p50 as the
- * median of the minutes' p50s, p95 as the 95th percentile of the minutes' p95s: the rows keep no
- * distribution to merge exactly). Minutes are kept 30 days (WATCHTOWER_RETENTION_HEALTH_DAYS),
- * so every range reads minute rows: at most 10,080 per host and connection for 7d.
+ * 1h reads the minute rows, one point per minute. The other ranges are per hour, and take each
+ * hour from one place, as the metrics do (functions/queries/metrics.ts, hourlySourceSql):
+ * - an hour before the current one that the cron rolled up (functions/housekeeping/
+ *   rollup-connection-health.ts) after it ended (rolled_at >= its end + ROLLUP_GRACE_MINUTES) is
+ *   read from the hourly rows, one per host and connection;
+ * - any other hour (the current one always, one the cron has not rolled up yet or that a late
+ *   minute row marked untrusted) is read from the minute rows.
+ * An hour's p50 is the median of its rows' p50s and its p95 the 95th percentile of their p95s (the
+ * rows keep no distribution to merge exactly): with one host per connection the same figures from
+ * either table; with several, a rolled-up hour takes them over the hosts' hourly figures rather
+ * than over all their minutes. A host whose newest check in the range is in a rolled-up hour shows
+ * that hour's last check (`up`, its minute) with the hour's latency. Minutes are kept 30 days
+ * (WATCHTOWER_RETENTION_HEALTH_DAYS) and hours the longer of that and 90 days, so a statement reads
+ * at most one row per host, connection and hour (2,160 for 90d) plus the minutes of the hours not
+ * rolled up (this hour and the last, unless the cron is behind).
  */
 export const HEALTH_RANGES = {
   '1h': { step: 'minute', points: 60 },
   '24h': { step: 'hour', points: 24 },
   '7d': { step: 'hour', points: 168 },
+  '30d': { step: 'hour', points: 720 },
+  '90d': { step: 'hour', points: 2160 },
 } as const;
 export type HealthRange = keyof typeof HEALTH_RANGES;
+export const HEALTH_RANGE_NAMES = Object.keys(HEALTH_RANGES) as [HealthRange, ...HealthRange[]];
 
 const StateSchema = z.enum(['up', 'down', 'unknown']);
 
@@ -87,7 +103,7 @@ const HostHealthSchema = z.object({
 
 export const HealthAnswerSchema = z
   .object({
-    range: z.enum(['1h', '24h', '7d']),
+    range: z.enum(HEALTH_RANGE_NAMES),
     step: z.enum(['minute', 'hour']),
     connections: z.array(ConnectionSchema).openapi({ description: 'Down first, then by name' }),
     hosts: z.array(HostHealthSchema).openapi({
@@ -102,7 +118,7 @@ interface LatestRow {
   connection: string;
   host_id: string;
   kind: 'redis' | 'postgres';
-  minute: string;
+  checked_at: string;
   up: boolean;
   latency_p50_ms: number | string | null;
   latency_p95_ms: number | string | null;
@@ -148,50 +164,103 @@ function rangeStart(range: HealthRange): SQL {
     : sql`date_trunc('hour', now()) - make_interval(hours => ${points - 1})`;
 }
 
+/** The health row's columns every source row carries, after its step, host and connection. */
+const FIGURES = sql.raw(`kind, checks, errors, up, latency_p50_ms, latency_p95_ms, last_error,
+                 redis_version, used_memory, maxmemory, maxmemory_policy, connected_clients`);
+
+/**
+ * The `source` CTE (with any it needs, without `with`): one row per step (`at`), host and
+ * connection of the range, with the time of its newest check (`checked_at`) and of its error
+ * (`last_error_at`). Minute rows for 1h; for the hourly ranges each hour from the hourly rollups
+ * when the cron rolled it up after it ended, from the minute rows otherwise (see the comment at
+ * the top). Rows stamped after this minute or hour (a host's clock ahead) are in `source` too: they
+ * count in the totals and the newest checks, as they always did, but have no point.
+ */
+function sourceSql(range: HealthRange, since: SQL): SQL {
+  if (HEALTH_RANGES[range].step === 'minute') {
+    return sql`source as (
+          select minute as at, host_id, connection, minute as checked_at,
+                 case when last_error is not null then minute end as last_error_at, ${FIGURES}
+          from watchtower_connection_health where minute >= ${since}
+        )`;
+  }
+  return sql`slots as (
+          select g.hour, r.rolled,
+                 not r.rolled and exists (select 1 from watchtower_connection_health m
+                                          where m.minute >= g.hour and m.minute < g.hour + interval '1 hour')
+                   as from_minutes
+          from generate_series(${since}, date_trunc('hour', now()) - interval '1 hour', interval '1 hour') as g(hour)
+          cross join lateral (
+            select exists (select 1 from watchtower_connection_health_hourly h
+                           where h.hour = g.hour
+                             and h.rolled_at >= g.hour + interval '1 hour'
+                                                + make_interval(mins => ${ROLLUP_GRACE_MINUTES})) as rolled) r
+        ), source as (
+          select hour as at, host_id, connection, last_minute as checked_at, last_error_at, ${FIGURES}
+          from watchtower_connection_health_hourly
+          where hour >= ${since} and hour < date_trunc('hour', now())
+            and hour in (select hour from slots where rolled)
+          union all
+          -- This hour (never rolled up for good yet) and after, then the earlier hours not rolled
+          -- up, in two ranges whose bounds the planner can see (the second is empty unless the cron
+          -- is behind or an hour took a late row).
+          select date_trunc('hour', minute), host_id, connection, minute,
+                 case when last_error is not null then minute end, ${FIGURES}
+          from watchtower_connection_health
+          where minute >= date_trunc('hour', now())
+          union all
+          select date_trunc('hour', minute), host_id, connection, minute,
+                 case when last_error is not null then minute end, ${FIGURES}
+          from watchtower_connection_health
+          where minute >= (select min(hour) from slots where from_minutes)
+            and minute < date_trunc('hour', now())
+            and date_trunc('hour', minute) in (select hour from slots where from_minutes)
+        )`;
+}
+
 export async function connectionHealthFor(db: StatementDatabase, range: HealthRange): Promise<HealthAnswer> {
   const { step } = HEALTH_RANGES[range];
   const since = rangeStart(range);
   const unit = step === 'minute' ? sql`'minute'` : sql`'hour'`;
   const stepInterval = step === 'minute' ? sql`interval '1 minute'` : sql`interval '1 hour'`;
+  const source = sourceSql(range, since);
 
   // The newest row of each (host, connection), with its connection's totals and newest error.
   const latest = await query<LatestRow>(
     db,
-    sql`with r as (
-          select * from watchtower_connection_health where minute >= ${since}
-        ), latest as (
+    sql`with ${source}, latest as (
           select distinct on (r.host_id, r.connection) r.*
-          from r order by r.host_id, r.connection, r.minute desc
+          from source r order by r.host_id, r.connection, r.checked_at desc
         ), totals as (
-          select connection, sum(checks) as checks, sum(errors) as errors from r group by connection
+          select connection, sum(checks) as checks, sum(errors) as errors from source group by connection
         ), errs as (
-          select distinct on (connection) connection, last_error, minute from r
-          where last_error is not null order by connection, minute desc
+          select distinct on (connection) connection, last_error, last_error_at from source
+          where last_error is not null order by connection, last_error_at desc
         )
-        select l.connection, l.host_id, l.kind, ${isoText(sql`l.minute`)} as minute, l.up, l.latency_p50_ms,
-               l.latency_p95_ms, l.last_error, l.redis_version, l.used_memory, l.maxmemory, l.maxmemory_policy,
-               l.connected_clients, h.hostname, h.status as host_status,
+        select l.connection, l.host_id, l.kind, ${isoText(sql`l.checked_at`)} as checked_at, l.up,
+               l.latency_p50_ms, l.latency_p95_ms, l.last_error, l.redis_version, l.used_memory, l.maxmemory,
+               l.maxmemory_policy, l.connected_clients, h.hostname, h.status as host_status,
                coalesce(h.connections ? l.connection, false) as configured,
                t.checks as checks_in_range, t.errors as errors_in_range,
-               e.last_error as range_error, ${isoText(sql`e.minute`)} as range_error_at
+               e.last_error as range_error, ${isoText(sql`e.last_error_at`)} as range_error_at
         from latest l
         join totals t on t.connection = l.connection
         left join errs e on e.connection = l.connection
         left join watchtower_hosts h on h.host_id = l.host_id
-        order by l.connection, l.minute desc, l.host_id`,
+        order by l.connection, l.checked_at desc, l.host_id`,
   );
 
   const series = await query<PointRow>(
     db,
-    sql`with steps as (
-          select generate_series(${since}, date_trunc(${unit}, now()), ${stepInterval}) as at
+    sql`with ${source}, steps as (
+          select g.at from generate_series(${since}, date_trunc(${unit}, now()), ${stepInterval}) as g(at)
         ), agg as (
-          select connection, date_trunc(${unit}, minute) as at,
+          select connection, at,
                  percentile_cont(0.5) within group (order by latency_p50_ms) as p50,
                  percentile_cont(0.95) within group (order by latency_p95_ms) as p95,
                  sum(checks) as checks, sum(errors) as errors
-          from watchtower_connection_health where minute >= ${since}
-          group by connection, date_trunc(${unit}, minute)
+          from source
+          group by connection, at
         ), names as (select distinct connection from agg)
         select n.connection, ${isoText(sql`s.at`)} as at, a.p50, a.p95, a.checks, a.errors
         from names n cross join steps s
@@ -266,7 +335,7 @@ function toConnection(name: string, rows: LatestRow[], series: Connection['serie
       hostname: row.hostname,
       hostStatus: row.host_status,
       up: row.up,
-      checkedAt: row.minute,
+      checkedAt: row.checked_at,
       lastError: row.last_error,
       latencyP50Ms: numOrNull(row.latency_p50_ms),
       latencyP95Ms: numOrNull(row.latency_p95_ms),

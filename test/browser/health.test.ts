@@ -116,6 +116,15 @@ describe('the Health page in Chromium', { timeout: 180_000 }, () => {
     await expect
       .poll(() => spareCard.locator('figcaption').textContent(), WAIT)
       .toMatch(/^Round trip, last 24 hours/);
+    // And 90 days, per hour from the hourly rollups.
+    await page
+      .getByRole('navigation', { name: 'Range' })
+      .getByRole('link', { name: '90d', exact: true })
+      .click();
+    await page.waitForURL(/[?&]range=90d/, WAIT);
+    await expect
+      .poll(() => spareCard.locator('figcaption').textContent(), WAIT)
+      .toMatch(/^Round trip, last 90 days/);
     expect(consoleErrors).toEqual([]);
     await context.close();
   });

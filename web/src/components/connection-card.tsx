@@ -5,7 +5,13 @@ import { formatCount } from '../lib/format';
 import { RelativeTime } from './relative-time';
 import { type ChartSeries, TimeChart } from './time-chart';
 
-const RANGE_WORDS = { '1h': 'last hour', '24h': 'last 24 hours', '7d': 'last 7 days' } as const;
+const RANGE_WORDS = {
+  '1h': 'last hour',
+  '24h': 'last 24 hours',
+  '7d': 'last 7 days',
+  '30d': 'last 30 days',
+  '90d': 'last 90 days',
+} as const;
 
 export function formatLatency(ms: number | null): string {
   if (ms === null) return '–';

@@ -40,8 +40,19 @@ const hourLabel = new Intl.DateTimeFormat(undefined, {
   minute: '2-digit',
 });
 
-export function stepLabel(at: number, step: 'minute' | 'hour'): string {
-  return (step === 'minute' ? minuteLabel : hourLabel).format(at);
+const dateHourLabel = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
+/** Longer than a week, a weekday names no single day: the hours of such a chart carry their date. */
+const WEEK_MS = 7 * 86_400_000;
+
+export function stepLabel(at: number, step: 'minute' | 'hour', spanMs = 0): string {
+  if (step === 'minute') return minuteLabel.format(at);
+  return (spanMs >= WEEK_MS ? dateHourLabel : hourLabel).format(at);
 }
 
 /**
@@ -73,6 +84,7 @@ export function TimeChart(props: TimeChartProps) {
   const height = props.height ?? 200;
   const box = useRef<HTMLDivElement>(null);
   const showTable = useSignal(false);
+  const span = times.length > 1 ? (times.at(-1) ?? 0) - (times[0] ?? 0) : 0;
   // The theme on screen, the system's included: the canvas keeps the colours it was drawn with.
   const themeName = shownTheme.value;
 
@@ -104,8 +116,8 @@ export function TimeChart(props: TimeChartProps) {
               idx === null
                 ? lastTime === undefined
                   ? 'no data'
-                  : `latest: ${stepLabel(lastTime, step)}`
-                : stepLabel(value * 1000, step),
+                  : `latest: ${stepLabel(lastTime, step, span)}`
+                : stepLabel(value * 1000, step, span),
           },
           ...series.map((line) => ({
             label: line.label,
@@ -132,7 +144,7 @@ export function TimeChart(props: TimeChartProps) {
       resize.disconnect();
       chart.destroy();
     };
-  }, [times, series, themeName, height, step, format]);
+  }, [times, series, themeName, height, step, format, span]);
 
   return (
     <figure class="chart" data-drawn-theme={themeName}>
@@ -168,7 +180,7 @@ export function TimeChart(props: TimeChartProps) {
               <tbody>
                 {times.map((at, index) => (
                   <tr key={at}>
-                    <th scope="row">{stepLabel(at, step)}</th>
+                    <th scope="row">{stepLabel(at, step, span)}</th>
                     {series.map((line) => {
                       const value = line.values[index];
                       return (

@@ -11,8 +11,8 @@ import './health.css';
 
 /**
  * Connections and hosts: up or down now, the last error, Redis's eviction policy in plain words,
- * and each connection's round trip over 1 h, 24 h or 7 d (GET /api/health/connections).
- * The page's state is its URL: /health?range=1h|24h|7d.
+ * and each connection's round trip over 1 h, 24 h, 7 d, 30 d or 90 d (GET /api/health/connections).
+ * The page's state is its URL: /health?range=1h|24h|7d|30d|90d.
  */
 export function Health() {
   const location = useLocation();

@@ -2,7 +2,7 @@ import { api } from '../api/client';
 import type { ConnectionHealthAnswer, HealthRange } from '../api/health';
 import { createPoller, type Poller } from './poller';
 
-export const HEALTH_RANGES = ['1h', '24h', '7d'] as const satisfies readonly HealthRange[];
+export const HEALTH_RANGES = ['1h', '24h', '7d', '30d', '90d'] as const satisfies readonly HealthRange[];
 
 const pollers = new Map<HealthRange, Poller<ConnectionHealthAnswer>>();
 

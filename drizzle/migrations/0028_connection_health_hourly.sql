@@ -1,0 +1,21 @@
+CREATE TABLE "watchtower_connection_health_hourly" (
+	"hour" timestamp with time zone NOT NULL,
+	"host_id" text NOT NULL,
+	"connection" text NOT NULL,
+	"kind" text NOT NULL,
+	"checks" integer NOT NULL,
+	"errors" integer NOT NULL,
+	"up" boolean NOT NULL,
+	"last_minute" timestamp with time zone NOT NULL,
+	"latency_p50_ms" double precision,
+	"latency_p95_ms" double precision,
+	"last_error" text,
+	"last_error_at" timestamp with time zone,
+	"redis_version" text,
+	"used_memory" bigint,
+	"maxmemory" bigint,
+	"maxmemory_policy" text,
+	"connected_clients" integer,
+	"rolled_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "watchtower_connection_health_hourly_hour_host_id_connection_pk" PRIMARY KEY("hour","host_id","connection")
+);
