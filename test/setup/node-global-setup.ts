@@ -1,15 +1,16 @@
-import { migrateDatabase } from '../../drizzle/migrate';
-import { ensureDatabase, ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
+import { ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
+import { recreateDatabase } from '../support/fresh-database';
 import { bundleTestCli } from './test-cli';
 import { testEnv } from './test-env';
 
 /**
- * Before the Node tests: the services are up, the test database exists and is migrated, and the
- * worker-host's bundle the tests run is built (test-cli.ts). After them, the bundle goes.
+ * Before the Node tests: the services are up, the test database is made afresh from the committed
+ * migrations (a database left by a run of other code, with migrations applied under numbers that
+ * have changed since, would refuse this run's), and the worker-host's bundle the tests run is built
+ * (test-cli.ts). After them, the bundle goes.
  */
 export default async function setup(): Promise<() => void> {
   await Promise.all([ensurePostgres(), ensureRedis()]);
-  await ensureDatabase(testEnv.databaseUrl);
-  await migrateDatabase(testEnv.databaseUrl);
+  await recreateDatabase(testEnv.databaseUrl);
   return bundleTestCli();
 }

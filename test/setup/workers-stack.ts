@@ -9,8 +9,8 @@
  * Prints one line `WATCHTOWER_STACK_READY {json}` when the backends are ready and the stand-ins
  * listen, then runs until SIGTERM/SIGINT or until its stdin closes (the parent died).
  */
-import { migrateDatabase } from '../../drizzle/migrate';
-import { ensureDatabase, ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
+import { ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
+import { recreateDatabase } from '../support/fresh-database';
 import { startLocalStack } from '../support/local-stack';
 import { startJwksStandIn } from './jwks-stand-in';
 import { testEnv } from './test-env';
@@ -18,8 +18,8 @@ import { READY_PREFIX, type StackReady } from './workers-stack-protocol';
 
 async function main(): Promise<void> {
   await Promise.all([ensurePostgres(testEnv.databaseUrl), ensureRedis(testEnv.redisUrl)]);
-  await ensureDatabase(testEnv.databaseUrl);
-  await migrateDatabase(testEnv.databaseUrl);
+  // Made afresh: whatever an earlier run of other code left in it cannot refuse this run's migrations.
+  await recreateDatabase(testEnv.databaseUrl);
   const stack = await startLocalStack({
     relayPort: testEnv.relayPort,
     upstashPort: testEnv.upstashPort,
