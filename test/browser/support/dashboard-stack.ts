@@ -114,8 +114,9 @@ export async function startDashboardStack(
     let stack: LocalStack | undefined;
     await Promise.all([
       recreateDatabase(databaseUrl).then(() => ensureDevAdmin(databaseUrl, { ...admin, generated: false })),
-      // Built here so the tests see the current sources; the build never empties web/dist.
-      buildWebInChild(),
+      // The Node suites' global setup built it for this run; a bench builds it here. Either way the
+      // tests see the current sources (the build never empties web/dist).
+      process.env.WATCHTOWER_TEST_WEB_BUILT ? Promise.resolve() : buildWebInChild(),
       startLocalStack({
         relayPort: 0,
         upstashPort: 0,
