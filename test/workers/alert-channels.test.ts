@@ -325,6 +325,18 @@ describe("a channel's last delivery", () => {
     expect((await listedChannel(busy.id))?.lastDelivery?.id).toBe(newer.at(-1));
   });
 
+  it('is described in the OpenAPI document', async () => {
+    const document = await okJson<{
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+    }>(await send('GET', '/api/openapi.json', t.viewer.token), 200);
+    const channel = document.components.schemas.AlertChannel;
+    expect(channel?.required).toContain('lastDelivery');
+    expect(JSON.stringify(channel?.properties?.lastDelivery)).toContain('AlertChannelLastDelivery');
+    expect(
+      Object.keys(document.components.schemas.AlertChannelLastDelivery?.properties ?? {}).sort(),
+    ).toEqual(['at', 'attempts', 'error', 'eventId', 'httpStatus', 'id', 'status', 'type']);
+  });
+
   it('keeps one row per channel, so the channel pages neither repeat nor skip one', async () => {
     const names: string[] = [];
     let cursor: string | null = null;
