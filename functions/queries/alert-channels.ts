@@ -1,6 +1,6 @@
-import { asc, eq, gt, sql } from 'drizzle-orm';
+import { asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { StatementDatabase } from '../../core/db/database';
-import { alertChannels } from '../../drizzle/schema';
+import { alertChannels, alertDeliveries } from '../../drizzle/schema';
 import type { Actor } from '../auth/actor';
 import { HttpError } from '../http-error';
 
@@ -21,16 +21,97 @@ function conflictingName(name: string): HttpError {
   return new HttpError(409, 'conflict', `An alert channel named ${name} already exists`);
 }
 
+/** What a channel read shows of its newest delivery (the delivery log's row, without the payload). */
+export interface LastDeliveryRow {
+  id: number;
+  createdAt: Date;
+  eventId: number | null;
+  type: string | null;
+  status: (typeof alertDeliveries.status.enumValues)[number];
+  attempts: number;
+  lastAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/** A channel with its newest delivery (null: none yet), for the reads of the API. */
+export interface AlertChannelWithDelivery {
+  channel: AlertChannelRow;
+  lastDelivery: LastDeliveryRow | null;
+}
+
+/**
+ * Channels with each one's newest delivery, in one statement: a lateral subquery per channel that
+ * the index on (channel_id, id desc) answers with one row, however long the log of the others.
+ */
+async function channelsWithLastDelivery(
+  db: StatementDatabase,
+  where: SQL | undefined,
+  limit: number,
+): Promise<AlertChannelWithDelivery[]> {
+  const last = db
+    .select({
+      id: alertDeliveries.id,
+      createdAt: alertDeliveries.createdAt,
+      eventId: alertDeliveries.eventId,
+      type: sql<string | null>`${alertDeliveries.payload}->>'type'`.as('type'),
+      status: alertDeliveries.status,
+      attempts: alertDeliveries.attempts,
+      lastAttemptAt: alertDeliveries.lastAttemptAt,
+      lastStatus: alertDeliveries.lastStatus,
+      lastError: alertDeliveries.lastError,
+    })
+    .from(alertDeliveries)
+    .where(eq(alertDeliveries.channelId, alertChannels.id))
+    .orderBy(desc(alertDeliveries.id))
+    .limit(1)
+    .as('last_delivery');
+  const rows = await db
+    .select({
+      channel: alertChannels,
+      lastDelivery: {
+        id: last.id,
+        createdAt: last.createdAt,
+        eventId: last.eventId,
+        type: last.type,
+        status: last.status,
+        attempts: last.attempts,
+        lastAttemptAt: last.lastAttemptAt,
+        lastStatus: last.lastStatus,
+        lastError: last.lastError,
+      },
+    })
+    .from(alertChannels)
+    .leftJoinLateral(last, sql`true`)
+    .where(where)
+    .orderBy(asc(alertChannels.name))
+    .limit(limit);
+  // The id is never null on a delivery: a null one is the left join finding none.
+  return rows.map((row) => ({
+    channel: row.channel,
+    lastDelivery: row.lastDelivery?.id == null ? null : (row.lastDelivery as LastDeliveryRow),
+  }));
+}
+
+/** By name, after `after` (the previous page's last name), each with its newest delivery. */
 export async function listAlertChannels(
   db: StatementDatabase,
   options: { after?: string | undefined; limit: number },
-): Promise<AlertChannelRow[]> {
-  return db
-    .select()
-    .from(alertChannels)
-    .where(options.after === undefined ? undefined : gt(alertChannels.name, options.after))
-    .orderBy(asc(alertChannels.name))
-    .limit(options.limit);
+): Promise<AlertChannelWithDelivery[]> {
+  return channelsWithLastDelivery(
+    db,
+    options.after === undefined ? undefined : gt(alertChannels.name, options.after),
+    options.limit,
+  );
+}
+
+/** One channel with its newest delivery; null for an unknown id. */
+export async function getAlertChannelWithDelivery(
+  db: StatementDatabase,
+  id: string,
+): Promise<AlertChannelWithDelivery | null> {
+  const [row] = await channelsWithLastDelivery(db, eq(alertChannels.id, id), 1);
+  return row ?? null;
 }
 
 export async function getAlertChannel(

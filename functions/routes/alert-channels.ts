@@ -10,6 +10,7 @@ import {
   type AlertChannelRow,
   deleteAlertChannel,
   getAlertChannel,
+  getAlertChannelWithDelivery,
   insertAlertChannel,
   listAlertChannels,
   updateAlertChannel,
@@ -39,6 +40,8 @@ const listRoute = createRoute({
   path: '/',
   tags: TAGS,
   summary: 'List alert channels, by name (never their URLs or secrets)',
+  description:
+    'Each with `lastDelivery`, its newest row of the delivery log (null: none yet): a channel whose last delivery is `failed` is failing, however many deliveries of other channels came since.',
   ...withRole('viewer'),
   request: { query: ListAlertChannelsQuerySchema },
   responses: {
@@ -165,8 +168,11 @@ export const alertChannelsRouter = createRouter()
     const rows = await listAlertChannels(c.get('services').db, { after, limit: query.limit + 1 });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.name]) : null;
-    return c.json({ channels: page.map(alertChannelBody), nextCursor }, 200);
+    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.channel.name]) : null;
+    return c.json(
+      { channels: page.map((row) => alertChannelBody(row.channel, row.lastDelivery)), nextCursor },
+      200,
+    );
   })
   .openapi(createChannelRoute, async (c) => {
     const body = c.req.valid('json');
@@ -207,13 +213,14 @@ export const alertChannelsRouter = createRouter()
       );
       return created;
     });
-    return c.json(alertChannelBody(row), 201);
+    // A new id: no delivery names it yet.
+    return c.json(alertChannelBody(row, null), 201);
   })
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await getAlertChannel(c.get('services').db, id);
+    const row = await getAlertChannelWithDelivery(c.get('services').db, id);
     if (!row) throw notFound(id);
-    return c.json(alertChannelBody(row), 200);
+    return c.json(alertChannelBody(row.channel, row.lastDelivery), 200);
   })
   .openapi(updateRoute, async (c) => {
     const { id } = c.req.valid('param');
@@ -271,7 +278,8 @@ export const alertChannelsRouter = createRouter()
       );
       return updated;
     });
-    return c.json(alertChannelBody(row), 200);
+    const withDelivery = await getAlertChannelWithDelivery(c.get('services').db, id);
+    return c.json(alertChannelBody(row, withDelivery?.lastDelivery ?? null), 200);
   })
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { type alertChannels, CHANNEL_KINDS } from '../../drizzle/schema';
 import { outboundUrlProblem } from '../alerts/outbound-url';
+import type { LastDeliveryRow } from '../queries/alert-channels';
+import { DELIVERY_STATUSES } from './alert-history';
 import { EmailSchema, iso, LimitSchema, singleLineText, TimestampSchema } from './common';
 import { CursorSchema } from './security';
 
@@ -65,6 +67,36 @@ export const UpdateAlertChannelBodySchema = z
   .openapi('UpdateAlertChannelRequest');
 export type AlertChannelPatch = z.output<typeof UpdateAlertChannelBodySchema>;
 
+const LastDeliverySchema = z
+  .object({
+    id: z.number().int().openapi({ description: 'Its id in the delivery log (GET /api/alerts/deliveries)' }),
+    at: TimestampSchema.openapi({ description: 'Its last attempt, or when it was queued if not tried yet' }),
+    status: z.enum(DELIVERY_STATUSES).openapi({
+      description:
+        'sent; failed (gave up after its attempts: the channel is failing); pending (waiting for its next attempt: failing if `attempts` > 0); sending',
+    }),
+    attempts: z.number().int(),
+    type: z
+      .string()
+      .nullable()
+      .openapi({ description: 'alert.firing, alert.renotify, alert.resolved or test' }),
+    eventId: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'The alert event it notified (null: a test)' }),
+    httpStatus: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The receiver's HTTP status at the last attempt (null: no answer)" }),
+    error: z.string().nullable().openapi({ description: 'Why the last attempt failed (null: it did not)' }),
+  })
+  .openapi('AlertChannelLastDelivery', {
+    description:
+      "The channel's newest delivery, as its row of the delivery log (null: none yet), however many deliveries of other channels came after it.",
+  });
+
 export const AlertChannelSchema = z
   .object({
     id: z.uuid(),
@@ -78,12 +110,19 @@ export const AlertChannelSchema = z
     createdBy: z.string(),
     updatedAt: TimestampSchema,
     updatedBy: z.string(),
+    lastDelivery: LastDeliverySchema.nullable(),
   })
   .openapi('AlertChannel');
 export type AlertChannelBody = z.infer<typeof AlertChannelSchema>;
 
-/** What a client sees of a row: never a sealed value, not even sealed. */
-export function alertChannelBody(row: typeof alertChannels.$inferSelect): AlertChannelBody {
+/**
+ * What a client sees of a row: never a sealed value, not even sealed. `lastDelivery`: its newest
+ * row of the delivery log, null when it has none.
+ */
+export function alertChannelBody(
+  row: typeof alertChannels.$inferSelect,
+  lastDelivery: LastDeliveryRow | null,
+): AlertChannelBody {
   return {
     id: row.id,
     name: row.name,
@@ -96,6 +135,19 @@ export function alertChannelBody(row: typeof alertChannels.$inferSelect): AlertC
     createdBy: row.createdByName,
     updatedAt: iso(row.updatedAt),
     updatedBy: row.updatedByName,
+    lastDelivery:
+      lastDelivery === null
+        ? null
+        : {
+            id: Number(lastDelivery.id),
+            at: iso(lastDelivery.lastAttemptAt ?? lastDelivery.createdAt),
+            status: lastDelivery.status,
+            attempts: lastDelivery.attempts,
+            type: lastDelivery.type,
+            eventId: lastDelivery.eventId === null ? null : Number(lastDelivery.eventId),
+            httpStatus: lastDelivery.lastStatus,
+            error: lastDelivery.lastError,
+          },
   };
 }
 

@@ -12,7 +12,9 @@ import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContex
  * channel whose receiver refuses, which the delivery log shows failing); adds a rule on the dead
  * connection; the cron (`/__scheduled`, as wrangler's --test-scheduled runs it) fires it, and the
  * nav's badge says so on another page; a silence is added and ended through the page; a viewer
- * sees no control; a phone gets cards. The scenarios run in order and build on each other.
+ * sees no control; a phone gets cards; once the log holds more than a page, the broken channel
+ * still reads failing, and the history and the log page back on their own. The scenarios run in
+ * order and build on each other.
  */
 let stack: DashboardStack;
 let browser: TestBrowser;
@@ -142,8 +144,11 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
     await failed.waitFor(WAIT);
     expect(await failed.textContent()).toContain('HTTP 500');
     await page.locator(`tr[data-delivery="${CHANNEL}"][data-status="sent"]`).waitFor(WAIT);
-    // The channel's own row says how its last delivery went.
-    await expect.poll(async () => (await broken.textContent()) ?? '', WAIT).toContain('failed');
+    // The channel's own row says how its last delivery went, in words.
+    await page.locator(`tr[data-channel="${BROKEN}"][data-last-delivery="failing"]`).waitFor(WAIT);
+    expect(await broken.locator('td[data-label="Last"]').textContent()).toMatch(/^Failing.*500/);
+    await page.locator(`tr[data-channel="${CHANNEL}"][data-last-delivery="ok"]`).waitFor(WAIT);
+    expect(await row.locator('td[data-label="Last"]').textContent()).toMatch(/^OK/);
     await page.context().close();
   });
 
@@ -355,6 +360,73 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
     await page.context().close();
   });
 
+  it("shows a failing channel from its own last delivery once the log's first page no longer holds it, and pages the log and the history", async () => {
+    const { channels } = await apiGet<{ channels: Array<{ id: string; name: string }> }>(
+      '/api/alerts/channels',
+    );
+    const channel = channels.find((one) => one.name === CHANNEL);
+    const { rules } = await apiGet<{ rules: Array<{ id: string; name: string }> }>('/api/alerts/rules');
+    if (!channel || !rules[0]) throw new Error('the channel and the rule of the earlier scenarios');
+    // More than a page of newer deliveries on the other channel, and of newer events.
+    await stack.sql(
+      `insert into watchtower_alert_deliveries (channel_id, channel_name, status, attempts, last_attempt_at, last_status, payload)
+       select $1, $2, 'sent', 1, now(), 200, '{"type":"alert.renotify"}'::jsonb from generate_series(1, 60)`,
+      [channel.id, channel.name],
+    );
+    await stack.sql(
+      `insert into watchtower_alert_events (rule_id, rule_name, kind, subject, event, message)
+       select $1, $2, 'connection_down', 'deadend', 'renotify', 'Connection deadend is down' from generate_series(1, 60)`,
+      [rules[0].id, rules[0].name],
+    );
+
+    const page = await adminPage();
+    await page.goto('/alerts');
+    const log = page.getByRole('region', { name: 'Newest deliveries', exact: true });
+    await expect.poll(() => log.locator('tr[data-delivery]').count(), WAIT).toBe(50);
+    expect(await log.locator(`tr[data-delivery="${BROKEN}"]`).count()).toBe(0);
+    // Not from the log: from the channel's own last delivery.
+    const broken = page.locator(`tr[data-channel="${BROKEN}"][data-last-delivery="failing"]`);
+    await broken.waitFor(WAIT);
+    expect(await broken.textContent()).toContain('Failing');
+
+    // The log pages back; the history stays on its newest page.
+    const logPages = page.getByRole('navigation', { name: 'Pages of the delivery log' });
+    expect(await logPages.getByRole('link', { name: '← Newest' }).count()).toBe(0);
+    await logPages.getByRole('link', { name: 'Older →' }).click();
+    await page.waitForURL(/\/alerts\?deliveries=\d+$/, WAIT);
+    const older = page.getByRole('region', { name: 'Older deliveries', exact: true });
+    await older.locator(`tr[data-delivery="${BROKEN}"][data-status="failed"]`).waitFor(WAIT);
+    const olderIds = await older.locator('tr[data-delivery]').count();
+    expect(olderIds).toBeGreaterThan(0);
+    expect(olderIds).toBeLessThanOrEqual(50);
+    expect(await page.getByRole('region', { name: 'Recent alert events', exact: true }).count()).toBe(1);
+
+    // The history pages back too, keeping the log's page in the URL.
+    const historyPages = page.getByRole('navigation', { name: 'Pages of alert history' });
+    await historyPages.getByRole('link', { name: 'Older →' }).click();
+    await page.waitForURL(/\/alerts\?deliveries=\d+&history=\d+$/, WAIT);
+    await page
+      .getByRole('region', { name: 'Older alert events', exact: true })
+      .locator('tr[data-event="firing"]')
+      .filter({ hasText: RULE })
+      .waitFor(WAIT);
+    expect(await older.locator(`tr[data-delivery="${BROKEN}"]`).count()).toBe(1);
+
+    // Back to the newest of each, one at a time.
+    await logPages.getByRole('link', { name: '← Newest' }).click();
+    await page.waitForURL(/\/alerts\?history=\d+$/, WAIT);
+    await expect.poll(() => log.locator(`tr[data-delivery="${BROKEN}"]`).count(), WAIT).toBe(0);
+    await historyPages.getByRole('link', { name: '← Newest' }).click();
+    await page.waitForURL(/\/alerts$/, WAIT);
+    await page.getByRole('region', { name: 'Recent alert events', exact: true }).waitFor(WAIT);
+
+    // A cursor that is not one: the API's refusal shows, and a way back to the newest.
+    await page.goto('/alerts?deliveries=not-a-cursor');
+    await page.getByText(/Cannot load the delivery log: .*cursor/).waitFor(WAIT);
+    await logPages.getByRole('link', { name: '← Newest' }).waitFor(WAIT);
+    await page.context().close();
+  });
+
   it('passes axe-core on the page and its rule dialog, and screenshots them', async () => {
     const violations: unknown[] = [];
     for (const [name, dialog] of [
@@ -368,7 +440,8 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
           await signInContext(context, stack.baseURL, stack.admin.email, stack.admin.password);
           await page.goto('/alerts');
           await page.locator('tr[data-alert]').filter({ hasText: RULE }).waitFor(WAIT);
-          await page.locator(`tr[data-delivery="${BROKEN}"]`).first().waitFor(WAIT);
+          await page.locator(`tr[data-channel="${BROKEN}"][data-last-delivery="failing"]`).waitFor(WAIT);
+          await page.getByRole('navigation', { name: 'Pages of the delivery log' }).waitFor(WAIT);
           if (dialog) {
             await page.getByRole('button', { name: dialog }).click();
             await page.locator('dialog[open] form').waitFor(WAIT);

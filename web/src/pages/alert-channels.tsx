@@ -1,8 +1,9 @@
 import { useSignal } from '@preact/signals';
-import type { AlertChannel, Delivery } from '../api/alerts';
+import type { AlertChannel } from '../api/alerts';
+import { ChannelLastDelivery } from '../components/channel-last-delivery';
 import { ChannelTest } from '../components/channel-test';
-import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
+import { channelDeliveryState } from '../lib/channel-delivery';
 import { alertChannels, alertDeliveries, alertRules } from '../state/alert-config';
 import { isAdmin } from '../state/roles';
 import { AlertChannelDialog, CHANNEL_KIND_LABELS, DeleteAlertChannelDialog } from './alert-channel-dialogs';
@@ -25,8 +26,7 @@ function targetOf(channel: AlertChannel): string {
 export function AlertChannels() {
   const list = alertChannels.data.value;
   const error = alertChannels.error.value;
-  const deliveries = alertDeliveries.data.value?.deliveries ?? [];
-  const now = alertDeliveries.serverTime.value ?? Date.now();
+  const now = alertChannels.serverTime.value ?? Date.now();
   const open = useSignal<Open>(null);
   const said = useSignal<string | null>(null);
   const admin = isAdmin.value;
@@ -38,10 +38,11 @@ export function AlertChannels() {
     alertRules.refresh();
   }
 
-  // The log is newest first: a channel's first entry is its latest delivery. The API says nothing
-  // of a channel's last delivery itself, so one older than the log's newest 50 reads "none recently".
-  const lastOf = (channel: AlertChannel): Delivery | undefined =>
-    deliveries.find((delivery) => delivery.channelId === channel.id);
+  // A test is one more delivery: the channel's last one and the log both change.
+  function tested() {
+    alertChannels.refresh();
+    alertDeliveries.refresh();
+  }
 
   return (
     <section class="alerts-part" aria-labelledby="alerts-channels-title">
@@ -77,63 +78,53 @@ export function AlertChannels() {
                   </tr>
                 </thead>
                 <tbody>
-                  {list.channels.map((channel) => {
-                    const last = lastOf(channel);
-                    return (
-                      <tr key={channel.id} data-channel={channel.name}>
-                        <td class="cell-text stack-title" data-label="Name">
-                          <span class="cell-main">{channel.name}</span>
+                  {list.channels.map((channel) => (
+                    <tr
+                      key={channel.id}
+                      data-channel={channel.name}
+                      data-last-delivery={channelDeliveryState(channel.lastDelivery).state}
+                    >
+                      <td class="cell-text stack-title" data-label="Name">
+                        <span class="cell-main">{channel.name}</span>
+                      </td>
+                      <td class="stack-aside" data-label="Enabled">
+                        <span class={`status ${channel.enabled ? 'status-running' : 'status-paused'}`}>
+                          {channel.enabled ? 'on' : 'off'}
+                        </span>
+                      </td>
+                      <td data-label="Kind">
+                        <span>{CHANNEL_KIND_LABELS[channel.kind]}</span>
+                      </td>
+                      <td class="cell-text alerts-subject" data-label="Sends to">
+                        <span>{targetOf(channel)}</span>
+                      </td>
+                      <td class="cell-text" data-label="Last">
+                        <ChannelLastDelivery delivery={channel.lastDelivery} now={now} />
+                      </td>
+                      {admin && (
+                        <td class="config-actions stack-bare" data-label="Actions">
+                          <div class="config-buttons">
+                            <ChannelTest channel={channel} onSent={tested} />
+                            <button
+                              type="button"
+                              aria-label={`Edit ${channel.name}`}
+                              onClick={() => (open.value = { kind: 'edit', channel })}
+                            >
+                              Edit
+                            </button>
+                            <button
+                              type="button"
+                              class="button-danger-quiet"
+                              aria-label={`Delete ${channel.name}`}
+                              onClick={() => (open.value = { kind: 'delete', channel })}
+                            >
+                              Delete
+                            </button>
+                          </div>
                         </td>
-                        <td class="stack-aside" data-label="Enabled">
-                          <span class={`status ${channel.enabled ? 'status-running' : 'status-paused'}`}>
-                            {channel.enabled ? 'on' : 'off'}
-                          </span>
-                        </td>
-                        <td data-label="Kind">
-                          <span>{CHANNEL_KIND_LABELS[channel.kind]}</span>
-                        </td>
-                        <td class="cell-text alerts-subject" data-label="Sends to">
-                          <span>{targetOf(channel)}</span>
-                        </td>
-                        <td class="cell-text" data-label="Last">
-                          {last === undefined ? (
-                            <span>none recently</span>
-                          ) : (
-                            <span>
-                              <span
-                                class={`status status-${last.status === 'sent' ? 'completed' : last.status}`}
-                              >
-                                {last.status}
-                              </span>{' '}
-                              <RelativeTime at={last.lastAttemptAt ?? last.createdAt} now={now} />
-                            </span>
-                          )}
-                        </td>
-                        {admin && (
-                          <td class="config-actions stack-bare" data-label="Actions">
-                            <div class="config-buttons">
-                              <ChannelTest channel={channel} onSent={() => alertDeliveries.refresh()} />
-                              <button
-                                type="button"
-                                aria-label={`Edit ${channel.name}`}
-                                onClick={() => (open.value = { kind: 'edit', channel })}
-                              >
-                                Edit
-                              </button>
-                              <button
-                                type="button"
-                                class="button-danger-quiet"
-                                aria-label={`Delete ${channel.name}`}
-                                onClick={() => (open.value = { kind: 'delete', channel })}
-                              >
-                                Delete
-                              </button>
-                            </div>
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
+                      )}
+                    </tr>
+                  ))}
                 </tbody>
               </table>
             </TableScroll>

@@ -1,7 +1,8 @@
 import type { Delivery } from '../api/alerts';
+import { AlertsPager } from '../components/alerts-pager';
 import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
-import { alertDeliveries } from '../state/alert-config';
+import { alertDeliveries, deliveriesCursor } from '../state/alert-config';
 
 const TYPE_LABELS: Record<string, string> = {
   'alert.firing': 'fired',
@@ -10,21 +11,25 @@ const TYPE_LABELS: Record<string, string> = {
   test: 'test',
 };
 
-/** The delivery log, newest first: a channel that fails shows here with its error and attempts. */
+/**
+ * The delivery log, newest first, a page at a time: a channel that fails shows here with its error
+ * and attempts.
+ */
 export function AlertDeliveries() {
   const list = alertDeliveries.data.value;
+  const paged = deliveriesCursor.value !== undefined;
   const error = alertDeliveries.error.value;
   const now = alertDeliveries.serverTime.value ?? Date.now();
   return (
     <section class="alerts-part" aria-labelledby="alerts-deliveries-title">
       <h2 id="alerts-deliveries-title">Delivery log</h2>
       {error !== null && <p class="alerts-error">Cannot load the delivery log: {error}</p>}
-      {list !== undefined &&
-        (list.deliveries.length === 0 ? (
-          <p class="empty card">Nothing sent yet.</p>
-        ) : (
-          <div class="card">
-            <TableScroll label="Delivery log">
+      {list !== undefined && (
+        <div class="card">
+          {list.deliveries.length === 0 ? (
+            <p class="empty">{paged ? 'No older deliveries.' : 'Nothing sent yet.'}</p>
+          ) : (
+            <TableScroll label={paged ? 'Older deliveries' : 'Newest deliveries'}>
               <table class="stacked-table alerts-table">
                 <thead>
                   <tr>
@@ -43,8 +48,13 @@ export function AlertDeliveries() {
                 </tbody>
               </table>
             </TableScroll>
-          </div>
-        ))}
+          )}
+          <AlertsPager param="deliveries" nextCursor={list.nextCursor} label="Pages of the delivery log" />
+        </div>
+      )}
+      {list === undefined && paged && (
+        <AlertsPager param="deliveries" nextCursor={null} label="Pages of the delivery log" />
+      )}
     </section>
   );
 }

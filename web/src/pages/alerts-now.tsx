@@ -1,9 +1,10 @@
 import type { AlertEvent, FiringAlert } from '../api/alerts';
 import { KINDS } from '../api/alerts';
+import { AlertsPager } from '../components/alerts-pager';
 import { Banner } from '../components/banner';
 import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
-import { alertsNow } from '../state/alert-config';
+import { alertsNow, historyCursor } from '../state/alert-config';
 
 const EVENT_LABELS: Record<AlertEvent['event'], string> = {
   firing: 'Fired',
@@ -11,9 +12,10 @@ const EVENT_LABELS: Record<AlertEvent['event'], string> = {
   resolved: 'Resolved',
 };
 
-/** What fires now (GET /api/alerts), then the latest alert events, newest first. */
+/** What fires now (GET /api/alerts), then the alert events, newest first, a page at a time. */
 export function AlertsNow() {
   const answer = alertsNow.data.value;
+  const paged = historyCursor.value !== undefined;
   const error = alertsNow.error.value;
   const now = alertsNow.serverTime.value ?? Date.now();
   return (
@@ -55,13 +57,13 @@ export function AlertsNow() {
         )}
       </section>
       <section class="alerts-part" aria-labelledby="alerts-history-title">
-        <h2 id="alerts-history-title">Recent history</h2>
-        {answer !== undefined &&
-          (answer.events.length === 0 ? (
-            <p class="empty card">No alert has fired yet.</p>
-          ) : (
-            <div class="card">
-              <TableScroll label="Recent alert events">
+        <h2 id="alerts-history-title">{paged ? 'History, older events' : 'Recent history'}</h2>
+        {answer !== undefined && (
+          <div class="card">
+            {answer.events.length === 0 ? (
+              <p class="empty">{paged ? 'No older alert events.' : 'No alert has fired yet.'}</p>
+            ) : (
+              <TableScroll label={paged ? 'Older alert events' : 'Recent alert events'}>
                 <table class="stacked-table alerts-table">
                   <thead>
                     <tr>
@@ -80,8 +82,13 @@ export function AlertsNow() {
                   </tbody>
                 </table>
               </TableScroll>
-            </div>
-          ))}
+            )}
+            <AlertsPager param="history" nextCursor={answer.nextCursor} label="Pages of alert history" />
+          </div>
+        )}
+        {answer === undefined && paged && (
+          <AlertsPager param="history" nextCursor={null} label="Pages of alert history" />
+        )}
       </section>
     </>
   );

@@ -1,5 +1,14 @@
 import { useEffect } from 'preact/hooks';
-import { alertChannels, alertDeliveries, alertRules, alertSilences, alertsNow } from '../state/alert-config';
+import { useLocation } from 'preact-iso';
+import {
+  alertChannels,
+  alertDeliveries,
+  alertRules,
+  alertSilences,
+  alertsNow,
+  deliveriesCursor,
+  historyCursor,
+} from '../state/alert-config';
 import { AlertChannels } from './alert-channels';
 import { AlertDeliveries } from './alert-deliveries';
 import { AlertRules } from './alert-rules';
@@ -12,9 +21,24 @@ import './alerts.css';
 /**
  * Alerts: what fires now and what fired lately, the rules the cron evaluates every minute, the
  * silences that keep alerts from being sent, and where notifications go (channels, their delivery
- * log). Everyone reads; operators change rules and silences, admins channels.
+ * log). Everyone reads; operators change rules and silences, admins channels. The history and the
+ * log page back on their own, each with its cursor in the URL (`?history=`, `?deliveries=`).
  */
 export function Alerts() {
+  const location = useLocation();
+  const history = location.query.history?.trim() || undefined;
+  const deliveries = location.query.deliveries?.trim() || undefined;
+  // Before the pollers start (effects run in order), and again whenever a pager link changes one.
+  useEffect(() => {
+    if (historyCursor.peek() === history) return;
+    historyCursor.value = history;
+    alertsNow.refresh();
+  }, [history]);
+  useEffect(() => {
+    if (deliveriesCursor.peek() === deliveries) return;
+    deliveriesCursor.value = deliveries;
+    alertDeliveries.refresh();
+  }, [deliveries]);
   useEffect(() => {
     const stops = [alertsNow, alertRules, alertSilences, alertChannels, alertDeliveries].map((poller) =>
       poller.start(),
