@@ -2,11 +2,7 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../core/db/database';
 import { HOUSEKEEPING_DEFAULTS, retentionDays } from '../config';
 import { ROLLUP_GRACE_MINUTES } from '../queries/metrics';
-import {
-  ROLLUP_CATCH_UP_PER_RUN,
-  ROLLUP_CATCH_UP_WINDOW_HOURS,
-  ROLLUP_LOOKBACK_HOURS,
-} from './rollup-metrics';
+import { hoursToRollUp } from './rollup-hours';
 import { daysToSeconds, type HousekeepingStep } from './step';
 
 /**
@@ -35,21 +31,7 @@ export const rollupConnectionHealth: HousekeepingStep = {
     const [result] = rowsOf<{ hours: number; rows: number; removed: number }>(
       await db.execute(sql`
         with targets as (
-          select g.hour
-          from generate_series(
-                 date_trunc('hour', now()) - make_interval(hours => ${ROLLUP_CATCH_UP_WINDOW_HOURS}),
-                 date_trunc('hour', now()), interval '1 hour') as g(hour)
-          where (${keptSeconds}::bigint = 0
-                 or g.hour >= now() - make_interval(secs => ${keptSeconds}::double precision))
-            and (g.hour >= date_trunc('hour', now()) - make_interval(hours => ${ROLLUP_LOOKBACK_HOURS})
-                 or (not exists (select 1 from watchtower_connection_health_hourly h
-                                 where h.hour = g.hour
-                                   and h.rolled_at >= g.hour + interval '1 hour'
-                                                      + make_interval(mins => ${ROLLUP_GRACE_MINUTES}))
-                     and exists (select 1 from watchtower_connection_health m
-                                 where m.minute >= g.hour and m.minute < g.hour + interval '1 hour')))
-          order by g.hour desc
-          limit ${ROLLUP_LOOKBACK_HOURS + 1 + ROLLUP_CATCH_UP_PER_RUN}
+          ${hoursToRollUp('watchtower_connection_health_hourly', 'watchtower_connection_health', keptSeconds)}
         ), agg as (
           select t.hour, m.host_id, m.connection,
                  (array_agg(m.kind order by m.minute desc))[1] as kind,

@@ -2,14 +2,8 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../core/db/database';
 import { HOUSEKEEPING_DEFAULTS, retentionDays } from '../config';
 import { ROLLUP_GRACE_MINUTES } from '../queries/metrics';
+import { hoursToRollUp } from './rollup-hours';
 import { daysToSeconds, type HousekeepingStep } from './step';
-
-/** Completed hours recomputed on every run besides the current one, so late minute rows are folded in. */
-export const ROLLUP_LOOKBACK_HOURS = 3;
-/** How far back a run looks for hours with minute rows but no finished rollup (cron down, first deploy). */
-export const ROLLUP_CATCH_UP_WINDOW_HOURS = 48;
-/** Such hours one run rolls up at most, newest first; the next run carries on. */
-export const ROLLUP_CATCH_UP_PER_RUN = 12;
 
 /**
  * Recomputes watchtower_metrics_hourly from the per-minute rows (watchtower_metrics) for a bounded
@@ -28,21 +22,7 @@ export const rollupMetrics: HousekeepingStep = {
     const [result] = rowsOf<{ hours: number; rows: number; removed: number }>(
       await db.execute(sql`
         with targets as (
-          select g.hour
-          from generate_series(
-                 date_trunc('hour', now()) - make_interval(hours => ${ROLLUP_CATCH_UP_WINDOW_HOURS}),
-                 date_trunc('hour', now()), interval '1 hour') as g(hour)
-          where (${keptSeconds}::bigint = 0
-                 or g.hour >= now() - make_interval(secs => ${keptSeconds}::double precision))
-            and (g.hour >= date_trunc('hour', now()) - make_interval(hours => ${ROLLUP_LOOKBACK_HOURS})
-                 or (not exists (select 1 from watchtower_metrics_hourly h
-                                 where h.hour = g.hour
-                                   and h.rolled_at >= g.hour + interval '1 hour'
-                                                      + make_interval(mins => ${ROLLUP_GRACE_MINUTES}))
-                     and exists (select 1 from watchtower_metrics m
-                                 where m.minute >= g.hour and m.minute < g.hour + interval '1 hour')))
-          order by g.hour desc
-          limit ${ROLLUP_LOOKBACK_HOURS + 1 + ROLLUP_CATCH_UP_PER_RUN}
+          ${hoursToRollUp('watchtower_metrics_hourly', 'watchtower_metrics', keptSeconds)}
         ), agg as (
           select t.hour, m.connection, m.queue,
                  sum(m.queued) as queued, sum(m.completed) as completed, sum(m.failed) as failed,

@@ -34,8 +34,8 @@ import * as schema from '../../drizzle/schema';
 import {
   ROLLUP_CATCH_UP_PER_RUN,
   ROLLUP_CATCH_UP_WINDOW_HOURS,
-  rollupMetrics,
-} from '../../functions/housekeeping/rollup-metrics';
+} from '../../functions/housekeeping/rollup-hours';
+import { rollupMetrics } from '../../functions/housekeeping/rollup-metrics';
 import type { HousekeepingContext } from '../../functions/housekeeping/step';
 import { decodeJobCursor } from '../../functions/queries/job-cursor';
 import { findJob } from '../../functions/queries/job-detail';
