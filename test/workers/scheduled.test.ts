@@ -17,7 +17,7 @@ import {
 } from '../../drizzle/schema';
 import { numberVariable } from '../../functions/config';
 import type { Env } from '../../functions/env';
-import { hourlyRetentionDays } from '../../functions/housekeeping/prune-metrics';
+import { hourlyRetentionDays } from '../../functions/housekeeping/prune-rollups';
 import worker from '../../functions/index';
 import { createUser, unique } from './support/api';
 import { openTestDatabase } from './support/database';
