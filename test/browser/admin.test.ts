@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext } from './support/pages';
+import { collectAxeViolations, screenshotEverywhere, signInContext } from './support/pages';
 
 /**
  * The Audit log and Settings (users, API tokens) pages in Chromium, against the real Worker in
@@ -365,8 +365,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
           await page.getByText(ready).first().waitFor(WAIT);
         },
         async (page, where) => {
-          for (const violation of await seriousAxeViolations(page))
-            violations.push({ ...violation, where: `${name} ${where}` });
+          await collectAxeViolations(violations, page, `${name} ${where}`);
         },
       );
       expect(written).toHaveLength(4);
@@ -386,8 +385,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
         await dialog.getByText('You will not see this token again.').waitFor(WAIT);
       },
       async (page, where) => {
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `token dialog ${where}` });
+        await collectAxeViolations(violations, page, `token dialog ${where}`);
       },
     );
     expect(shots).toHaveLength(4);
@@ -399,8 +397,7 @@ describe('the Audit and Settings pages in Chromium', { timeout: 180_000 }, () =>
       await page.goto('/settings/users');
       await page.getByRole('button', { name: 'Create user' }).click();
       await page.getByRole('dialog', { name: 'Create a user' }).waitFor(WAIT);
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: `create-user dialog ${colorScheme}` });
+      await collectAxeViolations(violations, page, `create-user dialog ${colorScheme}`);
       await context.close();
     }
     expect(violations).toEqual([]);

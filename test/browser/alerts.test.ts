@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, freePort, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContext } from './support/pages';
+import { collectAxeViolations, screenshotEverywhere, signInContext, viewerContext } from './support/pages';
 
 /**
  * The Alerts page in Chromium, against the real Worker in `wrangler dev` and its Postgres, with a
@@ -448,8 +448,7 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
           }
         },
         async (page, where) => {
-          for (const violation of await seriousAxeViolations(page))
-            violations.push({ ...violation, where: `${name} ${where}` });
+          await collectAxeViolations(violations, page, `${name} ${where}`);
         },
       );
       expect(written).toHaveLength(4);

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContext } from './support/pages';
+import { collectAxeViolations, screenshotEverywhere, signInContext, viewerContext } from './support/pages';
 
 /**
  * The Connections and Supervisors pages in Chromium, against the real Worker in workerd and its
@@ -433,8 +433,7 @@ describe('the Connections and Supervisors pages in Chromium', { timeout: 180_000
           }
         },
         async (page, where) => {
-          for (const violation of await seriousAxeViolations(page))
-            violations.push({ ...violation, where: `${name} ${where}` });
+          await collectAxeViolations(violations, page, `${name} ${where}`);
         },
       );
       expect(written).toHaveLength(4);

@@ -6,7 +6,7 @@ import { testEnv } from '../setup/test-env';
 import { uniqueName } from '../worker-host/harness';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, freePort, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext } from './support/pages';
+import { collectAxeViolations, screenshotEverywhere, signInContext } from './support/pages';
 
 /**
  * "Test" on the Connections page and "Discover queues" in the supervisor form, carried out by a
@@ -127,8 +127,7 @@ describe('Test and Discover queues, carried out by a live host', { timeout: 240_
           .waitFor(WAIT);
       },
       async (view, where) => {
-        for (const violation of await seriousAxeViolations(view))
-          violations.push({ ...violation, where: `connection-test ${where}` });
+        await collectAxeViolations(violations, view, `connection-test ${where}`);
       },
     );
     expect(shots).toHaveLength(4);

@@ -3,8 +3,9 @@ import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
   type AxeViolation,
+  collectAxeViolations,
   screenshotEverywhere,
-  seriousAxeViolations,
+  type seriousAxeViolations,
   signInContext,
   signInThroughForm,
   statValue,
@@ -210,7 +211,7 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
     await stack.queue.add('render-invoice', { label: 'for the screenshots' });
     const violations: Array<AxeViolation & { where: string }> = [];
     const check = async (where: string, page: Parameters<typeof seriousAxeViolations>[0]) => {
-      for (const violation of await seriousAxeViolations(page)) violations.push({ ...violation, where });
+      await collectAxeViolations(violations, page, where);
     };
     const signIn = await screenshotEverywhere(
       browser,

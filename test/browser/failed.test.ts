@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
+  collectAxeViolations,
   SCREENSHOTS,
   screenshotEverywhere,
   seriousAxeViolations,
@@ -302,8 +303,7 @@ describe('the Failed page in Chromium', { timeout: 180_000 }, () => {
   it('passes axe-core on the list and the confirmation, light and dark, desktop and phone, and screenshots them', async () => {
     const violations: unknown[] = [];
     const check = (name: string) => async (page: Page, where: string) => {
-      for (const violation of await seriousAxeViolations(page))
-        violations.push({ ...violation, where: `${name} ${where}` });
+      await collectAxeViolations(violations, page, `${name} ${where}`);
     };
     const list = await screenshotEverywhere(
       browser,

@@ -7,8 +7,8 @@ import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
   type AxeViolation,
+  collectAxeViolations,
   screenshotEverywhere,
-  seriousAxeViolations,
   signInContext,
 } from './support/pages';
 
@@ -139,8 +139,7 @@ describe('the Health page in Chromium', { timeout: 180_000 }, () => {
         await openHealth(page);
       },
       async (page, where) => {
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `health ${where}` });
+        await collectAxeViolations(violations, page, `health ${where}`);
         const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
         expect(overflow, `health ${where}`).toBe(0);
       },

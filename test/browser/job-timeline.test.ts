@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext } from './support/pages';
+import { collectAxeViolations, screenshotEverywhere, signInContext } from './support/pages';
 
 /**
  * The Jobs page kept current without moving rows under the reader, and the Job page's timeline of
@@ -267,8 +267,7 @@ describe('the Jobs page kept current, and a job timeline', { timeout: 180_000 },
         await page.getByText(/^1 new job$/).waitFor(WAIT);
       },
       async (page, where) => {
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `jobs ${where}` });
+        await collectAxeViolations(violations, page, `jobs ${where}`);
       },
     );
     const job = await screenshotEverywhere(
@@ -280,8 +279,7 @@ describe('the Jobs page kept current, and a job timeline', { timeout: 180_000 },
         await page.getByRole('list', { name: 'Timeline' }).waitFor(WAIT);
       },
       async (page, where) => {
-        for (const violation of await seriousAxeViolations(page))
-          violations.push({ ...violation, where: `job ${where}` });
+        await collectAxeViolations(violations, page, `job ${where}`);
       },
     );
     expect([...jobs, ...job]).toHaveLength(8);

@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
-import { screenshotEverywhere, seriousAxeViolations, signInContext, viewerContext } from './support/pages';
+import { collectAxeViolations, screenshotEverywhere, signInContext, viewerContext } from './support/pages';
 
 /**
  * The Jobs and Job pages in Chromium, over jobs a real worker-host ran, hostile ones included.
@@ -255,8 +255,7 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
           await page.getByText('<img src=x onerror=alert(7)>').first().waitFor(WAIT);
         },
         async (page, where) => {
-          for (const violation of await seriousAxeViolations(page))
-            violations.push({ ...violation, where: `${name} ${where}` });
+          await collectAxeViolations(violations, page, `${name} ${where}`);
         },
       );
       expect(written).toHaveLength(4);

@@ -4,8 +4,8 @@ import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
   type AxeViolation,
+  collectAxeViolations,
   screenshotEverywhere,
-  seriousAxeViolations,
   signInContext,
 } from './support/pages';
 
@@ -241,8 +241,7 @@ describe('the Metrics page in Chromium', { timeout: 180_000 }, () => {
           if (open) await pointsOf(page);
         },
         async (page, where) => {
-          for (const violation of await seriousAxeViolations(page))
-            violations.push({ ...violation, where: `${name} ${where}` });
+          await collectAxeViolations(violations, page, `${name} ${where}`);
           const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
           expect(overflow, `${name} ${where}`).toBe(0);
         },

@@ -5,8 +5,8 @@ import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
+  collectAxeViolations,
   screenshotEverywhere,
-  seriousAxeViolations,
   signInContext,
   statValue,
   viewerContext,
@@ -255,8 +255,7 @@ describe('the Queues page in Chromium', { timeout: 180_000 }, () => {
           expect(width, `${name} page width`).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
         },
         async (page, where) => {
-          for (const violation of await seriousAxeViolations(page))
-            violations.push({ ...violation, where: `${name} ${where}` });
+          await collectAxeViolations(violations, page, `${name} ${where}`);
         },
       );
       expect(written).toHaveLength(4);

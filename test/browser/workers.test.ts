@@ -5,6 +5,7 @@ import { launchChromium, type TestBrowser } from './support/chromium';
 import { type DashboardStack, startDashboardStack } from './support/dashboard-stack';
 import {
   type AxeViolation,
+  collectAxeViolations,
   SCREENSHOTS,
   screenshotEverywhere,
   seriousAxeViolations,
@@ -387,7 +388,7 @@ describe('the Workers page in Chromium', { timeout: 180_000 }, () => {
         expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBe(0);
       },
       async (page, where) => {
-        for (const violation of await seriousAxeViolations(page)) violations.push({ ...violation, where });
+        await collectAxeViolations(violations, page, where);
       },
     );
     expect(written).toHaveLength(4);

@@ -67,6 +67,11 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
   });
 }
 
+/** Adds the page's serious and critical axe violations to `into`, each with where it was found. */
+export async function collectAxeViolations(into: unknown[], page: Page, where: string): Promise<void> {
+  for (const violation of await seriousAxeViolations(page)) into.push({ ...violation, where });
+}
+
 /**
  * Screenshots of one page, light and dark, desktop (1366×768) and phone (390×844), into
  * .build/screenshots/<name>-<theme>-<device>.png. `open` brings a fresh page of each device to the
