@@ -1,8 +1,10 @@
 /**
  * `npm run bench:shipped`: the worker-host as users run it, against bare BullMQ, in the same run.
  *
- * - watchtower: `node worker-host/cli/bin.mjs supervisor --config <file>` (the installed `watchtower`
- *   command), with one supervisor, one worker process at concurrency 50 and a no-op JavaScript
+ * - watchtower: `node <bundle>/cli.mjs supervisor --config <file>`: the worker-host package's code
+ *   exactly as `npm pack` ships it (scripts/build-worker-host.ts, bundled for this run into
+ *   .build/bench-cli/), which the installed `watchtower` command runs under plain Node (cli/bin.mjs
+ *   registers tsx only for the repository's sources), with one supervisor, one worker process at concurrency 50 and a no-op JavaScript
  *   processor (test/bench/fixtures/noop-processor.mjs), every setting at its default: queue watcher,
  *   recorder, heartbeats, command polling, timeouts and memory checks all on.
  * - bare: a plain `new Worker(queue, processor, { concurrency: 50 })` in its own process
@@ -38,6 +40,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrateDatabase } from '../../drizzle/migrate';
+import { bundleWorkerHost } from '../../scripts/build-worker-host';
 import { ensureDatabase, ensurePostgres, ensureRedis } from '../../scripts/local-only/services';
 import { fillQueue, processCpuMs } from '../worker-host/fixtures/recorder-harness';
 import { repoRoot } from '../worker-host/harness';
@@ -60,7 +63,8 @@ const CONCURRENCY = 50;
 const TARGETS = { same: 0.8, split: 0.9 } as const;
 
 const fixtures = join(repoRoot, 'test/bench/fixtures');
-const bin = join(repoRoot, 'worker-host/cli/bin.mjs');
+/** The package's CLI as installed, bundled at the start of main(). */
+let cli = '';
 const run = Math.random().toString(36).slice(2, 8);
 
 /**
@@ -180,7 +184,7 @@ function startProcess(variant: Variant, queue: string, dir: string, topology: To
           REDIS_URL,
           String(CONCURRENCY),
         ]
-      : [process.execPath, ...profile, bin, 'supervisor', `--config=${writeConfig(dir, queue)}`];
+      : [process.execPath, ...profile, cli, 'supervisor', `--config=${writeConfig(dir, queue)}`];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL,
@@ -411,6 +415,10 @@ async function main(): Promise<void> {
   await Promise.all([ensurePostgres(), ensureRedis()]);
   await ensureDatabase(DATABASE_URL);
   await migrateDatabase(DATABASE_URL);
+  const bundle = join(repoRoot, '.build', 'bench-cli', String(process.pid));
+  rmSync(bundle, { recursive: true, force: true });
+  await bundleWorkerHost(bundle);
+  cli = join(bundle, 'cli.mjs');
   const redis = new Redis(REDIS_URL);
   const postgres = new pg.Client({ connectionString: DATABASE_URL });
   await postgres.connect();
@@ -462,6 +470,7 @@ async function main(): Promise<void> {
   } finally {
     redis.disconnect();
     await postgres.end();
+    rmSync(bundle, { recursive: true, force: true });
   }
   process.exit(failed ? 1 : 0);
 }
