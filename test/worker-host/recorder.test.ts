@@ -678,7 +678,9 @@ describe('queue watcher', () => {
     const worker = new Worker(
       queueName,
       async (job) => {
-        if (job.data.fail) throw new Error(`refused ${job.data.i}`);
+        // One reason holds a NUL: the read that carries it comes back unjoined (event-stream.ts).
+        if (job.data.fail)
+          throw new Error(job.data.i === 450 ? 'refused 450\u0000!' : `refused ${job.data.i}`);
         return { ok: job.data.i };
       },
       { connection: { url: testEnv.redisUrl }, concurrency: 50, autorun: false },
@@ -717,7 +719,9 @@ describe('queue watcher', () => {
         'refused 0',
         'refused 150',
         'refused 300',
-        'refused 450',
+        // Whole, its NUL made storable: split on NUL, the read would have lost the reason's end and
+        // shifted every row after it.
+        'refused 450\uFFFD!',
       ]);
       expect(watcher.stats().filteredReads).toBeGreaterThan(0);
     } finally {
