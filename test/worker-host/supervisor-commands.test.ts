@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandBus } from '../../core/bus/command-bus';
+import { rowsOf } from '../../core/db/database';
 import {
   type HostProcess,
   hostRow,
@@ -128,6 +130,43 @@ describe('supervisor and host commands', () => {
       15_000,
       'the changed supervisor with a fresh worker',
     );
+  });
+
+  it('keeps the heartbeat it started with until restarted, as the reload says', async () => {
+    const good = readFileSync(configPath, 'utf8');
+    const config = JSON.parse(good) as ConfigFile & { host: Record<string, number> };
+    writeFileSync(
+      configPath,
+      JSON.stringify({ ...config, host: { ...config.host, heartbeatInterval: 30, deadAfter: 120 } }),
+    );
+    const reloaded = await sendAndWait(bus, {
+      target: { kind: 'host', id: host.hostId },
+      type: 'host.reload',
+    });
+    expect(reloaded.status, reloaded.error ?? '').toBe('done');
+    expect(reloaded.result).toMatchObject({ needsHostRestart: ['host.heartbeatInterval', 'host.deadAfter'] });
+    // Still every 0.25 s: the heartbeat's age stays well under 1.5 s (at 30 s it would pass 2.5 s).
+    const ageMs = async () =>
+      Number(
+        rowsOf<{ age: string }>(
+          await db.execute(
+            sql`select extract(epoch from now() - last_heartbeat) * 1000 as age from watchtower_hosts where host_id = ${host.hostId}`,
+          ),
+        )[0]?.age,
+      );
+    const ages: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      ages.push(await ageMs());
+    }
+    expect(Math.max(...ages), `heartbeat ages ${ages.join(', ')} ms`).toBeLessThan(1500);
+    // Back as it started: nothing is left waiting for a restart.
+    writeFileSync(configPath, good);
+    const restored = await sendAndWait(bus, {
+      target: { kind: 'host', id: host.hostId },
+      type: 'host.reload',
+    });
+    expect(restored.result).toMatchObject({ needsHostRestart: [] });
   });
 
   it('refuses a broken configuration on reload and keeps running', async () => {

@@ -6,10 +6,13 @@ import { type HealthInput, rootMessage } from './health-reporter';
 
 export interface HostHeartbeatOptions {
   db: Database;
-  /** host.heartbeatInterval when the host started: what its health file says it beats at. */
+  /**
+   * host.heartbeatInterval and host.deadAfter as the host started with them, kept until it restarts
+   * (a reload says so): its health file, which `status --local` and the images' HEALTHCHECK read,
+   * says it beats at this interval, and a host beating slower than its file says looks stuck.
+   */
   intervalMs: number;
-  /** host.heartbeatInterval and host.deadAfter of the configuration the host runs, read at each beat. */
-  settings: () => { intervalMs: number; deadAfterSeconds: number };
+  deadAfterSeconds: number;
   /** The host's own row, as of now. */
   hostBeat: () => HostBeat;
   /** The rows of the workers the host runs, as of now. */
@@ -44,16 +47,15 @@ export class HostHeartbeat {
   /** Writes a beat now, or joins the one in flight; never rejects. */
   beat(): Promise<void> {
     if (this.beating) return this.beating;
-    const settings = this.options.settings();
     this.lastBeatAt = Date.now();
-    this.nextBeatAt = nextBeatDue(this.nextBeatAt, this.lastBeatAt, settings.intervalMs);
+    this.nextBeatAt = nextBeatDue(this.nextBeatAt, this.lastBeatAt, this.options.intervalMs);
     const departed = this.options.departed.takeRows();
     const workers = [...departed, ...this.options.workers()];
     const beat = this.options.hostBeat();
     // Health rows not written stay with the monitor for the next beat, like departed workers' rows.
     const health = this.options.connectionHealth.take();
     const current = writeHeartbeat(this.options.db, beat, workers, {
-      deadAfterSeconds: settings.deadAfterSeconds,
+      deadAfterSeconds: this.options.deadAfterSeconds,
       health: health.rows,
     })
       .then(() => {

@@ -118,10 +118,7 @@ export class HostParts {
     this.heartbeat = new HostHeartbeat({
       db,
       intervalMs: config.host.heartbeatInterval * 1000,
-      settings: () => ({
-        intervalMs: this.supervisors.config.host.heartbeatInterval * 1000,
-        deadAfterSeconds: this.supervisors.config.host.deadAfter,
-      }),
+      deadAfterSeconds: config.host.deadAfter,
       hostBeat: () => hostBeat(this, owner, options),
       workers: () =>
         this.supervisors.all.flatMap((s) => s.workers.map((w) => workerBeat(s, w, owner.status()))),

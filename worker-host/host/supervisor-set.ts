@@ -47,6 +47,11 @@ export class SupervisorSet {
   /** The configuration file as last read. */
   private fileConfig: WatchtowerConfig;
   /**
+   * The host settings it started with, which it keeps until restarted (heartbeats, command polling,
+   * health checks): a reload says which of them differ from these, not from the last reload.
+   */
+  private readonly startedHost: WatchtowerConfig['host'];
+  /**
    * Seconds worker processes get to finish their jobs: given to each supervisor as it starts, and
    * to all of them when the host terminates (`host.terminate` may set it).
    */
@@ -58,6 +63,7 @@ export class SupervisorSet {
   constructor(private readonly options: SupervisorSetOptions) {
     this.config = options.config;
     this.fileConfig = options.config;
+    this.startedHost = options.config.host;
     this.graceSeconds = options.config.host.gracePeriod;
   }
 
@@ -180,12 +186,15 @@ export class SupervisorSet {
       unchanged: [],
       needsHostRestart: [],
     };
-    for (const key of ['heartbeatInterval', 'pollInterval', 'deadAfter', 'commandLease'] as const) {
-      if (next.host[key] !== this.config.host[key]) result.needsHostRestart.push(`host.${key}`);
-    }
     // The health checks keep the interval they started with; their connections follow the reload.
-    if (next.host.healthInterval !== this.config.host.healthInterval) {
-      result.needsHostRestart.push('host.healthInterval');
+    for (const key of [
+      'heartbeatInterval',
+      'pollInterval',
+      'deadAfter',
+      'commandLease',
+      'healthInterval',
+    ] as const) {
+      if (next.host[key] !== this.startedHost[key]) result.needsHostRestart.push(`host.${key}`);
     }
     // The recorder, the watchers and every worker process share the cap they started with.
     const nextCap = payloadCapSetting(next.recorder.maxPayloadBytes, this.options.env);
