@@ -7,6 +7,7 @@ import { RelativeTime } from '../components/relative-time';
 import { StatusBadge } from '../components/status-badge';
 import { TableScroll } from '../components/table-scroll';
 import { HEALTH_RANGES, healthPoller } from '../state/connection-health';
+import '../components/stacked-table.css';
 import './health.css';
 
 /**
@@ -93,6 +94,7 @@ function HealthBody({ answer, now }: { answer: ConnectionHealthAnswer; now: numb
   );
 }
 
+/** The hosts as a table; on a phone each row is a card (stacked-table.css), nothing to scroll sideways. */
 function HostTable({ answer, now }: { answer: ConnectionHealthAnswer; now: number }) {
   return (
     <section class="card health-hosts" aria-labelledby="health-hosts-title">
@@ -101,7 +103,7 @@ function HostTable({ answer, now }: { answer: ConnectionHealthAnswer; now: numbe
         <p class="empty">No host has sent a heartbeat in this range.</p>
       ) : (
         <TableScroll label="Hosts">
-          <table>
+          <table class="health-hosts-table stacked-table">
             <thead>
               <tr>
                 <th scope="col">Host</th>
@@ -113,17 +115,19 @@ function HostTable({ answer, now }: { answer: ConnectionHealthAnswer; now: numbe
             <tbody>
               {answer.hosts.map((host) => (
                 <tr key={host.hostId}>
-                  <td class="cell-text">
+                  <td class="cell-text stack-title" data-label="Host">
                     <a href={`/workers?host=${encodeURIComponent(host.hostId)}`}>{host.hostname}</a>
                     <span class="cell-sub"> {host.hostId}</span>
                   </td>
-                  <td>
+                  <td class="stack-aside" data-label="Status">
                     <StatusBadge status={host.status} />
                   </td>
-                  <td>
+                  <td data-label="Last heartbeat">
                     <RelativeTime at={host.lastHeartbeat} now={now} />
                   </td>
-                  <td class="cell-text">{host.connections.join(', ') || '–'}</td>
+                  <td class="cell-text" data-label="Connections">
+                    {host.connections.join(', ') || '–'}
+                  </td>
                 </tr>
               ))}
             </tbody>
