@@ -71,6 +71,40 @@ async function openHealth(page: Page): Promise<void> {
   await card(page, 'cache-spare').locator('canvas').waitFor(WAIT);
 }
 
+/**
+ * The Hosts table does not scroll sideways (on a phone each host is a card), and every host's name,
+ * status, heartbeat and connections lie inside the screen: none needs a swipe to be read.
+ */
+async function expectHostsInSight(page: Page, where: string): Promise<void> {
+  const hosts = page.locator('section.health-hosts');
+  expect(
+    await hosts.locator('.table-scroll').evaluate((box) => box.scrollWidth - box.clientWidth),
+    `the Hosts table scrolls sideways (${where})`,
+  ).toBe(0);
+  const width = page.viewportSize()?.width ?? 0;
+  const rows = await hosts.locator('tbody tr').all();
+  expect(rows.length).toBeGreaterThan(0);
+  for (const row of rows) {
+    const name = row.locator('td').nth(0).getByRole('link');
+    expect(await name.getAttribute('href')).toMatch(/^\/workers\?host=./);
+    for (const [what, part] of [
+      ['name', name],
+      ['status', row.locator('.status')],
+      ['last heartbeat', row.locator('td').nth(2)],
+      ['connections', row.locator('td').nth(3)],
+    ] as const) {
+      const box = await part.boundingBox();
+      expect(box, `${what} (${where})`).not.toBeNull();
+      if (!box) continue;
+      expect(box.x, `${what} starts on the screen (${where})`).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width, `${what} ends on the screen (${where})`).toBeLessThanOrEqual(width);
+    }
+    const connections = await row.locator('td').nth(3).textContent();
+    expect(connections).toContain('cache-spare');
+    expect(connections).toContain('cache-gone');
+  }
+}
+
 describe('the Health page in Chromium', { timeout: 180_000 }, () => {
   it('shows a connection up and one down with its error, and the eviction warning in words', async () => {
     const context = await browser.newContext();
@@ -142,6 +176,7 @@ describe('the Health page in Chromium', { timeout: 180_000 }, () => {
         await collectAxeViolations(violations, page, `health ${where}`);
         const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
         expect(overflow, `health ${where}`).toBe(0);
+        await expectHostsInSight(page, where);
       },
     );
     expect(written).toHaveLength(4);
