@@ -82,6 +82,12 @@ interface CpuShare {
   supervisor: number;
   redis: number;
   postgres: number;
+  /**
+   * Of the worker's and Redis's CPU, what the kernel spent on their behalf (socket writes and
+   * reads, waking each other): it grows when more processes share the CPUs, whatever they run.
+   */
+  workerKernel: number;
+  redisKernel: number;
 }
 
 interface Round {
@@ -102,10 +108,10 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
-async function redisCpuMs(redis: Redis): Promise<number> {
+async function redisCpuMs(redis: Redis, part: 'all' | 'kernel' = 'all'): Promise<number> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  return ((part === 'all' ? field('used_cpu_user') : 0) + field('used_cpu_sys')) * 1000;
 }
 
 /**
@@ -273,6 +279,8 @@ async function runRound(
       supervisor: processCpuMs(pids.supervisor),
       redis: await redisCpuMs(probes.redis),
       postgres: await postgresCpuByPid(probes.postgres),
+      workerKernel: processCpuMs(pids.worker, 'kernel'),
+      redisKernel: await redisCpuMs(probes.redis, 'kernel'),
     };
     const stats0 = await commandStats(probes.redis);
     let done = first;
@@ -292,6 +300,8 @@ async function runRound(
       supervisor: per1000(processCpuMs(pids.supervisor) - startCpu.supervisor),
       redis: per1000((await redisCpuMs(probes.redis)) - startCpu.redis),
       postgres: per1000(await postgresCpuSince(probes.postgres, startCpu.postgres)),
+      workerKernel: per1000(processCpuMs(pids.worker, 'kernel') - startCpu.workerKernel),
+      redisKernel: per1000((await redisCpuMs(probes.redis, 'kernel')) - startCpu.redisKernel),
     };
     const stats1 = await commandStats(probes.redis);
     const commands = new Map<string, [number, number]>();
@@ -383,6 +393,12 @@ function report(topology: Topology, rounds: Round[]): boolean {
       part === 'supervisor' && list !== shipped
         ? '—'
         : `${fmt(median(list.map((round) => round.cpu[part])), 1)} ms`,
+    );
+  }
+  for (const part of ['workerKernel', 'redisKernel'] as const) {
+    row(
+      `… of which in the kernel: ${part === 'workerKernel' ? 'worker' : 'redis'}`,
+      (list) => `${fmt(median(list.map((round) => round.cpu[part])), 1)} ms`,
     );
   }
   row(
