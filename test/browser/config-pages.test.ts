@@ -376,6 +376,32 @@ describe('the Connections and Supervisors pages in Chromium', { timeout: 180_000
     await context.close();
   });
 
+  it("keeps each connection's name on one line on a desktop, the ten columns inside their card", async () => {
+    const page = await adminPage();
+    await page.goto('/connections');
+    await page.getByText(`${CONNECTION}-sentinel`, { exact: true }).waitFor(WAIT);
+    // The lines each value's text lies on (a name broken at its hyphens lies on several).
+    const lines = (await page.evaluate(`[...document.querySelectorAll(
+      'td[data-label="Name"] .cell-main'
+    )].map((value) => {
+      const range = document.createRange();
+      range.selectNodeContents(value);
+      return [value.textContent.trim(), new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size];
+    })`)) as Array<[string, number]>;
+    expect(lines.map(([value]) => value)).toEqual(
+      expect.arrayContaining([`${CONNECTION}-sentinel`, `${CONNECTION}-pg`]),
+    );
+    expect(lines.filter(([, count]) => count !== 1)).toEqual([]);
+    // Neither the table's own box nor the page scrolls sideways: the table lies inside its card.
+    expect(
+      await page.evaluate(
+        `(() => { const box = document.querySelector('.table-scroll'); const card = box.closest('.card').getBoundingClientRect(); const table = box.querySelector('table').getBoundingClientRect(); return [box.scrollWidth - box.clientWidth, Math.max(0, table.right - card.right)]; })()`,
+      ),
+    ).toEqual([0, 0]);
+    expect(await sidewaysOverflow(page)).toBe(0);
+    await page.context().close();
+  });
+
   it('fits a phone: cards instead of a sideways scroll, the dialogs too', async () => {
     const page = await adminPage({ phone: true });
     for (const [path, ready, button, dialogName] of [

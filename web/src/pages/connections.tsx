@@ -176,7 +176,7 @@ function ConnectionRow({
   return (
     <tr data-connection={connection.name}>
       <td class="cell-text stack-title" data-label="Name">
-        <span class="cell-main">{connection.name}</span>
+        <span class="cell-main config-whole">{connection.name}</span>
       </td>
       <td class="stack-aside" data-label="Kind">
         <span class="kind-badge">{KIND_LABELS[connection.kind]}</span>
@@ -186,7 +186,9 @@ function ConnectionRow({
       </td>
       <td data-label="TLS">{connection.kind === 'postgres' ? '–' : connection.tls ? 'yes' : 'no'}</td>
       <td class="cell-text" data-label="Prefix">
-        <span>{connection.kind === 'postgres' ? '–' : (connection.keyPrefix ?? 'bull (default)')}</span>
+        <span class="config-words">
+          {connection.kind === 'postgres' ? '–' : (connection.keyPrefix ?? 'bull (default)')}
+        </span>
       </td>
       <td data-label={connection.kind === 'postgres' ? 'URL' : 'Password'}>
         {connection.kind === 'postgres' ? (secretSet ? 'URL set' : 'no URL') : secretSet ? 'set' : 'none'}
@@ -197,7 +199,7 @@ function ConnectionRow({
       <td class="cell-text" data-label="Updated">
         <span>
           <RelativeTime at={connection.updatedAt} now={now} />
-          <span class="cell-sub"> by {connection.updatedBy}</span>
+          <span class="cell-sub config-words"> by {connection.updatedBy}</span>
         </span>
       </td>
       <td class="cell-text config-last-test" data-label="Last test">
