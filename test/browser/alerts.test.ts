@@ -144,6 +144,8 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
     await failed.waitFor(WAIT);
     expect(await failed.textContent()).toContain('HTTP 500');
     await page.locator(`tr[data-delivery="${CHANNEL}"][data-status="sent"]`).waitFor(WAIT);
+    // Two deliveries and no event: nothing is cut, so no "Show all".
+    expect(await page.getByRole('button', { name: /^Show all/ }).count()).toBe(0);
     // The channel's own row says how its last delivery went, in words.
     await page.locator(`tr[data-channel="${BROKEN}"][data-last-delivery="failing"]`).waitFor(WAIT);
     expect(await broken.locator('td[data-label="Last"]').textContent()).toMatch(/^Failing.*500/);
@@ -381,7 +383,32 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
 
     const page = await adminPage();
     await page.goto('/alerts');
+    // Each long list shows its newest 10 rows, and a button for the rest of its page.
+    const logPart = page.getByRole('region', { name: 'Delivery log', exact: true });
     const log = page.getByRole('region', { name: 'Newest deliveries', exact: true });
+    const showLog = logPart.getByRole('button', { name: 'Show all 50 deliveries', exact: true });
+    await showLog.waitFor(WAIT);
+    expect(await log.locator('tr[data-delivery]').count()).toBe(10);
+    expect(await showLog.getAttribute('aria-expanded')).toBe('false');
+    const historyPart = page.getByRole('region', { name: 'Recent history', exact: true });
+    const recent = page.getByRole('region', { name: 'Recent alert events', exact: true });
+    await historyPart.getByRole('button', { name: 'Show all 50 events', exact: true }).waitFor(WAIT);
+    expect(await recent.locator('tr[data-event]').count()).toBe(10);
+    // Revealed in place, the focus on the first row revealed; then back to the newest 10.
+    await showLog.click();
+    await expect.poll(() => log.locator('tr[data-delivery]').count(), WAIT).toBe(50);
+    expect(
+      await page.evaluate(
+        `[...document.activeElement.parentElement.children].indexOf(document.activeElement) + ':' + document.activeElement.dataset.delivery`,
+      ),
+    ).toBe(`10:${CHANNEL}`);
+    const showNewest = logPart.getByRole('button', { name: 'Show the newest 10 only', exact: true });
+    expect(await showNewest.getAttribute('aria-expanded')).toBe('true');
+    expect(await recent.locator('tr[data-event]').count()).toBe(10);
+    await showNewest.click();
+    await expect.poll(() => log.locator('tr[data-delivery]').count(), WAIT).toBe(10);
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Show all 50 deliveries');
+    await showLog.click();
     await expect.poll(() => log.locator('tr[data-delivery]').count(), WAIT).toBe(50);
     expect(await log.locator(`tr[data-delivery="${BROKEN}"]`).count()).toBe(0);
     // Not from the log: from the channel's own last delivery.
@@ -395,21 +422,35 @@ describe('the Alerts page in Chromium', { timeout: 240_000 }, () => {
     await logPages.getByRole('link', { name: 'Older →' }).click();
     await page.waitForURL(/\/alerts\?deliveries=\d+$/, WAIT);
     const older = page.getByRole('region', { name: 'Older deliveries', exact: true });
+    // Another page starts cut again (its button counts fewer than the first page's 50): 10 newer
+    // deliveries, then the first scenario's tests, the oldest, behind the button.
+    const showOlder = logPart.getByRole('button', { name: /^Show all (?!50 )\d+ deliveries$/ });
+    await showOlder.waitFor(WAIT);
+    expect(await older.locator('tr[data-delivery]').count()).toBe(10);
+    expect(await older.locator(`tr[data-delivery="${BROKEN}"]`).count()).toBe(0);
+    const olderLabel = await showOlder.textContent();
+    await showOlder.click();
     await older.locator(`tr[data-delivery="${BROKEN}"][data-status="failed"]`).waitFor(WAIT);
     const olderIds = await older.locator('tr[data-delivery]').count();
-    expect(olderIds).toBeGreaterThan(0);
+    expect(olderIds).toBeGreaterThan(10);
     expect(olderIds).toBeLessThanOrEqual(50);
+    expect(olderLabel).toBe(`Show all ${olderIds} deliveries`);
     expect(await page.getByRole('region', { name: 'Recent alert events', exact: true }).count()).toBe(1);
 
     // The history pages back too, keeping the log's page in the URL.
     const historyPages = page.getByRole('navigation', { name: 'Pages of alert history' });
     await historyPages.getByRole('link', { name: 'Older →' }).click();
     await page.waitForURL(/\/alerts\?deliveries=\d+&history=\d+$/, WAIT);
-    await page
-      .getByRole('region', { name: 'Older alert events', exact: true })
-      .locator('tr[data-event="firing"]')
-      .filter({ hasText: RULE })
-      .waitFor(WAIT);
+    // The firing event is the oldest, under 10 newer ones: behind the history's own button.
+    const olderEvents = page.getByRole('region', { name: 'Older alert events', exact: true });
+    const showOlderEvents = page
+      .getByRole('region', { name: 'History, older events', exact: true })
+      .getByRole('button', { name: /^Show all (?!50 )\d+ events$/ });
+    await showOlderEvents.waitFor(WAIT);
+    expect(await olderEvents.locator('tr[data-event]').count()).toBe(10);
+    expect(await olderEvents.locator('tr[data-event="firing"]').count()).toBe(0);
+    await showOlderEvents.click();
+    await olderEvents.locator('tr[data-event="firing"]').filter({ hasText: RULE }).waitFor(WAIT);
     expect(await older.locator(`tr[data-delivery="${BROKEN}"]`).count()).toBe(1);
 
     // Back to the newest of each, one at a time.

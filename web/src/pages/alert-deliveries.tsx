@@ -1,5 +1,7 @@
+import { useId } from 'preact/hooks';
 import type { Delivery } from '../api/alerts';
 import { AlertsPager } from '../components/alerts-pager';
+import { ShowAllRows, useFirstRows } from '../components/first-rows';
 import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
 import { alertDeliveries, deliveriesCursor } from '../state/alert-config';
@@ -17,7 +19,10 @@ const TYPE_LABELS: Record<string, string> = {
  */
 export function AlertDeliveries() {
   const list = alertDeliveries.data.value;
-  const paged = deliveriesCursor.value !== undefined;
+  const cursor = deliveriesCursor.value;
+  const paged = cursor !== undefined;
+  const rows = useFirstRows(list?.deliveries ?? [], cursor);
+  const rowsId = useId();
   const error = alertDeliveries.error.value;
   const now = alertDeliveries.serverTime.value ?? Date.now();
   return (
@@ -41,14 +46,15 @@ export function AlertDeliveries() {
                     <th scope="col">When</th>
                   </tr>
                 </thead>
-                <tbody>
-                  {list.deliveries.map((delivery) => (
+                <tbody id={rowsId}>
+                  {rows.shown.map((delivery) => (
                     <DeliveryRow key={delivery.id} delivery={delivery} now={now} />
                   ))}
                 </tbody>
               </table>
             </TableScroll>
           )}
+          <ShowAllRows all={rows.all} count={list.deliveries.length} noun="deliveries" controls={rowsId} />
           <AlertsPager param="deliveries" nextCursor={list.nextCursor} label="Pages of the delivery log" />
         </div>
       )}

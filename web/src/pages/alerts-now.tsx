@@ -1,7 +1,9 @@
+import { useId } from 'preact/hooks';
 import type { AlertEvent, FiringAlert } from '../api/alerts';
 import { KINDS } from '../api/alerts';
 import { AlertsPager } from '../components/alerts-pager';
 import { Banner } from '../components/banner';
+import { ShowAllRows, useFirstRows } from '../components/first-rows';
 import { RelativeTime } from '../components/relative-time';
 import { TableScroll } from '../components/table-scroll';
 import { alertsNow, historyCursor } from '../state/alert-config';
@@ -15,7 +17,10 @@ const EVENT_LABELS: Record<AlertEvent['event'], string> = {
 /** What fires now (GET /api/alerts), then the alert events, newest first, a page at a time. */
 export function AlertsNow() {
   const answer = alertsNow.data.value;
-  const paged = historyCursor.value !== undefined;
+  const cursor = historyCursor.value;
+  const paged = cursor !== undefined;
+  const events = useFirstRows(answer?.events ?? [], cursor);
+  const eventsId = useId();
   const error = alertsNow.error.value;
   const now = alertsNow.serverTime.value ?? Date.now();
   return (
@@ -75,14 +80,15 @@ export function AlertsNow() {
                       <th scope="col">Sent</th>
                     </tr>
                   </thead>
-                  <tbody>
-                    {answer.events.map((event) => (
+                  <tbody id={eventsId}>
+                    {events.shown.map((event) => (
                       <EventRow key={event.id} event={event} now={now} />
                     ))}
                   </tbody>
                 </table>
               </TableScroll>
             )}
+            <ShowAllRows all={events.all} count={answer.events.length} noun="events" controls={eventsId} />
             <AlertsPager param="history" nextCursor={answer.nextCursor} label="Pages of alert history" />
           </div>
         )}
