@@ -91,7 +91,9 @@ async function main(): Promise<void> {
         ...(env.encryptionKeyPrevious && { WATCHTOWER_ENCRYPTION_KEY_PREVIOUS: env.encryptionKeyPrevious }),
       },
     }),
-    { WRANGLER_SEND_METRICS: 'false' },
+    // Local only: no metrics to Cloudflare, and no fetch of `Request.cf` from workers.cloudflare.com
+    // (the Worker reads none of it; offline, that fetch printed an error at every start).
+    { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   );
   await waitForHealth(`http://127.0.0.1:${env.port}/api/health`, wrangler);
   step(`Dashboard and API on http://127.0.0.1:${env.port} (API admin token: ${env.adminToken})`);

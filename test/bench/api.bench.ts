@@ -186,7 +186,7 @@ async function bundleWorker(): Promise<{ dir: string; script: string; compatibil
   const dir = mkdtempSync(join(tmpdir(), 'watchtower-api-bench-'));
   execFileSync(join(ROOT, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', dir], {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
     stdio: 'pipe',
   });
   const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');

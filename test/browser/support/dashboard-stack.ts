@@ -152,7 +152,7 @@ export async function startDashboardStack(
       }),
       {
         cwd: repoRoot,
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
