@@ -431,7 +431,12 @@ function report(topology: Topology, rounds: Round[]): boolean {
     // filtered stream read (`eval`) is a few calls a round that read every job's events.
     const usPerJob = Math.max(
       ...columns.map((list) =>
-        median(list.map((round) => (round.commands.get(name) ?? [0, 0]).reduce((a, b) => a * b))),
+        median(
+          list.map((round) => {
+            const [calls, usPerCall] = round.commands.get(name) ?? [0, 0];
+            return calls * usPerCall;
+          }),
+        ),
       ),
     );
     if (perJob < 0.001 && usPerJob < 0.05) continue;

@@ -1,5 +1,6 @@
 import { type Signal, useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
+import './first-rows.css';
 
 /** How many rows of a long list show before "Show all". */
 export const FIRST_ROWS = 10;
