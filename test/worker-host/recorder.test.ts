@@ -724,6 +724,8 @@ describe('queue watcher', () => {
         'refused 450\uFFFD!',
       ]);
       expect(watcher.stats().filteredReads).toBeGreaterThan(0);
+      // Another worker's finishes, which only the stream reports: never read at a slower pace.
+      expect(watcher.stats().pacedReads).toBe(0);
     } finally {
       await worker.close();
       await watcher.close();

@@ -74,6 +74,13 @@ export interface WatchQueuesOptions {
   streamBlockMs?: number;
   /** Most events read per queue per read. */
   streamCount?: number;
+  /**
+   * The share of Redis's time the reads of a busy stream may take while every finish they find was
+   * already written by this host's recorder (its own worker processes'): such reads are paced to it,
+   * never further apart than `streamBlockMs`. Default 0.01. Reads that find other workers' finishes
+   * keep `streamIntervalMs`.
+   */
+  streamOwnReadShare?: number;
   payloadCap?: number;
   onError?: (error: unknown) => void;
 }
@@ -91,6 +98,8 @@ export interface QueueWatcherStats {
   streamReads: number;
   /** Of those, reads of a busy stream filtered in Redis. */
   filteredReads: number;
+  /** Filtered reads that found only this host's own finishes and were paced (`streamOwnReadShare`). */
+  pacedReads: number;
   /** Finished jobs the sweeps did not ask Postgres about: this host's recorder had written them. */
   knownWritten: number;
   errors: number;
@@ -117,6 +126,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
   const streamIntervalMs = options.streamIntervalMs ?? 500;
   const streamBlockMs = options.streamBlockMs ?? 5_000;
   const streamCount = options.streamCount ?? 5_000;
+  const streamOwnReadShare = options.streamOwnReadShare ?? 0.01;
   const payloadCap = options.payloadCap ?? DEFAULT_PAYLOAD_CAP;
   const prefix = options.prefix ?? 'bull';
   const { db, connection, recorder, hostId } = options;
@@ -136,6 +146,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     recoveredFromStream: 0,
     streamReads: 0,
     filteredReads: 0,
+    pacedReads: 0,
     knownWritten: 0,
     errors: 0,
     lastError: undefined as string | undefined,
@@ -240,7 +251,16 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     return last[0]?.[0] ?? '0-0';
   }
 
-  const stream = eventStream({ redis, streamRedis, streamCount, streamBlockMs, counters, report });
+  const stream = eventStream({
+    redis,
+    streamRedis,
+    streamCount,
+    streamBlockMs,
+    ownReadShare: streamOwnReadShare,
+    maxPauseMs: streamBlockMs,
+    counters,
+    report,
+  });
 
   /**
    * One read of every watched queue's stream (event-stream.ts). Undefined when no queue is watched
@@ -382,6 +402,19 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
    * again), at least streamIntervalMs after one that found events, so a busy queue costs one read
    * per interval. Nothing to read yet, or Redis away: the interval, then again.
    */
+  /** Ends the wait between two reads: close() does not wait out a paced read's pause. */
+  let endPause: (() => void) | undefined;
+  function pauseStream(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      endPause = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   async function streamLoop(): Promise<void> {
     while (!closed) {
       let found: boolean | undefined;
@@ -392,7 +425,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
         if (closed) return;
         report(error);
       }
-      if (found !== false && !closed) await delay(streamIntervalMs);
+      if (found !== false && !closed) await pauseStream(stream.pause(streamIntervalMs));
     }
   }
   const streaming = streamLoop();
@@ -411,8 +444,9 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       closed = true;
       clearInterval(sweepTimer);
       stopHearingWritten();
-      // Ends a read waiting on the stream; its loop sees `closed` and stops.
+      // Ends a read waiting on the stream, or the wait for the next; its loop sees `closed` and stops.
       streamRedis.disconnect();
+      endPause?.();
       await streaming;
       await sweeping?.catch(() => undefined);
       for (const w of watched) {
@@ -458,13 +492,10 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
     recoveredFromStream: 0,
     streamReads: 0,
     filteredReads: 0,
+    pacedReads: 0,
     knownWritten: 0,
     errors: 1,
     lastError: message,
   };
   return { sweep: async () => [], stats: () => ({ ...stats }), close: async () => undefined };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -55,7 +55,7 @@ export function forgetWrittenBefore(w: Watched, before: number): void {
 }
 
 /** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
-export function noteEvent(w: Watched, id: string, fields: string[]): void {
+export function noteEvent(w: Watched, id: string, fields: string[]): 'own' | 'other' | undefined {
   let event: string | undefined;
   let jobId: string | undefined;
   let extra: string | undefined;
@@ -66,31 +66,36 @@ export function noteEvent(w: Watched, id: string, fields: string[]): void {
     else if (name === 'jobId') jobId = value;
     else if (name === 'delay' || name === 'failedReason') extra = value;
   }
-  noteParsed(w, id, event, jobId, extra);
+  return noteParsed(w, id, event, jobId, extra);
 }
 
-/** `extra` is a delayed event's due time, or a failed event's reason. */
+/**
+ * `extra` is a delayed event's due time, or a failed event's reason. For a finish, answers whether
+ * this host's recorder has already written it (`own`) or not (`other`); undefined for the rest.
+ */
 export function noteParsed(
   w: Watched,
   id: string,
   event: string | undefined,
   jobId: string | undefined,
   extra: string | undefined,
-): void {
-  if (jobId === undefined) return;
+): 'own' | 'other' | undefined {
+  if (jobId === undefined) return undefined;
   switch (event) {
     case 'added':
       w.added.set(jobId, { kind: 'queued' });
-      break;
+      return undefined;
     case 'delayed':
       w.added.set(jobId, { kind: 'delayed', dueAt: Number(extra) || undefined });
-      break;
+      return undefined;
     case 'completed':
       noteFinish(w, jobId, { kind: 'completed', at: streamTime(id) });
-      break;
+      return w.written.has(jobId) ? 'own' : 'other';
     case 'failed':
       noteFinish(w, jobId, { kind: 'failed', at: streamTime(id), error: extra || undefined });
-      break;
+      return w.written.has(jobId) ? 'own' : 'other';
+    default:
+      return undefined;
   }
 }
 
