@@ -8,8 +8,8 @@ import { eventStream } from './event-stream';
 import { DEFAULT_PAYLOAD_CAP, describeError, type JobEvent, shortError } from './job-event';
 import { type SweepReport, sweepFindings } from './queue-sweep';
 import type { Recorder } from './recorder';
-import { fetchJobs, jobEventOf } from './watched-job';
-import { forgetWrittenBefore, noteWritten, type Watched } from './watched-queue';
+import { fetchJobs, jobEventOf, unstartedIds } from './watched-job';
+import { forgetWrittenBefore, noteWritten, ranSince, type Watched } from './watched-queue';
 
 export type { SweepReport } from './queue-sweep';
 
@@ -100,6 +100,11 @@ export interface QueueWatcherStats {
   filteredReads: number;
   /** Filtered reads that found only this host's own finishes and were paced (`streamOwnReadShare`). */
   pacedReads: number;
+  /**
+   * Adds whose job was read back whole from Redis: those not known to have run, nor started by
+   * the time the add was read. The others cost no read and no `queued` row.
+   */
+  addsReadBack: number;
   /** Finished jobs the sweeps did not ask Postgres about: this host's recorder had written them. */
   knownWritten: number;
   errors: number;
@@ -147,6 +152,7 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     streamReads: 0,
     filteredReads: 0,
     pacedReads: 0,
+    addsReadBack: 0,
     knownWritten: 0,
     errors: 0,
     lastError: undefined as string | undefined,
@@ -295,10 +301,11 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
       const slice = entries.slice(i, i + pageSize);
       let jobs: Map<string, Job | null>;
       try {
-        jobs = await fetchJobs(
-          w.queue,
-          slice.map(([id]) => id),
-        );
+        // Jobs known to have run, then jobs Redis says started, are not read back (unstartedIds).
+        const unknown = slice.filter(([id, entry]) => !ranSince(w, id, entry)).map(([id]) => id);
+        const unstarted = await unstartedIds(redis, w.queue, unknown);
+        counters.addsReadBack += unstarted.length;
+        jobs = await fetchJobs(w.queue, unstarted);
       } catch (error) {
         // Redis is away: keep what is not read yet for the next round, and the cursor where it is.
         for (const [id, entry] of entries.slice(i)) if (!w.added.has(id)) w.added.set(id, entry);
@@ -493,6 +500,7 @@ function unsupported(options: WatchQueuesOptions): QueueWatcher {
     streamReads: 0,
     filteredReads: 0,
     pacedReads: 0,
+    addsReadBack: 0,
     knownWritten: 0,
     errors: 1,
     lastError: message,

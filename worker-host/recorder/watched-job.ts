@@ -1,4 +1,5 @@
 import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { capJson, type JobEvent, STACK_CAP } from './job-event';
 import { cleanText, storableText } from './storable';
 
@@ -7,6 +8,22 @@ import { cleanText, storableText } from './storable';
  * missing), and the event each is recorded as: capped and cleaned like a worker process's own
  * events (worker-job-events.ts), since the job's data is anyone's.
  */
+
+/**
+ * Of `ids`, those whose job BullMQ has not started, or no longer holds: one pipelined HGET of each
+ * job's `processedOn`, a round trip for all of them. Asked before reading whole jobs back, which
+ * costs a command and a reply of every field per job: on a queue that producers feed while workers
+ * keep up, nearly every job an add announced has started by the time the add is read.
+ */
+export async function unstartedIds(redis: Redis, queue: Queue, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const replies = await redis.pipeline(ids.map((id) => ['hget', queue.toKey(id), 'processedOn'])).exec();
+  // A command that failed alone says nothing: its job is read back whole.
+  return ids.filter((_, i) => {
+    const [error, value] = replies?.[i] ?? [null, null];
+    return error !== null || value === null || value === '';
+  });
+}
 
 /** Jobs by id; `null` for ids Redis no longer has. */
 export async function fetchJobs(queue: Queue, ids: string[]): Promise<Map<string, Job | null>> {

@@ -16,7 +16,8 @@ export interface Watched {
   recordedThroughId: string | undefined;
   savedId: string | undefined;
   sweptUntil: number | undefined;
-  added: Map<string, { kind: 'queued' | 'delayed'; dueAt?: number }>;
+  /** Adds seen on the stream, waiting to be read back from Redis; `at` is the stream's time of the add. */
+  added: Map<string, AddedJob>;
   addedChain: Promise<void>;
   /** Finishes seen on the stream, checked by the next sweep once settled. Bounded. */
   finished: Map<string, StreamFinish>;
@@ -27,6 +28,12 @@ export interface Watched {
    * falls out is only asked about again.
    */
   written: Map<string, number>;
+}
+
+export interface AddedJob {
+  kind: 'queued' | 'delayed';
+  at: number;
+  dueAt?: number;
 }
 
 export interface StreamFinish {
@@ -83,10 +90,10 @@ export function noteParsed(
   if (jobId === undefined) return undefined;
   switch (event) {
     case 'added':
-      w.added.set(jobId, { kind: 'queued' });
+      w.added.set(jobId, { kind: 'queued', at: streamTime(id) });
       return undefined;
     case 'delayed':
-      w.added.set(jobId, { kind: 'delayed', dueAt: Number(extra) || undefined });
+      w.added.set(jobId, { kind: 'delayed', at: streamTime(id), dueAt: Number(extra) || undefined });
       return undefined;
     case 'completed':
       noteFinish(w, jobId, { kind: 'completed', at: streamTime(id) });
@@ -108,6 +115,18 @@ function noteFinish(w: Watched, jobId: string, finish: StreamFinish): void {
     if (!oldest.done) w.finished.delete(oldest.value);
   }
   w.finished.set(jobId, finish);
+}
+
+/**
+ * Whether the job of an add has run since (as far as this host knows without asking Redis): its
+ * finish was written by this host's recorder or read on the stream. A later add of the same id is
+ * a new job (a reused id), finished after the add or not at all.
+ */
+export function ranSince(w: Watched, jobId: string, added: AddedJob): boolean {
+  const written = w.written.get(jobId);
+  if (written !== undefined && written >= added.at) return true;
+  const finish = w.finished.get(jobId);
+  return finish !== undefined && finish.at >= added.at;
 }
 
 /** A BullMQ stream id is `<milliseconds>-<sequence>`: the event's time for free. */
