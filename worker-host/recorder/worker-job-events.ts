@@ -45,7 +45,8 @@ export interface JobEventsHandle {
    * completions go out with it; whatever ends after close() is left to the supervisor's sweep.
    */
   close(): void;
-  stats(): { sent: number; messages: number; coalesced: number; sendErrors: number };
+  /** `wakeups`: window ticks run, none while no job runs or waits to be sent. */
+  stats(): { sent: number; messages: number; coalesced: number; sendErrors: number; wakeups: number };
 }
 
 type AnyJob = Job<unknown, unknown, string>;
@@ -66,7 +67,14 @@ export function attachJobEvents(
   /** Jobs started and not yet reported, with when they started. Keyed by the Job object itself. */
   let started = new Map<AnyJob, number>();
   let outgoing: JobEventTuple[] = [];
-  const counters = { sent: 0, messages: 0, coalesced: 0, sendErrors: 0 };
+  const counters = { sent: 0, messages: 0, coalesced: 0, sendErrors: 0, wakeups: 0 };
+  /**
+   * The window's timer runs only while a job runs or an event waits: an idle worker process is not
+   * woken 20 times a second for nothing (with twenty processes on a host, that was most of what
+   * they cost while idle).
+   */
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let closed = false;
 
   /** The event as sent; `rare` gathers what most events lack (the tuple leaves it out when empty). */
   function tupleOf(
@@ -100,6 +108,14 @@ export function attachJobEvents(
   function push(event: JobEventTuple): void {
     outgoing.push(event);
     if (outgoing.length >= maxBatch) sendNow();
+    arm();
+  }
+
+  function arm(): void {
+    if (timer || closed) return;
+    timer = setInterval(tick, windowMs);
+    // Never the reason a worker process stays alive.
+    timer.unref();
   }
 
   function sendNow(): void {
@@ -130,12 +146,18 @@ export function attachJobEvents(
   }
 
   function tick(): void {
+    counters.wakeups++;
     reportLongRunning(false);
     sendNow();
+    if (started.size === 0 && outgoing.length === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
   }
 
   const onActive = (job: AnyJob) => {
     started.set(job, Date.now());
+    arm();
   };
 
   const onCompleted = (job: AnyJob, result: unknown) => {
@@ -168,9 +190,6 @@ export function attachJobEvents(
   worker.on('active', onActive);
   worker.on('completed', onCompleted);
   worker.on('failed', onFailed);
-  const timer = setInterval(tick, windowMs);
-  // Never the reason a worker process stays alive.
-  timer.unref();
 
   return {
     flush(): void {
@@ -178,7 +197,9 @@ export function attachJobEvents(
       sendNow();
     },
     close(): void {
+      closed = true;
       clearInterval(timer);
+      timer = undefined;
       worker.off('active', onActive);
       worker.off('completed', onCompleted);
       worker.off('failed', onFailed);
