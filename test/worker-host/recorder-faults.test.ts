@@ -11,6 +11,7 @@ import { createRecorder, type RecorderOptions } from '../../worker-host/recorder
 import { testEnv } from '../setup/test-env';
 import {
   countsFor,
+  deleteRecorderRows,
   fillQueue,
   type PrivatePostgres,
   pollUntil,
@@ -40,14 +41,7 @@ afterAll(async () => {
   // The shared test database is long-lived: leave it as it was found.
   const client = new pg.Client({ connectionString: testEnv.databaseUrl });
   await client.connect();
-  for (const table of [
-    'watchtower_job_attempts',
-    'watchtower_jobs',
-    'watchtower_metrics',
-    'watchtower_recorder_cursors',
-  ]) {
-    await client.query(`delete from ${table} where queue like $1`, [`rec-%-${run}`]);
-  }
+  await deleteRecorderRows(client, `rec-%-${run}`);
   await client.end();
 });
 

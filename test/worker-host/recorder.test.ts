@@ -13,6 +13,7 @@ import { createRecorder, type Recorder } from '../../worker-host/recorder/record
 import { testEnv } from '../setup/test-env';
 import {
   countsFor,
+  deleteRecorderRows,
   fillQueue,
   pollUntil,
   type RecorderChild,
@@ -25,15 +26,7 @@ const database = createNodeDatabase(testEnv.databaseUrl);
 const client = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
 
 afterAll(async () => {
-  // The test database is shared and long-lived: leave it as it was found.
-  for (const table of [
-    'watchtower_job_attempts',
-    'watchtower_jobs',
-    'watchtower_metrics',
-    'watchtower_recorder_cursors',
-  ]) {
-    await client.query(`delete from ${table} where queue like $1`, [`rec-%-${run}`]);
-  }
+  await deleteRecorderRows(client, `rec-%-${run}`);
   await database.close();
   await client.end();
   rmSync(spoolDir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { watchQueues } from '../../worker-host/recorder/queue-watcher';
 import { createRecorder } from '../../worker-host/recorder/recorder';
 import { attachJobEvents } from '../../worker-host/recorder/worker-job-events';
 import { testEnv } from '../setup/test-env';
-import { countsFor, pollUntil } from './fixtures/recorder-harness';
+import { countsFor, deleteRecorderRows, pollUntil } from './fixtures/recorder-harness';
 
 /**
  * The sweep's safety net asks Postgres about finished jobs only when this host's recorder has not
@@ -24,14 +24,7 @@ const client = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
 const connection = { url: testEnv.redisUrl };
 
 afterAll(async () => {
-  for (const table of [
-    'watchtower_job_attempts',
-    'watchtower_jobs',
-    'watchtower_metrics',
-    'watchtower_recorder_cursors',
-  ]) {
-    await client.query(`delete from ${table} where queue like $1`, [`sweep-written-%-${run}`]);
-  }
+  await deleteRecorderRows(client, `sweep-written-%-${run}`);
   await database.close();
   await client.end();
   rmSync(spoolDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { createNodeDatabase } from '../../worker-host/db/node-database';
 import { watchQueues } from '../../worker-host/recorder/queue-watcher';
 import { createRecorder } from '../../worker-host/recorder/recorder';
 import { testEnv } from '../setup/test-env';
-import { pollUntil } from './fixtures/recorder-harness';
+import { deleteRecorderRows, pollUntil } from './fixtures/recorder-harness';
 
 /**
  * The queue watcher records a job an add announced as `queued` only while it waits. On a queue that
@@ -25,14 +25,7 @@ const client = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
 const connection = { url: testEnv.redisUrl };
 
 afterAll(async () => {
-  for (const table of [
-    'watchtower_job_attempts',
-    'watchtower_jobs',
-    'watchtower_metrics',
-    'watchtower_recorder_cursors',
-  ]) {
-    await client.query(`delete from ${table} where queue like $1`, [`watcher-adds-%-${run}`]);
-  }
+  await deleteRecorderRows(client, `watcher-adds-%-${run}`);
   await database.close();
   await client.end();
   rmSync(spoolDir, { recursive: true, force: true });
