@@ -18,10 +18,10 @@ import { noteEvent, noteParsed, type Watched } from './watched-queue';
  * back as the flat list instead.
  *
  * Redis pays for a filtered read by the entry, filtered out or not: 2.3–2.9 µs an entry (a plain
- * XRANGE, 0.7, but ioredis then spends 6–8 µs an entry decoding it), two or three entries a job.
+ * XRANGE, 0.7, but ioredis then spends 6–8 µs an entry decoding it), two to four entries a job.
  * On a busy queue whose finishes all come from this host's own worker processes, what the reads
  * find is already recorded, so those reads are paced to a share of Redis's time (`pause`); under
- * `npm run bench:shipped` the watcher's reads went from 5.9 to 1.9–2.4 µs of Redis a job. A read
+ * `npm run bench:shipped` the watcher's reads went from 5.9 to 1.0–1.9 µs of Redis a job. A read
  * that finds other workers' finishes keeps the watcher's pace: for a job such a worker ran and
  * Redis then removed, the stream is the only witness, and what it trims before a read is lost.
  */

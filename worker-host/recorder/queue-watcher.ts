@@ -404,11 +404,6 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     return current;
   }
 
-  /**
-   * Reads the streams until closed: right after a read that waited in vain (the next one waits
-   * again), at least streamIntervalMs after one that found events, so a busy queue costs one read
-   * per interval. Nothing to read yet, or Redis away: the interval, then again.
-   */
   /** Ends the wait between two reads: close() does not wait out a paced read's pause. */
   let endPause: (() => void) | undefined;
   function pauseStream(ms: number): Promise<void> {
@@ -422,6 +417,12 @@ export function watchQueues(options: WatchQueuesOptions): QueueWatcher {
     });
   }
 
+  /**
+   * Reads the streams until closed: right after a read that waited in vain (the next one waits
+   * again), at least streamIntervalMs after one that found events, so a busy queue costs one read
+   * per interval, or fewer when the reads find only this host's own finishes (event-stream.ts
+   * `pause`). Nothing to read yet, or Redis away: the interval, then again.
+   */
   async function streamLoop(): Promise<void> {
     while (!closed) {
       let found: boolean | undefined;

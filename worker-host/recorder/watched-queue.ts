@@ -36,6 +36,9 @@ export interface AddedJob {
   dueAt?: number;
 }
 
+/** Of a finish read on the stream: whether this host's recorder had written it already. */
+export type FinishSeen = 'own' | 'other';
+
 export interface StreamFinish {
   kind: 'completed' | 'failed';
   at: number;
@@ -62,7 +65,7 @@ export function forgetWrittenBefore(w: Watched, before: number): void {
 }
 
 /** BullMQ stream entries are flat field lists: `event, <name>, jobId, <id>, ...`. */
-export function noteEvent(w: Watched, id: string, fields: string[]): 'own' | 'other' | undefined {
+export function noteEvent(w: Watched, id: string, fields: string[]): FinishSeen | undefined {
   let event: string | undefined;
   let jobId: string | undefined;
   let extra: string | undefined;
@@ -86,7 +89,7 @@ export function noteParsed(
   event: string | undefined,
   jobId: string | undefined,
   extra: string | undefined,
-): 'own' | 'other' | undefined {
+): FinishSeen | undefined {
   if (jobId === undefined) return undefined;
   switch (event) {
     case 'added':
