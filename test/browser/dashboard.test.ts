@@ -233,8 +233,25 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
           .first()
           .waitFor(WAIT);
         await page.locator('.chart canvas').first().waitFor(WAIT);
+        await page.getByRole('heading', { name: 'Queues, last 24 hours' }).waitFor(WAIT);
       },
-      (page, where) => check(`overview ${where}`, page),
+      async (page, where) => {
+        await check(`overview ${where}`, page);
+        // Every table reads without a sideways swipe: on a phone each row is a card.
+        const tables = page.locator('.table-scroll');
+        expect(await tables.count(), `overview ${where}`).toBeGreaterThanOrEqual(5);
+        for (const table of await tables.all()) {
+          const label = await table.getAttribute('aria-label');
+          expect(
+            await table.evaluate((box) => box.scrollWidth - box.clientWidth),
+            `${label} scrolls sideways (overview ${where})`,
+          ).toBe(0);
+        }
+        expect(
+          await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+          `overview ${where}`,
+        ).toBe(0);
+      },
     );
     expect(signIn).toHaveLength(4);
     expect(overview).toHaveLength(4);

@@ -4,6 +4,7 @@ import { formatCount } from '../lib/format';
 import { hostsPoll } from '../state/queues';
 import { RelativeTime } from './relative-time';
 import { TableScroll } from './table-scroll';
+import './stacked-table.css';
 
 interface HostLine {
   hostId: string;
@@ -76,7 +77,7 @@ export function HostsGlance({ workers, activeWorkers }: { workers: PollWorker[];
       ) : (
         <>
           <TableScroll label="Hosts">
-            <table>
+            <table class="stacked-table overview-table">
               <thead>
                 <tr>
                   <th scope="col">Host</th>
@@ -96,13 +97,13 @@ export function HostsGlance({ workers, activeWorkers }: { workers: PollWorker[];
               <tbody>
                 {lines.map((line) => (
                   <tr key={line.hostId} data-host-id={line.hostId}>
-                    <td class="cell-text">
+                    <td class="cell-text stack-title" data-label="Host">
                       <a class="cell-main" href={`/workers?${new URLSearchParams({ host: line.hostId })}`}>
                         {line.hostname}
                       </a>
                       <span class="cell-sub">{line.hostId}</span>
                     </td>
-                    <td>
+                    <td class="stack-aside" data-label="Status">
                       {line.host ? (
                         <span class={`status status-${line.host.status}`}>{line.host.status}</span>
                       ) : (
@@ -111,14 +112,16 @@ export function HostsGlance({ workers, activeWorkers }: { workers: PollWorker[];
                         </span>
                       )}
                     </td>
-                    <td>{line.host ? <RelativeTime at={line.host.lastHeartbeat} now={now} /> : '–'}</td>
-                    <td class="numeric" data-cell="busy">
+                    <td data-label="Heartbeat">
+                      {line.host ? <RelativeTime at={line.host.lastHeartbeat} now={now} /> : '–'}
+                    </td>
+                    <td class="numeric" data-cell="busy" data-label="Busy">
                       {formatCount(line.busy)}
                     </td>
-                    <td class="numeric" data-cell="idle">
+                    <td class="numeric" data-cell="idle" data-label="Idle">
                       {formatCount(line.idle)}
                     </td>
-                    <td class="numeric" data-cell="paused">
+                    <td class="numeric" data-cell="paused" data-label="Paused">
                       {formatCount(line.paused)}
                     </td>
                   </tr>

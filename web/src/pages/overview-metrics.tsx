@@ -4,6 +4,7 @@ import { formatRate, MetricsChart } from '../components/metrics-charts';
 import { TableScroll } from '../components/table-scroll';
 import { formatCount, formatDuration } from '../lib/format';
 import { seriesPoller } from '../state/metrics-series';
+import '../components/stacked-table.css';
 
 // The Overview's series: all queues, the last hour per minute and the last 24 hours per hour
 // (GET /api/metrics/series, rollups only). The Metrics page shares these pollers.
@@ -65,7 +66,7 @@ function QueueFigures({ queues }: { queues: MetricsSeries['queues'] }) {
         <p class="empty">No job finished in the last 24 hours.</p>
       ) : (
         <TableScroll label="Queues, last 24 hours">
-          <table>
+          <table class="stacked-table overview-table">
             <thead>
               <tr>
                 <th scope="col">Queue</th>
@@ -79,7 +80,7 @@ function QueueFigures({ queues }: { queues: MetricsSeries['queues'] }) {
             <tbody>
               {queues.map((queue) => (
                 <tr key={`${queue.connection}/${queue.queue}`}>
-                  <td class="cell-text">
+                  <td class="cell-text stack-title" data-label="Queue">
                     <a
                       href={`/metrics?${new URLSearchParams({ range: '24h', queue: queue.queue, connection: queue.connection })}`}
                     >
@@ -87,11 +88,21 @@ function QueueFigures({ queues }: { queues: MetricsSeries['queues'] }) {
                     </a>
                     <span class="cell-sub"> ({queue.connection})</span>
                   </td>
-                  <td class="numeric">{formatCount(queue.completed)}</td>
-                  <td class="numeric">{formatCount(queue.failed)}</td>
-                  <td class="numeric">{formatRate(queue.failureRate)}</td>
-                  <td class="numeric">{formatDuration(queue.avgWaitMs)}</td>
-                  <td class="numeric">{formatDuration(queue.avgRunMs)}</td>
+                  <td class="numeric" data-label="Completed">
+                    {formatCount(queue.completed)}
+                  </td>
+                  <td class="numeric" data-label="Failed">
+                    {formatCount(queue.failed)}
+                  </td>
+                  <td class="numeric" data-label="Failure rate">
+                    {formatRate(queue.failureRate)}
+                  </td>
+                  <td class="numeric" data-label="Avg wait">
+                    {formatDuration(queue.avgWaitMs)}
+                  </td>
+                  <td class="numeric" data-label="Avg run">
+                    {formatDuration(queue.avgRunMs)}
+                  </td>
                 </tr>
               ))}
             </tbody>

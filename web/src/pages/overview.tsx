@@ -11,6 +11,7 @@ import type { Certainty } from '../lib/format';
 import { formatCount, formatDuration } from '../lib/format';
 import { dashboardPoll } from '../state/poll';
 import { hostsPoll, queuesPoll } from '../state/queues';
+import '../components/stacked-table.css';
 import './overview.css';
 
 // uPlot and the charts load after the headline numbers, in their own chunk.
@@ -99,7 +100,7 @@ function RecentJobs({ jobs, now }: { jobs: RecentJob[]; now: number }) {
         <p class="empty">No jobs yet. They appear here as soon as a worker-host records them.</p>
       ) : (
         <TableScroll label="Recent jobs">
-          <table>
+          <table class="stacked-table overview-table">
             <thead>
               <tr>
                 <th scope="col">Job</th>
@@ -112,16 +113,20 @@ function RecentJobs({ jobs, now }: { jobs: RecentJob[]; now: number }) {
             <tbody>
               {jobs.map((job) => (
                 <tr key={job.id}>
-                  <td class="cell-text">
+                  <td class="cell-text stack-title" data-label="Job">
                     <span class="cell-main">{job.name}</span>
                     <span class="cell-sub">#{job.jobId}</span>
                   </td>
-                  <td class="cell-text">{job.queue}</td>
-                  <td>
+                  <td class="cell-text" data-label="Queue">
+                    {job.queue}
+                  </td>
+                  <td class="stack-aside" data-label="Status">
                     <span class={`status status-${job.status}`}>{job.status}</span>
                   </td>
-                  <td class="numeric">{formatDuration(job.runMs)}</td>
-                  <td>
+                  <td class="numeric" data-label="Run time">
+                    {formatDuration(job.runMs)}
+                  </td>
+                  <td data-label="Queued">
                     <RelativeTime at={job.queuedAt} now={now} />
                   </td>
                 </tr>
@@ -142,7 +147,7 @@ function Workers({ workers, now }: { workers: PollWorker[]; now: number }) {
         <p class="empty">No worker process is running. Start a worker-host: `watchtower supervisor`.</p>
       ) : (
         <TableScroll label="Worker processes">
-          <table>
+          <table class="stacked-table overview-table">
             <thead>
               <tr>
                 <th scope="col">Worker</th>
@@ -155,22 +160,24 @@ function Workers({ workers, now }: { workers: PollWorker[]; now: number }) {
             <tbody>
               {workers.map((worker) => (
                 <tr key={`${worker.hostId}/${worker.workerId}`}>
-                  <td class="cell-text">
+                  <td class="cell-text stack-title" data-label="Worker">
                     <span class="cell-main">{worker.workerId}</span>
                     <span class="cell-sub">{worker.hostname ?? worker.hostId}</span>
                   </td>
-                  <td class="cell-text">{worker.queue}</td>
-                  <td>
+                  <td class="cell-text" data-label="Queue">
+                    {worker.queue}
+                  </td>
+                  <td class="stack-aside" data-label="Status">
                     <span class={`status status-${worker.status}`}>{worker.status}</span>
                     {worker.pending && <span class="cell-sub"> {worker.pending.label}…</span>}
                   </td>
-                  <td class="numeric">
+                  <td class="numeric" data-label="Processed">
                     {formatCount(worker.jobsProcessed)}
                     {worker.jobsFailed > 0 && (
                       <span class="cell-sub"> ({formatCount(worker.jobsFailed)} failed)</span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Heartbeat">
                     <RelativeTime at={worker.lastHeartbeat} now={now} />
                   </td>
                 </tr>
