@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { noteEvent, noteParsed, type Watched } from './watched-queue';
+import { noteEvent, noteParsed, streamTime, type Watched } from './watched-queue';
 
 /**
  * Reads a busy queue's event streams in Redis and answers only what the watcher uses: for each
@@ -136,7 +136,7 @@ export function eventStream(options: EventStreamOptions): EventStream {
         if (finish === 'own') {
           own++;
           finishes++;
-        } else if (finish === 'other' && Number(id.slice(0, id.indexOf('-'))) < recentSince) finishes++;
+        } else if (finish === 'other' && streamTime(id) < recentSince) finishes++;
       }
       w.lastSeenId = lastId;
     }

@@ -133,7 +133,7 @@ export function ranSince(w: Watched, jobId: string, added: AddedJob): boolean {
 }
 
 /** A BullMQ stream id is `<milliseconds>-<sequence>`: the event's time for free. */
-function streamTime(id: string): number {
+export function streamTime(id: string): number {
   const ms = Number(id.slice(0, id.indexOf('-')));
   return Number.isFinite(ms) && ms > 0 ? ms : Date.now();
 }

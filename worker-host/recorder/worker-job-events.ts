@@ -74,7 +74,6 @@ export function attachJobEvents(
    * they cost while idle).
    */
   let timer: ReturnType<typeof setInterval> | undefined;
-  let closed = false;
 
   /** The event as sent; `rare` gathers what most events lack (the tuple leaves it out when empty). */
   function tupleOf(
@@ -112,7 +111,8 @@ export function attachJobEvents(
   }
 
   function arm(): void {
-    if (timer || closed) return;
+    // Only the listeners arm it, and close() removes them first.
+    if (timer) return;
     timer = setInterval(tick, windowMs);
     // Never the reason a worker process stays alive.
     timer.unref();
@@ -197,12 +197,11 @@ export function attachJobEvents(
       sendNow();
     },
     close(): void {
-      closed = true;
-      clearInterval(timer);
-      timer = undefined;
       worker.off('active', onActive);
       worker.off('completed', onCompleted);
       worker.off('failed', onFailed);
+      clearInterval(timer);
+      timer = undefined;
       reportLongRunning(true);
       sendNow();
     },
