@@ -77,7 +77,7 @@ export function HostsGlance({ workers, activeWorkers }: { workers: PollWorker[];
       ) : (
         <>
           <TableScroll label="Hosts">
-            <table class="stacked-table overview-table">
+            <table class="stacked-table stacked-narrow overview-table">
               <thead>
                 <tr>
                   <th scope="col">Host</th>

@@ -103,7 +103,7 @@ function HostTable({ answer, now }: { answer: ConnectionHealthAnswer; now: numbe
         <p class="empty">No host has sent a heartbeat in this range.</p>
       ) : (
         <TableScroll label="Hosts">
-          <table class="health-hosts-table stacked-table">
+          <table class="health-hosts-table stacked-table stacked-narrow">
             <thead>
               <tr>
                 <th scope="col">Host</th>

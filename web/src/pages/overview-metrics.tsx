@@ -66,7 +66,7 @@ function QueueFigures({ queues }: { queues: MetricsSeries['queues'] }) {
         <p class="empty">No job finished in the last 24 hours.</p>
       ) : (
         <TableScroll label="Queues, last 24 hours">
-          <table class="stacked-table overview-table">
+          <table class="stacked-table stacked-narrow overview-table">
             <thead>
               <tr>
                 <th scope="col">Queue</th>

@@ -100,7 +100,7 @@ function RecentJobs({ jobs, now }: { jobs: RecentJob[]; now: number }) {
         <p class="empty">No jobs yet. They appear here as soon as a worker-host records them.</p>
       ) : (
         <TableScroll label="Recent jobs">
-          <table class="stacked-table overview-table">
+          <table class="stacked-table stacked-narrow overview-table">
             <thead>
               <tr>
                 <th scope="col">Job</th>
@@ -147,7 +147,7 @@ function Workers({ workers, now }: { workers: PollWorker[]; now: number }) {
         <p class="empty">No worker process is running. Start a worker-host: `watchtower supervisor`.</p>
       ) : (
         <TableScroll label="Worker processes">
-          <table class="stacked-table overview-table">
+          <table class="stacked-table stacked-narrow overview-table">
             <thead>
               <tr>
                 <th scope="col">Worker</th>
