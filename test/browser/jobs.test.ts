@@ -256,6 +256,14 @@ describe('the Jobs pages in Chromium', { timeout: 180_000 }, () => {
         },
         async (page, where) => {
           await collectAxeViolations(violations, page, `${name} ${where}`);
+          if (name !== 'jobs') return;
+          // The list reads without a sideways swipe: on a phone each job is a card.
+          expect(
+            await page
+              .locator('.table-scroll[aria-label="Jobs"]')
+              .evaluate((box) => box.scrollWidth - box.clientWidth),
+            `the Jobs list scrolls sideways (${where})`,
+          ).toBe(0);
         },
       );
       expect(written).toHaveLength(4);

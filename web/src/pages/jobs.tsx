@@ -10,6 +10,7 @@ import { formatCount, formatDuration } from '../lib/format';
 import { filtersUrl, fromLocalInput, JOB_STATUSES, type JobFilters, readFilters } from '../lib/job-filters';
 import { runsText } from '../lib/job-timeline';
 import { createLiveJobs, type LiveJobs } from '../state/live-jobs';
+import '../components/stacked-table.css';
 import './jobs.css';
 
 /** The job list: filters and search in the URL, newest or oldest first, paged by cursor, kept current. */
@@ -164,7 +165,7 @@ function JobTable({ jobs }: { jobs: JobList['jobs'] }) {
   const now = Date.now();
   return (
     <TableScroll label="Jobs">
-      <table>
+      <table class="stacked-table stacked-narrow">
         <thead>
           <tr>
             <th scope="col">Job</th>
@@ -180,25 +181,27 @@ function JobTable({ jobs }: { jobs: JobList['jobs'] }) {
         <tbody>
           {jobs.map((job) => (
             <tr key={job.id}>
-              <td class="cell-text">
+              <td class="cell-text stack-title" data-label="Job">
                 <a class="cell-main" href={`/jobs/${job.id}`}>
                   {job.name}
                 </a>
                 <span class="cell-sub">#{job.jobId}</span>
                 {job.exception !== null && <span class="cell-sub cell-exception">{job.exception}</span>}
               </td>
-              <td class="cell-text">
+              <td class="cell-text" data-label="Queue">
                 {job.queue}
                 <span class="cell-sub"> ({job.connection})</span>
               </td>
-              <td>
+              <td class="stack-aside" data-label="Status">
                 <StatusBadge status={job.status} />
               </td>
-              <td class="numeric" title={runsText(job.attempts, job.maxAttempts).long}>
+              <td class="numeric" data-label="Runs" title={runsText(job.attempts, job.maxAttempts).long}>
                 {runsText(job.attempts, job.maxAttempts).short}
               </td>
-              <td class="numeric">{formatDuration(job.runMs)}</td>
-              <td>
+              <td class="numeric" data-label="Run time">
+                {formatDuration(job.runMs)}
+              </td>
+              <td data-label="Queued">
                 <RelativeTime at={job.queuedAt} now={now} />
               </td>
             </tr>
